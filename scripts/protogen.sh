@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates every *.pb.go from the .proto files next to them.
+# protoc comes from Debian (protobuf-compiler); protoc-gen-go is the version pinned in go.mod.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
+protos=$(git ls-files '*.proto' 2>/dev/null || true)
+[ -n "$protos" ] || protos=$(find . -name '*.proto' -not -path './node_modules/*' | sed 's|^\./||')
+protoc --plugin=protoc-gen-go="$bin/protoc-gen-go" --proto_path=. \
+  --go_out=. --go_opt=module=github.com/wakunode/wakunode $protos
