@@ -26,6 +26,8 @@ var (
 	ErrPubsubTopicRS         = errors.New("invalid format: must start with /waku/2/rs")
 	ErrMissingClusterID      = errors.New("invalid format: missing cluster_id")
 	ErrMissingShard          = errors.New("invalid format: missing shard_number")
+	ErrPubsubTopicStructure  = errors.New("invalid format: unexpected segments after shard_number")
+	ErrShardOutOfRange       = errors.New("shard_number exceeds 1023")
 )
 
 // ParseContentTopic parses s following nwaku's NsContentTopic.parse.
@@ -103,7 +105,7 @@ func ParseShard(topic string) (Shard, error) {
 		return s, fmt.Errorf("pubsub topic %q: %w", topic, ErrMissingShard)
 	}
 	if len(parts) > 2 {
-		return s, fmt.Errorf("pubsub topic %q: unexpected segments after shard number", topic)
+		return s, fmt.Errorf("pubsub topic %q: %w", topic, ErrPubsubTopicStructure)
 	}
 	c, err := strconv.ParseUint(parts[0], 10, 16)
 	if err != nil {
@@ -114,7 +116,7 @@ func ParseShard(topic string) (Shard, error) {
 		return s, fmt.Errorf("pubsub topic %q: shard_number %q: %w", topic, parts[1], err)
 	}
 	if i > MaxShardIndex {
-		return s, fmt.Errorf("pubsub topic %q: shard %d exceeds %d", topic, i, MaxShardIndex)
+		return s, fmt.Errorf("pubsub topic %q: shard %d: %w", topic, i, ErrShardOutOfRange)
 	}
 	return Shard{Cluster: uint16(c), Index: uint16(i)}, nil
 }

@@ -4,15 +4,19 @@ package sharding
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/wakunode/wakunode/message"
 )
 
+// ErrNoShards reports an Autosharding with NumShards outside 1..1024.
+var ErrNoShards = errors.New("autosharding: number of shards in network must be 1..1024")
+
 // Autosharding derives shards from content topics for one cluster.
 type Autosharding struct {
 	Cluster uint16
-	// NumShards is the number of shards in the network (TWN: 8); must be > 0.
+	// NumShards is the number of shards in the network (TWN: 8); must be 1..1024.
 	NumShards uint16
 }
 
@@ -26,8 +30,8 @@ func (a Autosharding) Shard(contentTopic string) (message.Shard, error) {
 	if ct.Generation > 0 {
 		return message.Shard{}, fmt.Errorf("content topic %q: %w", contentTopic, message.ErrGeneration)
 	}
-	if a.NumShards == 0 {
-		return message.Shard{}, fmt.Errorf("autosharding: number of shards in network is 0")
+	if a.NumShards == 0 || a.NumShards > message.MaxShardIndex+1 {
+		return message.Shard{}, fmt.Errorf("%w (got %d)", ErrNoShards, a.NumShards)
 	}
 	return message.Shard{Cluster: a.Cluster, Index: GenZeroIndex(ct, a.NumShards)}, nil
 }
