@@ -1,0 +1,127 @@
+package relay
+
+import (
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// ProtocolID is the Waku relay protocol: gossipsub under a Waku-specific ID (11/WAKU2-RELAY).
+const ProtocolID = "/vac/waku/relay/2.0.0"
+
+// Protocols are the stream protocols we speak, most preferred first. /vac/waku/relay/2.0.0 is
+// the interop ID (nwaku, go-waku); the /meshsub IDs let plain gossipsub peers join.
+var Protocols = []protocol.ID{ProtocolID, pubsub.GossipSubID_v12, pubsub.GossipSubID_v11, pubsub.GossipSubID_v10}
+
+// Params are the gossipsub mesh parameters. DefaultParams returns nwaku's values (relay.md).
+type Params struct {
+	D, Dlo, Dhi, Dscore, Dout, Dlazy int
+	HeartbeatInterval                time.Duration
+	HistoryLength, HistoryGossip     int
+	FanoutTTL                        time.Duration
+	PruneBackoff                     time.Duration
+	UnsubscribeBackoff               time.Duration
+	GossipFactor                     float64
+	SeenMessagesTTL                  time.Duration
+	// FloodPublish sends our own messages to every topic peer above the publish threshold,
+	// not only the mesh.
+	FloodPublish bool
+	// IDontWant enables gossipsub v1.2 IDONTWANT on /vac/waku/relay/2.0.0 (it is always on
+	// for /meshsub/1.2.0, whose peers expect it).
+	IDontWant bool
+	// PeerExchange answers PRUNE with peer records (gossipsub v1.1 PX).
+	PeerExchange bool
+}
+
+// DefaultParams are nwaku's GossipsubParameters (relay.md): D 6, Dlo 4, Dhi 8, Dscore 6, Dout 3,
+// Dlazy 6, heartbeat 1 s, history 6/3, fanout TTL 1 min, prune backoff 1 min, unsubscribe
+// backoff 5 s, gossip factor 0.25, seen TTL 2 min, flood publish on, plus IDONTWANT and PX.
+func DefaultParams() Params {
+	return Params{
+		D: 6, Dlo: 4, Dhi: 8, Dscore: 6, Dout: 3, Dlazy: 6,
+		HeartbeatInterval:  time.Second,
+		HistoryLength:      6,
+		HistoryGossip:      3,
+		FanoutTTL:          time.Minute,
+		PruneBackoff:       time.Minute,
+		UnsubscribeBackoff: 5 * time.Second,
+		GossipFactor:       0.25,
+		SeenMessagesTTL:    2 * time.Minute,
+		FloodPublish:       true,
+		IDontWant:          true,
+		PeerExchange:       true,
+	}
+}
+
+func (p Params) gossipSub() pubsub.GossipSubParams {
+	g := pubsub.DefaultGossipSubParams()
+	g.D, g.Dlo, g.Dhi, g.Dscore, g.Dout, g.Dlazy = p.D, p.Dlo, p.Dhi, p.Dscore, p.Dout, p.Dlazy
+	g.HeartbeatInterval = p.HeartbeatInterval
+	g.HistoryLength, g.HistoryGossip = p.HistoryLength, p.HistoryGossip
+	g.FanoutTTL = p.FanoutTTL
+	g.PruneBackoff = p.PruneBackoff
+	g.UnsubscribeBackoff = p.UnsubscribeBackoff
+	g.GossipFactor = p.GossipFactor
+	return g
+}
+
+// features maps gossipsub features onto our protocol list: mesh everywhere, PX from 1.1 on,
+// IDONTWANT on meshsub 1.2 and (optionally) on the Waku ID.
+func (p Params) features(feat pubsub.GossipSubFeature, proto protocol.ID) bool {
+	switch feat {
+	case pubsub.GossipSubFeatureMesh:
+		return proto == ProtocolID || proto == pubsub.GossipSubID_v12 || proto == pubsub.GossipSubID_v11 || proto == pubsub.GossipSubID_v10
+	case pubsub.GossipSubFeaturePX:
+		return proto == ProtocolID || proto == pubsub.GossipSubID_v12 || proto == pubsub.GossipSubID_v11
+	case pubsub.GossipSubFeatureIdontwant:
+		return (proto == ProtocolID && p.IDontWant) || proto == pubsub.GossipSubID_v12
+	default:
+		return false
+	}
+}
+
+// Peer score thresholds from relay.md.
+func scoreThresholds() *pubsub.PeerScoreThresholds {
+	return &pubsub.PeerScoreThresholds{
+		GossipThreshold:             -100,
+		PublishThreshold:            -1000,
+		GraylistThreshold:           -10000,
+		OpportunisticGraftThreshold: 0,
+	}
+}
+
+// scoreParams are the global peer score params from relay.md. Topic params are set per topic
+// on join (topicScoreParams) because topics come and go.
+func scoreParams(seenTTL time.Duration) *pubsub.PeerScoreParams {
+	return &pubsub.PeerScoreParams{
+		Topics:                      map[string]*pubsub.TopicScoreParams{},
+		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificWeight:           0,
+		IPColocationFactorWeight:    -50,
+		IPColocationFactorThreshold: 5,
+		BehaviourPenaltyWeight:      -10,
+		BehaviourPenaltyDecay:       0.986,
+		DecayInterval:               12 * time.Second,
+		DecayToZero:                 0.01,
+		RetainScore:                 10 * time.Minute,
+		SeenMsgTTL:                  seenTTL,
+	}
+}
+
+// topicScoreParams applies to every subscribed pubsub topic (relay.md); mesh delivery and
+// mesh failure penalties are disabled.
+func topicScoreParams() *pubsub.TopicScoreParams {
+	return &pubsub.TopicScoreParams{
+		TopicWeight:                    1,
+		TimeInMeshWeight:               0.01,
+		TimeInMeshQuantum:              time.Second,
+		TimeInMeshCap:                  10,
+		FirstMessageDeliveriesWeight:   1,
+		FirstMessageDeliveriesDecay:    0.5,
+		FirstMessageDeliveriesCap:      10,
+		InvalidMessageDeliveriesWeight: -100,
+		InvalidMessageDeliveriesDecay:  0.5,
+	}
+}

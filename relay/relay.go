@@ -1,0 +1,423 @@
+// Package relay implements 11/WAKU2-RELAY: gossipsub (go-libp2p-pubsub) under
+// /vac/waku/relay/2.0.0 with Waku's signature policy, message id, mesh and scoring parameters,
+// and the node's one validation path for messages that arrive or leave over gossip.
+package relay
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+)
+
+// Defaults for the Config queue sizes. go-waku keeps pubsub's validation queue of 32, which
+// drops messages above ~1,500 msg/s; these hold several seconds' worth of bursts at 5,000+
+// msg/s while bounding memory (each slot holds one message).
+const (
+	DefaultValidateQueueSize     = 4096
+	DefaultPeerOutboundQueueSize = 1024 // go-waku's value
+	DefaultSubscriptionBuffer    = 4096
+	DefaultPeerStatsInterval     = 5 * time.Second
+	DefaultScoreInterval         = time.Second
+	// rpcOverhead is added to the max WakuMessage size for the RPC frame limit (relay.md).
+	rpcOverhead = 64 * 1024
+)
+
+// ErrClosed is returned by calls on a closed Relay.
+var ErrClosed = errors.New("relay closed")
+
+// Config configures a Relay. Zero values take the documented defaults.
+type Config struct {
+	// Rules are applied to every message, published or received: the one validation path.
+	Rules message.Rules
+	// Params are the gossipsub parameters; the zero value means DefaultParams().
+	Params Params
+	// ValidateQueueSize is pubsub's validation queue (default DefaultValidateQueueSize).
+	ValidateQueueSize int
+	// ValidateWorkers run the (inline) validator; default max(4, NumCPU).
+	ValidateWorkers int
+	// PeerOutboundQueueSize bounds the RPCs queued per peer (default DefaultPeerOutboundQueueSize).
+	PeerOutboundQueueSize int
+	// SubscriptionBuffer is each topic's delivery buffer (default DefaultSubscriptionBuffer).
+	SubscriptionBuffer int
+	// PeerStatsInterval is how often Metrics.TopicPeers is reported (default 5 s).
+	PeerStatsInterval time.Duration
+	// ScoreInterval is how often PeerScore's snapshot is refreshed (default 1 s).
+	ScoreInterval time.Duration
+	// Metrics receives counters; nil means none.
+	Metrics Metrics
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Params == (Params{}) {
+		c.Params = DefaultParams()
+	}
+	if c.ValidateQueueSize <= 0 {
+		c.ValidateQueueSize = DefaultValidateQueueSize
+	}
+	if c.ValidateWorkers <= 0 {
+		c.ValidateWorkers = max(4, runtime.NumCPU())
+	}
+	if c.PeerOutboundQueueSize <= 0 {
+		c.PeerOutboundQueueSize = DefaultPeerOutboundQueueSize
+	}
+	if c.SubscriptionBuffer <= 0 {
+		c.SubscriptionBuffer = DefaultSubscriptionBuffer
+	}
+	if c.PeerStatsInterval <= 0 {
+		c.PeerStatsInterval = DefaultPeerStatsInterval
+	}
+	if c.ScoreInterval <= 0 {
+		c.ScoreInterval = DefaultScoreInterval
+	}
+	if c.Metrics == nil {
+		c.Metrics = nopMetrics{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Sink receives every accepted message on a subscribed topic, once, whether it was published
+// locally or arrived from a peer. Deliver is called from the topic's delivery goroutine; a slow
+// Sink fills the subscription buffer and further messages are dropped (and counted).
+type Sink interface {
+	Deliver(*message.Envelope)
+}
+
+// Relay is a Waku relay node: one gossipsub instance, any number of pubsub topics.
+type Relay struct {
+	h       host.Host
+	cfg     Config
+	sink    Sink
+	log     *slog.Logger
+	tr      *tracer
+	ps      *pubsub.PubSub
+	maxSize int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	topics map[string]*pubsub.Topic // joined (for publishing or subscribing)
+	subs   map[string]*subscription
+
+	scores atomic.Pointer[map[peer.ID]float64]
+}
+
+type subscription struct {
+	sub  *pubsub.Subscription
+	done chan struct{}
+}
+
+// MsgID is the gossipsub message id of 11/WAKU2-RELAY: SHA-256 of the serialized WakuMessage.
+// It is not the deterministic message hash.
+func MsgID(m *pubsubpb.Message) string {
+	sum := sha256.Sum256(m.Data)
+	return string(sum[:])
+}
+
+// New starts gossipsub on h. sink may be nil (messages are then only relayed).
+func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
+	if h == nil {
+		return nil, errors.New("relay: nil host")
+	}
+	cfg.setDefaults()
+	if sink == nil {
+		sink = discard{}
+	}
+	maxSize := cfg.Rules.MaxSize
+	if maxSize <= 0 {
+		maxSize = message.DefaultMaxMessageSize
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{
+		h: h, cfg: cfg, sink: sink, log: cfg.Logger.With("component", "relay"),
+		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
+		topics: make(map[string]*pubsub.Topic), subs: make(map[string]*subscription),
+	}
+	p := cfg.Params
+	opts := []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(MsgID),
+		pubsub.WithGossipSubProtocols(Protocols, p.features),
+		pubsub.WithGossipSubParams(p.gossipSub()),
+		pubsub.WithFloodPublish(p.FloodPublish),
+		pubsub.WithPeerExchange(p.PeerExchange),
+		pubsub.WithSeenMessagesTTL(p.SeenMessagesTTL),
+		pubsub.WithPeerScore(scoreParams(p.SeenMessagesTTL), scoreThresholds()),
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(r.setScores), cfg.ScoreInterval),
+		// Never below pubsub's 1 MiB default: other implementations may batch several
+		// messages into one RPC frame.
+		pubsub.WithMaxMessageSize(max(maxSize+rpcOverhead, pubsub.DefaultMaxMessageSize)),
+		pubsub.WithValidateQueueSize(cfg.ValidateQueueSize),
+		pubsub.WithValidateWorkers(cfg.ValidateWorkers),
+		pubsub.WithPeerOutboundQueueSize(cfg.PeerOutboundQueueSize),
+		pubsub.WithDefaultValidator(pubsub.ValidatorEx(r.validate), pubsub.WithValidatorInline(true)),
+		pubsub.WithRawTracer(r.tr),
+		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("relay: start gossipsub: %w", err)
+	}
+	r.ps = ps
+	if _, ok := cfg.Metrics.(nopMetrics); !ok {
+		r.wg.Add(1)
+		go r.peerStatsLoop()
+	}
+	return r, nil
+}
+
+type discard struct{}
+
+func (discard) Deliver(*message.Envelope) {}
+
+func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
+
+// PeerScore is the peer's gossipsub score as of the last snapshot (Config.ScoreInterval).
+// The peer manager disconnects peers below the graylist threshold (-10000).
+func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
+	s := r.scores.Load()
+	if s == nil {
+		return 0, false
+	}
+	v, ok := (*s)[p]
+	return v, ok
+}
+
+// topic returns the joined topic handle, joining it (with the Waku topic score params) on first use.
+func (r *Relay) topic(name string) (*pubsub.Topic, error) {
+	if name == "" {
+		return nil, errors.New("empty pubsub topic")
+	}
+	if t, ok := r.topics[name]; ok {
+		return t, nil
+	}
+	t, err := r.ps.Join(name)
+	if err != nil {
+		return nil, fmt.Errorf("join %s: %w", name, err)
+	}
+	if err := t.SetScoreParams(topicScoreParams()); err != nil {
+		_ = t.Close()
+		return nil, fmt.Errorf("score params for %s: %w", name, err)
+	}
+	r.topics[name] = t
+	return t, nil
+}
+
+// Subscribe joins the pubsub topic's mesh and delivers its messages to the Sink. Subscribing
+// twice is a no-op.
+func (r *Relay) Subscribe(topic string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if _, ok := r.subs[topic]; ok {
+		return nil
+	}
+	t, err := r.topic(topic)
+	if err != nil {
+		return fmt.Errorf("relay subscribe: %w", err)
+	}
+	sub, err := t.Subscribe(pubsub.WithBufferSize(r.cfg.SubscriptionBuffer))
+	if err != nil {
+		return fmt.Errorf("relay subscribe %s: %w", topic, err)
+	}
+	s := &subscription{sub: sub, done: make(chan struct{})}
+	r.subs[topic] = s
+	r.wg.Add(1)
+	go r.deliver(s)
+	return nil
+}
+
+// deliver hands each accepted message to the Sink. The validator already decoded, checked and
+// hashed it; the Envelope rides along as ValidatorData.
+func (r *Relay) deliver(s *subscription) {
+	defer r.wg.Done()
+	defer close(s.done)
+	for {
+		m, err := s.sub.Next(r.ctx)
+		if err != nil {
+			return // cancelled or closed
+		}
+		env, ok := m.ValidatorData.(*message.Envelope)
+		if !ok {
+			r.log.Error("accepted message without envelope", "topic", s.sub.Topic())
+			continue
+		}
+		r.sink.Deliver(env)
+	}
+}
+
+// Unsubscribe leaves the topic's mesh. When it returns, the Sink gets nothing more from it.
+func (r *Relay) Unsubscribe(topic string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	s, ok := r.subs[topic]
+	if !ok {
+		return nil
+	}
+	delete(r.subs, topic)
+	s.sub.Cancel()
+	<-s.done
+	return nil
+}
+
+// Topics lists the subscribed pubsub topics, sorted.
+func (r *Relay) Topics() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.subs))
+	for t := range r.subs {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TopicPeers lists connected peers that announced the topic.
+func (r *Relay) TopicPeers(topic string) []peer.ID {
+	ps := r.ps.ListPeers(topic)
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	return ps
+}
+
+// MeshPeers lists our current mesh for the topic, as the router reported it through the tracer.
+func (r *Relay) MeshPeers(topic string) []peer.ID { return r.tr.meshPeers(topic) }
+
+// Publish encodes m, validates it with Config.Rules and publishes it on topic. The error wraps
+// the precise rule failure (e.g. message.ErrTooLarge). It works without peers: local
+// subscribers still get the message.
+func (r *Relay) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (*message.Envelope, error) {
+	env, err := message.NewEnvelope(topic, m, r.now().UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("relay publish: %w", err)
+	}
+	if _, err := r.PublishEnvelope(ctx, env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// PublishEnvelope validates env with Config.Rules (callers must not check it themselves: this
+// is the one validation path) and publishes env.Raw unchanged. relayPeers is the number of
+// topic peers at publish time, the peers flood publishing sends to (0 for a lone node, which
+// is not an error).
+func (r *Relay) PublishEnvelope(ctx context.Context, env *message.Envelope) (relayPeers int, err error) {
+	if env == nil || env.Message == nil || len(env.Raw) == 0 {
+		return 0, errors.New("relay publish: empty envelope")
+	}
+	if err := r.cfg.Rules.Check(env); err != nil {
+		r.cfg.Metrics.MessageRejected(env.PubsubTopic, reason(err))
+		return 0, fmt.Errorf("relay publish: %w", err)
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return 0, ErrClosed
+	}
+	t, err := r.topic(env.PubsubTopic)
+	r.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("relay publish: %w", err)
+	}
+	n := len(t.ListPeers())
+	// The validator recognises our own message by its ValidatorData and does not decode it again.
+	if err := t.Publish(ctx, env.Raw, pubsub.WithValidatorData(env)); err != nil {
+		return 0, fmt.Errorf("relay publish on %s: %w", env.PubsubTopic, err)
+	}
+	return n, nil
+}
+
+func (r *Relay) now() time.Time {
+	if r.cfg.Rules.Now != nil {
+		return r.cfg.Rules.Now()
+	}
+	return time.Now()
+}
+
+func (r *Relay) peerStatsLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.PeerStatsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+			for _, topic := range r.Topics() {
+				r.cfg.Metrics.TopicPeers(topic, len(r.ps.ListPeers(topic)), r.tr.meshSize(topic))
+			}
+		}
+	}
+}
+
+// Close stops gossipsub and every goroutine the relay started, and resets the relay streams
+// (pubsub itself leaves inbound readers blocked until the remote closes). The host stays up.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	subs := r.subs
+	r.subs = map[string]*subscription{}
+	r.mu.Unlock()
+
+	for _, s := range subs {
+		s.sub.Cancel()
+	}
+	r.cancel()
+	r.wg.Wait()
+
+	for _, p := range Protocols {
+		r.h.RemoveStreamHandler(p)
+	}
+	for _, c := range r.h.Network().Conns() {
+		for _, s := range c.GetStreams() {
+			if isRelayProtocol(s.Protocol()) {
+				_ = s.Reset()
+			}
+		}
+	}
+	return nil
+}
+
+func isRelayProtocol(p protocol.ID) bool {
+	for _, q := range Protocols {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+var _ io.Closer = (*Relay)(nil)

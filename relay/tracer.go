@@ -1,0 +1,141 @@
+package relay
+
+import (
+	"sort"
+	"sync"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// tracer is the pubsub RawTracer: it keeps the mesh as the router reports it (Graft/Prune/Leave/
+// RemovePeer) and turns router events into Metrics calls. Its methods run on the pubsub event
+// loop or the validation workers, so they only take a short lock or count.
+type tracer struct {
+	m Metrics
+
+	mu   sync.Mutex
+	mesh map[string]map[peer.ID]struct{}
+}
+
+var _ pubsub.RawTracer = (*tracer)(nil)
+
+func newTracer(m Metrics) *tracer {
+	return &tracer{m: m, mesh: make(map[string]map[peer.ID]struct{})}
+}
+
+func (t *tracer) meshPeers(topic string) []peer.ID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]peer.ID, 0, len(t.mesh[topic]))
+	for p := range t.mesh[topic] {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func (t *tracer) meshSize(topic string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.mesh[topic])
+}
+
+func (t *tracer) Join(topic string) {
+	t.mu.Lock()
+	if t.mesh[topic] == nil {
+		t.mesh[topic] = make(map[peer.ID]struct{})
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) Leave(topic string) {
+	t.mu.Lock()
+	delete(t.mesh, topic)
+	t.mu.Unlock()
+}
+
+func (t *tracer) Graft(p peer.ID, topic string) {
+	t.mu.Lock()
+	if m := t.mesh[topic]; m != nil {
+		m[p] = struct{}{}
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) Prune(p peer.ID, topic string) {
+	t.mu.Lock()
+	delete(t.mesh[topic], p)
+	t.mu.Unlock()
+}
+
+// RemovePeer: the router drops a disconnected peer from every mesh without Prune events.
+func (t *tracer) RemovePeer(p peer.ID) {
+	t.mu.Lock()
+	for _, m := range t.mesh {
+		delete(m, p)
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracer) AddPeer(peer.ID, protocol.ID)     {}
+func (t *tracer) ValidateMessage(*pubsub.Message)  {}
+func (t *tracer) DuplicateMessage(*pubsub.Message) {}
+func (t *tracer) ThrottlePeer(peer.ID)             {}
+
+// DeliverMessage fires once per message accepted for the first time, local or remote.
+func (t *tracer) DeliverMessage(msg *pubsub.Message) {
+	t.m.MessageAccepted(msg.GetTopic(), len(msg.Data))
+}
+
+func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
+	topic := msg.GetTopic()
+	switch reason {
+	case pubsub.RejectValidationFailed:
+		// Counted with its precise reason by the validator.
+	case pubsub.RejectValidationQueueFull:
+		t.m.MessageDropped(topic, DropValidationQueue)
+	case pubsub.RejectValidationThrottled:
+		t.m.MessageDropped(topic, DropValidationBusy)
+	case pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature,
+		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectInvalidSignature:
+		t.m.MessageRejected(topic, ReasonSignature)
+	default:
+		t.m.MessageRejected(topic, ReasonOther)
+	}
+}
+
+func (t *tracer) UndeliverableMessage(msg *pubsub.Message) {
+	t.m.MessageDropped(msg.GetTopic(), DropSlowSubscriber)
+}
+
+func (t *tracer) DropRPC(rpc *pubsub.RPC, _ peer.ID) {
+	if len(rpc.Publish) == 0 {
+		t.m.MessageDropped("", DropOutboundQueue)
+		return
+	}
+	for _, m := range rpc.Publish {
+		t.m.MessageDropped(m.GetTopic(), DropOutboundQueue)
+	}
+}
+
+func (t *tracer) RecvRPC(rpc *pubsub.RPC)            { t.rpcBytes(rpc, DirIn) }
+func (t *tracer) SendRPC(rpc *pubsub.RPC, _ peer.ID) { t.rpcBytes(rpc, DirOut) }
+
+// rpcBytes attributes each published message to its topic and the rest of the frame
+// (subscriptions, control, framing) to "".
+func (t *tracer) rpcBytes(rpc *pubsub.RPC, dir string) {
+	if _, ok := t.m.(nopMetrics); ok {
+		return // Size() walks the whole RPC; skip it when nobody listens
+	}
+	total := rpc.Size()
+	for _, m := range rpc.Publish {
+		n := m.Size()
+		total -= n
+		t.m.RPCBytes(m.GetTopic(), dir, n)
+	}
+	if total > 0 {
+		t.m.RPCBytes("", dir, total)
+	}
+}
