@@ -95,7 +95,7 @@ type Options struct {
 var notSupportedYet = []string{
 	// peer management
 	"max-relay-peers", "relay-service-ratio", "ip-colocation-limit", "peer-store-capacity",
-	"peer-persistence", "relay-peer-exchange",
+	"peer-persistence",
 	// store
 	"store", "storenode", "store-message-retention-policy", "store-message-db-url",
 	"store-message-db-vacuum", "store-message-db-migration", "store-resume",

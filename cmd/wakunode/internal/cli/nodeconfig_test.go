@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	ethcrypto "github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/node"
+)
+
+const peerAddr = "/ip4/127.0.0.1/tcp/60000/p2p/16Uiu2HAmPLe7Mzm8TsYUubgCAW1aJoeFScxrLj8ppHFivPo97bUZ"
+
+func TestNodeConfigDefaults(t *testing.T) {
+	o, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.NodeConfig(nil, "v9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := node.DefaultConfig()
+	want.Version = "v9"
+	want.Shards, want.ContentTopics = nil, nil
+	want.NumShardsInNetwork = 1           // nwaku's default: autosharding over one shard
+	want.RelayParams.PeerExchange = false // nwaku's --relay-peer-exchange default
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("defaults differ:\ngot  %+v\nwant %+v", got, want)
+	}
+	if got.Rules.MaxSize != message.DefaultMaxMessageSize {
+		t.Fatalf("MaxSize = %d", got.Rules.MaxSize)
+	}
+}
+
+func TestNodeConfig(t *testing.T) {
+	o, err := Parse([]string{
+		"--nodekey=" + testKey, "--data-dir=/var/lib/waku",
+		"--listen-address=127.0.0.1", "--tcp-port=0",
+		"--ext-multiaddr=/ip4/1.2.3.4/tcp/60000", "--dns4-domain-name=node.example",
+		"--max-connections=7", "--staticnode=" + peerAddr,
+		"--websocket-support", "--websocket-port=8001",
+		"--cluster-id=16", "--num-shards-in-network=8", "--shard=1", "--shard=2",
+		"--content-topic=/app/1/chat/proto", "--relay=false", "--relay-peer-exchange",
+		"--max-msg-size=1MiB",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.NodeConfig(nil, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey, _ := ethcrypto.HexToECDSA(testKey)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"NodeKey", cfg.NodeKey != nil && cfg.NodeKey.D.Cmp(wantKey.D) == 0, true},
+		{"DataDir", cfg.DataDir, "/var/lib/waku"},
+		{"ListenAddress", cfg.ListenAddress, "127.0.0.1"},
+		{"TCPPort", cfg.TCPPort, 0},
+		{"ExtMultiaddrs", len(cfg.ExtMultiaddrs) == 1 && cfg.ExtMultiaddrs[0].String() == "/ip4/1.2.3.4/tcp/60000", true},
+		{"DNS4DomainName", cfg.DNS4DomainName, "node.example"},
+		{"MaxConnections", cfg.MaxConnections, 7},
+		{"StaticNodes", len(cfg.StaticNodes) == 1 && cfg.StaticNodes[0].String() == peerAddr, true},
+		{"WebSocket", cfg.WebSocket, true},
+		{"WebSocketPort", cfg.WebSocketPort, 8001},
+		{"ClusterID", cfg.ClusterID, uint16(16)},
+		{"NumShardsInNetwork", cfg.NumShardsInNetwork, uint16(8)},
+		{"Shards", reflect.DeepEqual(cfg.Shards, []uint16{1, 2}), true},
+		{"ContentTopics", reflect.DeepEqual(cfg.ContentTopics, []string{"/app/1/chat/proto"}), true},
+		{"Relay", cfg.Relay, false},
+		{"RelayParams.PeerExchange", cfg.RelayParams.PeerExchange, true},
+		{"Rules.MaxSize", cfg.Rules.MaxSize, 1 << 20},
+		{"Version", cfg.Version, "v1"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestNodeConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nodekey not hex", []string{"--nodekey=zz"}, "--nodekey"},
+		{"nodekey short", []string{"--nodekey=1122"}, "--nodekey"},
+		{"nodekey zero", []string{"--nodekey=" + strings.Repeat("0", 64)}, "--nodekey"},
+		{"wss without cert", []string{"--websocket-support", "--websocket-secure-support"}, "--websocket-secure-cert-path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Parse(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.NodeConfig(nil, ""); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("NodeConfig error = %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRESTConfigAndMetricsAddr(t *testing.T) {
+	o, err := Parse([]string{"--rest-address=::1", "--rest-port=0", "--rest-admin",
+		"--rest-allow-origin=localhost:*", "--rest-relay-cache-capacity=9",
+		"--metrics-server-address=::1", "--metrics-server-port=9100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := o.RESTConfig(nil, "v2")
+	if rc.Address != "::1" || rc.Port != 0 || !rc.Admin || rc.RelayCacheCapacity != 9 ||
+		!reflect.DeepEqual(rc.AllowOrigins, []string{"localhost:*"}) || rc.Version != "v2" {
+		t.Fatalf("RESTConfig = %+v", rc)
+	}
+	if got := o.MetricsAddr(); got != "[::1]:9100" {
+		t.Fatalf("MetricsAddr = %q", got)
+	}
+	d, _ := Parse(nil)
+	if rc := d.RESTConfig(nil, ""); rc.Address != "127.0.0.1" || rc.Port != 8645 || rc.RelayCacheCapacity != 50 {
+		t.Fatalf("default RESTConfig = %+v", rc)
+	}
+	if got := d.MetricsAddr(); got != "127.0.0.1:8008" {
+		t.Fatalf("default MetricsAddr = %q", got)
+	}
+}
