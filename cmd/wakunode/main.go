@@ -1,0 +1,130 @@
+// Command wakunode runs a Waku v2 node. It takes nwaku's flags and TOML config files
+// (spec/cli.md); parsing lives in internal/cli, the node in package node.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
+	"github.com/wakunode/wakunode/node"
+	"github.com/wakunode/wakunode/rest"
+)
+
+// version is set at link time: go build -ldflags "-X main.version=v1.2.3".
+var version string
+
+// shutdownTimeout bounds a clean stop; after it the process exits anyway.
+const shutdownTimeout = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command. It returns when ctx ends (a signal); stopSignals is called
+// then so that a second signal kills the process at once. Exit codes: 0 clean stop,
+// 1 failure at runtime, 2 bad command line or config file.
+func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr io.Writer) int {
+	opts, err := cli.Parse(args)
+	if errors.Is(err, cli.ErrHelp) {
+		cli.Usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wakunode: %v\nRun 'wakunode --help' for the flags.\n", err)
+		return 2
+	}
+	ver := cli.ResolveVersion(version)
+	if opts.Version {
+		fmt.Fprintln(stdout, ver)
+		return 0
+	}
+	log := cli.NewLogger(stdout, opts.LogLevel, opts.LogFormat) // nwaku logs to stdout too
+	slog.SetDefault(log)
+	cfg, err := opts.NodeConfig(log, ver)
+	if err != nil {
+		fmt.Fprintf(stderr, "wakunode: %v\n", err)
+		return 2
+	}
+
+	var stops []func() error // run in reverse order on the way out
+	err = start(ctx, opts, cfg, log, ver, &stops)
+	if err == nil {
+		log.Info("wakunode running", "version", ver)
+		<-ctx.Done()
+		stopSignals()
+		log.Info("shutting down")
+	}
+	if serr := shutdown(stops); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		log.Error("wakunode failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// start brings up the node, then REST and metrics; each success adds its stop function.
+func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logger, ver string, stops *[]func() error) error {
+	var metrics *metricsServer
+	if o.MetricsServer {
+		metrics = newMetricsServer()
+		cfg.Registerer = metrics.reg
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		return fmt.Errorf("start node: %w", err)
+	}
+	*stops = append(*stops, n.Stop)
+
+	if o.REST {
+		srv := rest.New(o.RESTConfig(log, ver), n)
+		if err := srv.Start(); err != nil {
+			srv.Close()
+			return err
+		}
+		*stops = append(*stops, srv.Close)
+		log.Info("REST API listening on "+srv.Addr().String(), "addr", srv.Addr().String())
+	}
+	if metrics != nil {
+		addr, err := metrics.start(o.MetricsAddr(), log)
+		if err != nil {
+			return err
+		}
+		*stops = append(*stops, metrics.close)
+		log.Info("metrics server listening on "+addr, "addr", addr)
+	}
+	return nil
+}
+
+// shutdown runs stops last-first, giving up after shutdownTimeout.
+func shutdown(stops []func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		var errs []error
+		for i := len(stops) - 1; i >= 0; i-- {
+			errs = append(errs, stops[i]())
+		}
+		done <- errors.Join(errs...)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(shutdownTimeout):
+		return fmt.Errorf("shutdown took longer than %s; exiting anyway", shutdownTimeout)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunExitsEarly(t *testing.T) {
+	badToml := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(badToml, []byte("no-such-key = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		args        []string
+		code        int
+		out, errOut string
+	}{
+		{"version", []string{"--version"}, 0, "dev", ""},
+		{"help", []string{"--help"}, 0, "-rest-port", ""},
+		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
+		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
+		{"unknown toml key", []string{"--config-file", badToml}, 2, "", `unknown key "no-such-key"`},
+		{"not supported", []string{"--store"}, 2, "", "--store: not supported yet"},
+		{"bad nodekey", []string{"--nodekey=zz"}, 2, "", "--nodekey"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			code := run(context.Background(), func() {}, tt.args, &out, &errOut)
+			if code != tt.code {
+				t.Fatalf("exit code %d, want %d (stderr %q)", code, tt.code, errOut.String())
+			}
+			if !strings.Contains(out.String(), tt.out) || !strings.Contains(errOut.String(), tt.errOut) {
+				t.Fatalf("stdout %q / stderr %q, want %q / %q", out.String(), errOut.String(), tt.out, tt.errOut)
+			}
+		})
+	}
+}
+
+func TestVersionFromLinker(t *testing.T) {
+	old := version
+	version = "v7.7.7"
+	t.Cleanup(func() { version = old })
+	var out strings.Builder
+	if code := run(context.Background(), func() {}, []string{"--version"}, &out, io.Discard); code != 0 || strings.TrimSpace(out.String()) != "v7.7.7" {
+		t.Fatalf("code %d, out %q", code, out.String())
+	}
+}
+
+// TestRunServesAndStops starts the whole command in-process on loopback, waits for the REST
+// API to announce itself, queries it and the metrics endpoint, then stops it as a signal would.
+func TestRunServesAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	args := []string{
+		"--listen-address=127.0.0.1", "--tcp-port=0", "--data-dir=" + t.TempDir(),
+		"--rest-port=0", "--metrics-server", "--metrics-server-port=0",
+		"--log-format=json", "--log-level=debug", "--shard=0",
+	}
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, func() {}, args, pw, io.Discard)
+		pw.Close()
+	}()
+
+	addrs := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for len(addrs) < 2 && sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Addr != "" {
+			switch {
+			case strings.HasPrefix(rec.Msg, "REST API listening on "):
+				addrs["rest"] = rec.Addr
+			case strings.HasPrefix(rec.Msg, "metrics server listening on "):
+				addrs["metrics"] = rec.Addr
+			}
+		}
+	}
+	go io.Copy(io.Discard, pr) // keep the logger unblocked until run returns
+	if len(addrs) < 2 {
+		t.Fatalf("run ended before announcing its servers (exit %d)", <-code)
+	}
+
+	get := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+		}
+		return string(b)
+	}
+	if v := get("http://" + addrs["rest"] + "/debug/v1/version"); !strings.Contains(v, "dev") {
+		t.Errorf("version endpoint = %q", v)
+	}
+	if m := get("http://" + addrs["metrics"] + "/metrics"); !strings.Contains(m, "go_goroutines") || !strings.Contains(m, "waku_version") {
+		t.Errorf("metrics lack go_goroutines or waku_version:\n%.500s", m)
+	}
+
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit code %d after a clean stop", c)
+	}
+	for _, a := range addrs {
+		if _, err := http.Get("http://" + a + "/"); err == nil {
+			t.Errorf("%s still answers after stop", a)
+		}
+	}
+}
