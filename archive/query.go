@@ -1,0 +1,220 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+)
+
+// driver is what each SQL backend provides; the SQL text is shared and built here.
+type driver interface {
+	// ph returns the placeholder for the n-th (1-based) argument.
+	ph(n int) string
+	query(ctx context.Context, sql string, args ...any) (rows, error)
+	queryRow(ctx context.Context, sql string, args ...any) scanner
+	exec(ctx context.Context, sql string, args ...any) (int64, error)
+	// execTx runs statements in one transaction (migrations).
+	execTx(ctx context.Context, stmts []string) error
+	insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error)
+	migrations() []string
+	size(ctx context.Context) (int64, error)
+	vacuum(ctx context.Context) error
+	// afterPrune lets a driver reclaim space after retention deleted rows.
+	afterPrune(ctx context.Context, bySize bool) error
+	close()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+var errNoRows = errors.New("no rows")
+
+// Query returns one page. Results are ascending; the cursor follows store.md.
+func (a *Archive) Query(ctx context.Context, q Query) (Page, error) {
+	start := time.Now()
+	p, err := a.query(ctx, q)
+	a.cfg.Metrics.Query(time.Since(start), err)
+	return p, err
+}
+
+func (a *Archive) query(ctx context.Context, q Query) (Page, error) {
+	if q.Limit <= 0 {
+		return Page{}, fmt.Errorf("archive query: limit %d must be positive", q.Limit)
+	}
+	var curTS int64
+	if q.Cursor != nil {
+		err := a.db.queryRow(ctx, "SELECT ts FROM messages WHERE hash = "+a.db.ph(1), q.Cursor[:]).Scan(&curTS)
+		if errors.Is(err, errNoRows) {
+			return Page{}, fmt.Errorf("archive query cursor %s: %w", q.Cursor, ErrUnknownCursor)
+		}
+		if err != nil {
+			return Page{}, fmt.Errorf("archive query cursor: %w", err)
+		}
+	}
+	sqlText, args := buildQuery(a.db.ph, q, curTS)
+	rs, err := a.db.query(ctx, sqlText, args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("archive query: %w", err)
+	}
+	defer rs.Close()
+	entries := make([]Entry, 0, q.Limit+1)
+	for rs.Next() {
+		var (
+			e     Entry
+			hash  []byte
+			raw   []byte
+			topic string
+		)
+		dest := []any{&hash, &e.Timestamp}
+		if q.IncludeData {
+			dest = append(dest, &topic, &raw)
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return Page{}, fmt.Errorf("archive query scan: %w", err)
+		}
+		if e.Hash, err = message.HashFromBytes(hash); err != nil {
+			return Page{}, fmt.Errorf("archive query: stored %w", err)
+		}
+		if q.IncludeData {
+			e.PubsubTopic = topic
+			e.Message = &pb.WakuMessage{}
+			if err := proto.Unmarshal(raw, e.Message); err != nil {
+				return Page{}, fmt.Errorf("archive query: stored message %s: %w", e.Hash, err)
+			}
+		}
+		entries = append(entries, e)
+	}
+	if err := rs.Err(); err != nil {
+		return Page{}, fmt.Errorf("archive query rows: %w", err)
+	}
+	var page Page
+	if len(entries) > q.Limit {
+		entries = entries[:q.Limit]
+		c := entries[len(entries)-1].Hash // the boundary nearest the unread remainder
+		page.Cursor = &c
+	}
+	if !q.Forward {
+		slices.Reverse(entries)
+	}
+	page.Entries = entries
+	return page, nil
+}
+
+// buildQuery renders q as one statement fetching Limit+1 rows in walk order. Every branch is
+// an index seek from the cursor: (pubsub_topic, content_topic, ts, hash) for content filters,
+// (ts, hash) otherwise; several content topics become a UNION ALL of per-topic seeks, each
+// bounded by the limit, so the final sort touches at most topics×(limit+1) rows.
+func buildQuery(ph func(int) string, q Query, curTS int64) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return ph(len(args))
+	}
+	cols := "hash, ts"
+	if q.IncludeData {
+		cols += ", pubsub_topic, raw"
+	}
+	order, cmp := " ORDER BY ts, hash", ">"
+	if !q.Forward {
+		order, cmp = " ORDER BY ts DESC, hash DESC", "<"
+	}
+	limit := fmt.Sprintf(" LIMIT %d", q.Limit+1)
+
+	// common renders the predicates shared by every branch.
+	common := func() []string {
+		var w []string
+		if q.PubsubTopic != "" {
+			w = append(w, "pubsub_topic = "+arg(q.PubsubTopic))
+		}
+		if q.TimeStart != nil {
+			w = append(w, "ts >= "+arg(*q.TimeStart))
+		}
+		if q.TimeEnd != nil {
+			w = append(w, "ts < "+arg(*q.TimeEnd))
+		}
+		if len(q.Hashes) > 0 {
+			ps := make([]string, len(q.Hashes))
+			for i, h := range q.Hashes {
+				ps[i] = arg(h[:])
+			}
+			w = append(w, "hash IN ("+strings.Join(ps, ", ")+")")
+		}
+		if q.Cursor != nil {
+			w = append(w, fmt.Sprintf("(ts, hash) %s (%s, %s)", cmp, arg(curTS), arg(q.Cursor[:])))
+		}
+		return w
+	}
+	where := func(w []string) string {
+		if len(w) == 0 {
+			return ""
+		}
+		return " WHERE " + strings.Join(w, " AND ")
+	}
+
+	switch len(q.ContentTopics) {
+	case 0:
+		return "SELECT " + cols + " FROM messages" + where(common()) + order + limit, args
+	case 1:
+		w := append(common(), "content_topic = "+arg(q.ContentTopics[0]))
+		return "SELECT " + cols + " FROM messages" + where(w) + order + limit, args
+	}
+	parts := make([]string, len(q.ContentTopics))
+	for i, ct := range q.ContentTopics {
+		w := append(common(), "content_topic = "+arg(ct))
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %s FROM messages%s%s%s) AS t%d", cols, where(w), order, limit, i)
+	}
+	return strings.Join(parts, " UNION ALL ") + order + limit, args
+}
+
+// migrate brings the schema to the driver's newest version, or checks it is there.
+func migrate(ctx context.Context, db driver, enabled bool) error {
+	if _, err := db.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+		return fmt.Errorf("archive migrations table: %w", err)
+	}
+	var have int
+	if err := db.queryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
+		return fmt.Errorf("archive schema version: %w", err)
+	}
+	ms := db.migrations()
+	if have > len(ms) {
+		return fmt.Errorf("archive: schema version %d is newer than this binary knows (%d)", have, len(ms))
+	}
+	if have == len(ms) {
+		return nil
+	}
+	if !enabled {
+		return fmt.Errorf("archive: schema version %d, need %d; enable migrations (--store-message-db-migration)", have, len(ms))
+	}
+	for v := have + 1; v <= len(ms); v++ {
+		stmts := append(splitSQL(ms[v-1]),
+			fmt.Sprintf("INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %d)", v, time.Now().UnixNano()))
+		if err := db.execTx(ctx, stmts); err != nil {
+			return fmt.Errorf("archive migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+func splitSQL(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/wakunode/wakunode/message"
+)
+
+// SQLite runs in WAL mode with synchronous=FULL: a committed batch is fsynced to the WAL before
+// Flush returns, so it survives kill -9 and also power loss. (NORMAL would survive kill -9 too,
+// since the WAL write reaches the OS before commit returns, but can lose the newest commits on
+// power loss.) Because writes are batched, FULL costs one fsync per batch, not per message.
+var sqliteMigrations = []string{
+	`CREATE TABLE messages (
+		hash          BLOB    NOT NULL PRIMARY KEY,
+		pubsub_topic  TEXT    NOT NULL,
+		content_topic TEXT    NOT NULL,
+		ts            INTEGER NOT NULL,
+		raw           BLOB    NOT NULL,
+		stored_at     INTEGER NOT NULL
+	);
+	CREATE INDEX messages_ts ON messages (ts, hash);
+	CREATE INDEX messages_topic_ts ON messages (pubsub_topic, content_topic, ts, hash)`,
+}
+
+type sqliteDB struct {
+	db *sql.DB
+}
+
+func openSQLite(path string) (driver, error) {
+	if path == "" {
+		return nil, errors.New("archive: sqlite url has no path")
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(OFF)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
+	}
+	return &sqliteDB{db: db}, nil
+}
+
+func (s *sqliteDB) ph(int) string        { return "?" }
+func (s *sqliteDB) migrations() []string { return sqliteMigrations }
+func (s *sqliteDB) close()               { s.db.Close() }
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+func (s *sqliteDB) query(ctx context.Context, q string, args ...any) (rows, error) {
+	rs, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rs}, nil
+}
+
+type sqlRow struct{ *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+func (s *sqliteDB) queryRow(ctx context.Context, q string, args ...any) scanner {
+	return sqlRow{s.db.QueryRowContext(ctx, q, args...)}
+}
+
+func (s *sqliteDB) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("%.60q: %w", st, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// insertRowsPerStmt batches rows into multi-row INSERTs (6 params each, well under SQLite's
+// 32766-parameter limit), which is several times faster than one statement per row.
+const insertRowsPerStmt = 500
+
+func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var total int64
+	stmts := map[int]*sql.Stmt{}
+	for len(batch) > 0 {
+		n := min(len(batch), insertRowsPerStmt)
+		st, ok := stmts[n]
+		if !ok {
+			if st, err = tx.PrepareContext(ctx, multiInsertSQL(n, func(int) string { return "?" })); err != nil {
+				return 0, err
+			}
+			stmts[n] = st
+		}
+		args := make([]any, 0, n*6)
+		for _, e := range batch[:n] {
+			args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), e.Raw, storedAt)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		k, _ := res.RowsAffected()
+		total += k
+		batch = batch[n:]
+	}
+	return total, tx.Commit()
+}
+
+func multiInsertSQL(n int, ph func(int) string) string {
+	b := []byte("INSERT INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at) VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '(')
+		for j := 1; j <= 6; j++ {
+			if j > 1 {
+				b = append(b, ',')
+			}
+			b = append(b, ph(i*6+j)...)
+		}
+		b = append(b, ')')
+	}
+	return string(b) + " ON CONFLICT (hash) DO NOTHING"
+}
+
+// size counts live pages; pages freed by deletes sit on the freelist and are reused.
+func (s *sqliteDB) size(ctx context.Context) (int64, error) {
+	var pages, free, pageSize int64
+	if err := s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := s.db.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+		return 0, err
+	}
+	if err := s.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		return 0, err
+	}
+	return (pages - free) * pageSize, nil
+}
+
+func (s *sqliteDB) vacuum(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, "VACUUM")
+	return err
+}
+
+func (s *sqliteDB) afterPrune(context.Context, bool) error { return nil }
