@@ -1,0 +1,160 @@
+package rest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+)
+
+// b64 is the payload/meta/proof encoding of rest-api.md §1.1: standard alphabet, padded.
+// Strict rejects non-canonical trailing bits so a decoded value re-encodes to the same text.
+var b64 = base64.StdEncoding.Strict()
+
+// RelayWakuMessage is the JSON WakuMessage of rest-api.md §1.1 as relay endpoints emit it:
+// version, timestamp, ephemeral and proof always present, meta omitted when empty.
+type RelayWakuMessage struct {
+	Payload      string `json:"payload"`
+	ContentTopic string `json:"contentTopic"`
+	Version      uint32 `json:"version"`
+	Timestamp    int64  `json:"timestamp"`
+	Meta         string `json:"meta,omitempty"`
+	Ephemeral    bool   `json:"ephemeral"`
+	Proof        string `json:"proof"`
+}
+
+// toRelayMessage renders a WakuMessage for output.
+func toRelayMessage(m *pb.WakuMessage) RelayWakuMessage {
+	out := RelayWakuMessage{
+		Payload:      b64.EncodeToString(m.GetPayload()),
+		ContentTopic: m.GetContentTopic(),
+		Version:      m.GetVersion(),
+		Timestamp:    m.GetTimestamp(),
+		Ephemeral:    m.GetEphemeral(),
+		Proof:        b64.EncodeToString(m.GetRateLimitProof()),
+	}
+	if len(m.GetMeta()) > 0 {
+		out.Meta = b64.EncodeToString(m.GetMeta())
+	}
+	return out
+}
+
+func toRelayMessages(es []*message.Envelope) []RelayWakuMessage {
+	out := make([]RelayWakuMessage, 0, len(es)) // "[]", never "null"
+	for _, e := range es {
+		out = append(out, toRelayMessage(e.Message))
+	}
+	return out
+}
+
+var (
+	errMissingPayload      = errors.New("missing or empty payload")
+	errMissingContentTopic = errors.New("missing or empty contentTopic")
+)
+
+// knownFields are the JSON keys of a WakuMessage; others are ignored (nwaku only warns).
+var knownFields = map[string]bool{
+	"payload": true, "contentTopic": true, "version": true, "timestamp": true,
+	"meta": true, "ephemeral": true, "proof": true,
+}
+
+// decodeMessage parses a JSON WakuMessage from body, which checkJSON has already vetted
+// (one value, no duplicate keys). Keys match exactly, as in nwaku (encoding/json would also
+// accept "Payload"). It returns the unknown keys so the caller can log them.
+func decodeMessage(body []byte) (*pb.WakuMessage, []string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return nil, nil, errors.New("invalid JSON: want a WakuMessage object")
+	}
+	var unknown []string
+	for k := range obj {
+		if !knownFields[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	m := &pb.WakuMessage{}
+	var err error
+	if m.Payload, err = b64Field(obj, "payload"); err != nil {
+		return nil, unknown, err
+	}
+	if len(m.Payload) == 0 {
+		return nil, unknown, errMissingPayload
+	}
+	if err := field(obj, "contentTopic", &m.ContentTopic); err != nil {
+		return nil, unknown, err
+	}
+	if m.ContentTopic == "" {
+		return nil, unknown, errMissingContentTopic
+	}
+	var version uint32
+	if err := field(obj, "version", &version); err != nil {
+		return nil, unknown, err
+	}
+	if version != 0 {
+		m.Version = &version
+	}
+	var ts int64
+	if err := field(obj, "timestamp", &ts); err != nil {
+		return nil, unknown, err
+	}
+	if ts != 0 { // 0 or absent: the node stamps it
+		m.Timestamp = &ts
+	}
+	if m.Meta, err = b64Field(obj, "meta"); err != nil {
+		return nil, unknown, err
+	}
+	if len(m.Meta) == 0 {
+		m.Meta = nil
+	}
+	if m.RateLimitProof, err = b64Field(obj, "proof"); err != nil {
+		return nil, unknown, err
+	}
+	if len(m.RateLimitProof) == 0 {
+		m.RateLimitProof = nil
+	}
+	var eph bool
+	if err := field(obj, "ephemeral", &eph); err != nil {
+		return nil, unknown, err
+	}
+	if eph {
+		m.Ephemeral = &eph
+	}
+	return m, unknown, nil
+}
+
+// field decodes obj[name] into v when present and not null.
+func field(obj map[string]json.RawMessage, name string, v any) error {
+	raw, ok := obj[name]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("invalid %s: %s", name, jsonErr(err))
+	}
+	return nil
+}
+
+func b64Field(obj map[string]json.RawMessage, name string) ([]byte, error) {
+	var s string
+	if err := field(obj, name, &s); err != nil {
+		return nil, err
+	}
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid %s: not padded standard base64: %w", name, err)
+	}
+	return b, nil
+}
+
+// jsonErr shortens encoding/json's type errors ("json: cannot unmarshal number -1 into Go
+// value of type uint32") to what a REST caller needs.
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("want %s, got JSON %s", te.Type, te.Value)
+	}
+	return err.Error()
+}

@@ -1,0 +1,241 @@
+// Package rest serves nwaku's REST API (shared/spec/rest-api.md) over a node: translation between
+// HTTP+JSON and the node's Go API, no protocol logic. One file per area registers its routes.
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+	"github.com/wakunode/wakunode/node"
+)
+
+// InfoNode answers /debug/v1/info.
+type InfoNode interface {
+	ID() peer.ID
+	ListenAddrs() []multiaddr.Multiaddr // each ends in /p2p/<id>
+	ENR() string                        // "enr:..."; "" when there is none
+}
+
+// HealthNode answers /health.
+type HealthNode interface {
+	Health(ctx context.Context) node.HealthReport
+}
+
+// AdminNode answers /admin/v1/peers.
+type AdminNode interface {
+	Peers() []node.PeerInfo
+	Connect(ctx context.Context, addr multiaddr.Multiaddr) error
+}
+
+// RelayNode answers /relay/v1/...
+type RelayNode interface {
+	ClusterID() uint16
+	// PubsubTopicFor resolves "" to the content topic's autoshard (node.ErrNoAutosharding).
+	PubsubTopicFor(pubsubTopic, contentTopic string) (string, error)
+	Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error)
+	RelaySubscribe(topic string) error
+	RelayUnsubscribe(topic string) error
+	RelayTopics() []string
+	IsSubscribed(topic string) bool
+	AddConsumer(c node.Consumer) (remove func())
+}
+
+// Node is everything the server needs; *node.Node satisfies it.
+type Node interface {
+	InfoNode
+	HealthNode
+	AdminNode
+	RelayNode
+}
+
+// Config configures the server. Zero values take the documented defaults, except Port, where
+// 0 asks the OS for a free port (the command line's default is DefaultPort).
+type Config struct {
+	Address string // --rest-address; "" = 127.0.0.1
+	Port    int    // --rest-port; 0 = any free port
+	// AllowOrigins are --rest-allow-origin values: an exact origin ("http://example.com"),
+	// a host[:port] without scheme ("example.com", "127.0.0.1:8080"), or a pattern with nwaku's
+	// wildcards, "*" (any run of characters) and "?" (one character), e.g. "localhost:*".
+	// Empty: no CORS headers are sent.
+	AllowOrigins []string
+	Admin        bool // --rest-admin: mount /admin/v1/...
+	// RelayCacheCapacity is messages kept per topic between two GETs; 0 = DefaultCacheCapacity.
+	RelayCacheCapacity int
+	Version            string // reported by /debug/v1/version
+	// MaxBodyBytes bounds request bodies; 0 = DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Logger       *slog.Logger // nil = slog.Default()
+}
+
+// Defaults of nwaku's command line.
+const (
+	DefaultAddress = "127.0.0.1"
+	DefaultPort    = 8645
+)
+
+// requestTimeout bounds each call into the node, as nwaku does (rest-api.md §1).
+const requestTimeout = 5 * time.Second
+
+// Server is the REST API server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	n       Node
+	handler http.Handler
+	cache   *relayCache
+	origins []originPattern
+
+	mu       sync.Mutex
+	srv      *http.Server
+	ln       net.Listener
+	served   chan struct{} // closed when Serve returns
+	removeFn func()        // detaches the cache from the node's bus
+	closed   bool
+}
+
+// New builds the server and attaches its message cache to the node's bus; Close detaches it.
+func New(cfg Config, n Node) *Server {
+	if cfg.Address == "" {
+		cfg.Address = DefaultAddress
+	}
+	if cfg.RelayCacheCapacity <= 0 {
+		cfg.RelayCacheCapacity = DefaultCacheCapacity
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "rest"),
+		n:       n,
+		cache:   newRelayCache(cfg.RelayCacheCapacity),
+		origins: parseOrigins(cfg.AllowOrigins),
+	}
+	s.removeFn = n.AddConsumer(s.cache)
+	mux := http.NewServeMux()
+	s.debugRoutes(mux)
+	s.healthRoutes(mux)
+	if cfg.Admin {
+		s.adminRoutes(mux)
+	}
+	s.relayRoutes(mux)
+	s.handler = s.cors(mux)
+	return s
+}
+
+// Handler serves the API without a listener (tests, embedding in another server).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on Address:Port and serves in the background until Close.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("rest: server is closed")
+	}
+	if s.srv != nil {
+		return errors.New("rest: server already started")
+	}
+	addr := net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rest: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.served = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("REST server stopped", "err", err)
+		}
+	}(s.srv, s.served)
+	s.log.Info("REST server listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address after Start (with the real port when Port was 0), else nil.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops accepting, lets in-flight requests finish (up to 5 s, then cuts them), waits
+// for the serving goroutine and detaches the cache. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	srv, served := s.srv, s.served
+	s.mu.Unlock()
+
+	var err error
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = srv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			err = errors.Join(err, srv.Close())
+		}
+		<-served
+	}
+	if s.removeFn != nil {
+		s.removeFn()
+	}
+	if err != nil {
+		return fmt.Errorf("rest: close: %w", err)
+	}
+	return nil
+}
+
+// readBody is readJSON with the configured size limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := readJSON(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) readStrings(w http.ResponseWriter, r *http.Request) ([]string, bool) {
+	v, err := readStrings(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return v, true
+}
+
+// drain discards what is left of a body so the connection can be reused.
+func drain(r *http.Request) { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<16)) }
