@@ -241,3 +241,5 @@ func (r resp) want(t *testing.T, code int, ctypePrefix string) {
 		t.Fatalf("Content-Type %q, want %s", r.ctype, ctypePrefix)
 	}
 }
+
+var contextDeadline = context.DeadlineExceeded
