@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -236,6 +235,3 @@ func (s *Server) readStrings(w http.ResponseWriter, r *http.Request) ([]string, 
 	}
 	return v, true
 }
-
-// drain discards what is left of a body so the connection can be reused.
-func drain(r *http.Request) { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<16)) }
