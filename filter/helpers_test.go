@@ -112,3 +112,7 @@ func (m *countMetrics) get(mp map[string]int, k string) int {
 	defer m.mu.Unlock()
 	return mp[k]
 }
+
+func newMsg(ct string, ts int64) *pb.WakuMessage {
+	return &pb.WakuMessage{Payload: []byte("x"), ContentTopic: ct, Timestamp: &ts}
+}

@@ -24,7 +24,7 @@ const (
 	DefaultSubscriptionTimeout = 5 * time.Minute
 	DefaultMaintenanceInterval = time.Minute
 	DefaultPushTimeout         = 20 * time.Second
-	DefaultQueueSize           = 64
+	DefaultQueueSize           = 256
 	DefaultMaxPushFailures     = 3
 	requestTimeout             = 10 * time.Second
 )
