@@ -381,4 +381,3 @@ func (c *Client) resubscribe(p peer.ID) error {
 	}
 	return nil
 }
-
