@@ -1,0 +1,71 @@
+package lightpush
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/lightpush/pb"
+	mpb "github.com/wakunode/wakunode/message/pb"
+)
+
+// Client pushes messages through lightpush service nodes.
+type Client struct {
+	h host.Host
+}
+
+// NewClient returns a client on h. A ctx without deadline gets rpc.DefaultTimeout per push.
+func NewClient(h host.Host) *Client { return &Client{h: h} }
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Push publishes m through p with v3. An empty pubsubTopic is left out of the request so the
+// service node derives it by autosharding. It returns the relay peer count the service reports;
+// a non-200 answer is a *StatusError.
+func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) (int, error) {
+	req := &pb.LightpushRequest{RequestId: newRequestID(), Message: m}
+	if pubsubTopic != "" {
+		req.PubsubTopic = &pubsubTopic
+	}
+	resp := &pb.LightpushResponse{}
+	if err := rpc.Request(ctx, c.h, p, req, resp, MaxResponseSize, ProtocolV3); err != nil {
+		return 0, fmt.Errorf("lightpush: %w", err)
+	}
+	if resp.GetRequestId() != req.RequestId {
+		return 0, fmt.Errorf("lightpush: response request id %q, want %q", resp.GetRequestId(), req.RequestId)
+	}
+	if code := resp.GetStatusCode(); code != StatusOK {
+		desc := resp.GetStatusDesc()
+		if desc == "" {
+			desc = statusText(code)
+		}
+		return 0, &StatusError{Code: code, Desc: desc}
+	}
+	return int(resp.GetRelayPeerCount()), nil
+}
+
+// PushLegacy publishes m through p with the legacy v2 protocol; a refusal is a *StatusError
+// with Code 0 and the service's info text.
+func (c *Client) PushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) error {
+	req := &pb.PushRPC{RequestId: newRequestID(), Request: &pb.PushRequest{PubsubTopic: pubsubTopic, Message: m}}
+	resp := &pb.PushRPC{}
+	if err := rpc.Request(ctx, c.h, p, req, resp, MaxResponseSize, ProtocolLegacy); err != nil {
+		return fmt.Errorf("lightpush legacy: %w", err)
+	}
+	if resp.Response == nil {
+		return fmt.Errorf("lightpush legacy: response without push response")
+	}
+	if !resp.Response.GetIsSuccess() {
+		return &StatusError{Desc: resp.Response.GetInfo()}
+	}
+	return nil
+}

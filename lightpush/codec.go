@@ -1,0 +1,101 @@
+// Package lightpush implements WAKU-LIGHTPUSH v3 and the legacy 19/WAKU2-LIGHTPUSH v2: a service
+// that publishes light clients' messages through the node's relay, and the matching client.
+package lightpush
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/wakunode/wakunode/message"
+)
+
+// Protocol IDs (spec/lightpush.md).
+const (
+	ProtocolV3     protocol.ID = "/vac/waku/lightpush/3.0.0"
+	ProtocolLegacy protocol.ID = "/vac/waku/lightpush/2.0.0-beta1"
+)
+
+// MaxRPCSize bounds a request (nwaku's 10 max-size messages plus overhead); MaxResponseSize a response.
+const (
+	MaxRPCSize      = 10*message.DefaultMaxMessageSize + 64*1024
+	MaxResponseSize = 64 * 1024
+)
+
+// v3 status codes with nwaku's numbers (spec/lightpush.md: nwaku's NO_PEERS_TO_RELAY is 505).
+const (
+	StatusOK                     uint32 = 200
+	StatusBadRequest             uint32 = 400
+	StatusPayloadTooLarge        uint32 = 413
+	StatusInvalidMessage         uint32 = 420
+	StatusUnsupportedPubsubTopic uint32 = 421
+	StatusTooManyRequests        uint32 = 429
+	StatusInternalServerError    uint32 = 500
+	StatusServiceNotAvailable    uint32 = 503
+	StatusOutOfRLNProof          uint32 = 504
+	StatusNoPeersToRelay         uint32 = 505
+)
+
+// Errors a Publisher may wrap to choose the status code; message's validation errors
+// (message.ErrTooLarge → 413, the others → 420) are recognized as well.
+var (
+	ErrInvalidMessage     = errors.New("invalid message")               // 420: validator, RLN, ...
+	ErrUnsupportedTopic   = errors.New("pubsub topic not served")       // 421
+	ErrServiceUnavailable = errors.New("service not available")         // 503
+	ErrOutOfRLNProof      = errors.New("no RLN message quota left")     // 504
+	ErrNoPeersToRelay     = errors.New("no peers to relay the message") // 505
+)
+
+const descRateLimited = "Request rejected due to too many requests"
+
+// StatusError is a failed push as answered by the service node. Code is the v3 status code;
+// it is 0 for the legacy protocol, which carries only is_success and an info text.
+type StatusError struct {
+	Code uint32
+	Desc string
+}
+
+func (e *StatusError) Error() string {
+	if e.Code == 0 {
+		return "lightpush: " + e.Desc
+	}
+	return fmt.Sprintf("lightpush: status %d: %s", e.Code, e.Desc)
+}
+
+// IsStatus reports whether err is a *StatusError with the given code.
+func IsStatus(err error, code uint32) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == code
+}
+
+func statusText(code uint32) string {
+	if t := http.StatusText(int(code)); t != "" {
+		return t
+	}
+	return "status " + strconv.Itoa(int(code))
+}
+
+// classify maps a publish error onto its v3 status code.
+func classify(err error) uint32 {
+	switch {
+	case errors.Is(err, message.ErrTooLarge):
+		return StatusPayloadTooLarge
+	case errors.Is(err, ErrUnsupportedTopic):
+		return StatusUnsupportedPubsubTopic
+	case errors.Is(err, ErrNoPeersToRelay):
+		return StatusNoPeersToRelay
+	case errors.Is(err, ErrServiceUnavailable):
+		return StatusServiceNotAvailable
+	case errors.Is(err, ErrOutOfRLNProof):
+		return StatusOutOfRLNProof
+	case errors.Is(err, ErrInvalidMessage), errors.Is(err, message.ErrMetaTooLarge),
+		errors.Is(err, message.ErrEmptyContent), errors.Is(err, message.ErrEmptyPayload),
+		errors.Is(err, message.ErrTimestampMissing), errors.Is(err, message.ErrTimestampDrift):
+		return StatusInvalidMessage
+	default:
+		return StatusInternalServerError
+	}
+}
