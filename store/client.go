@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"iter"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/store/pb"
+)
+
+// ClientConfig configures a Client. Zero fields take the defaults.
+type ClientConfig struct {
+	// MaxResponseSize bounds one response; default DefaultMaxResponseSize.
+	MaxResponseSize int
+}
+
+// Client queries store nodes.
+type Client struct {
+	h   host.Host
+	cfg ClientConfig
+}
+
+// NewClient returns a client dialing from h.
+func NewClient(h host.Host, cfg ClientConfig) *Client {
+	if cfg.MaxResponseSize <= 0 {
+		cfg.MaxResponseSize = DefaultMaxResponseSize
+	}
+	return &Client{h: h, cfg: cfg}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Query sends one v3 request to p (req is not modified; a missing request_id is generated).
+// A response whose status is not 200 is returned together with a *StatusError; a response
+// with the wrong request_id or no status is a StatusBadResponse error.
+func (c *Client) Query(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest) (*pb.StoreQueryResponse, error) {
+	req = proto.CloneOf(req)
+	if req.RequestId == "" {
+		req.RequestId = newRequestID()
+	}
+	resp := &pb.StoreQueryResponse{}
+	if err := rpc.Request(ctx, c.h, p, req, resp, c.cfg.MaxResponseSize, QueryProtocol); err != nil {
+		return nil, fmt.Errorf("store query %s: %w", p, err)
+	}
+	if resp.RequestId != req.RequestId {
+		return resp, &StatusError{Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", resp.RequestId, req.RequestId)}
+	}
+	if resp.StatusCode == nil {
+		return resp, &StatusError{Code: StatusBadResponse, Desc: "response has no status_code"}
+	}
+	if resp.GetStatusCode() != StatusOK {
+		return resp, &StatusError{Code: resp.GetStatusCode(), Desc: resp.GetStatusDesc()}
+	}
+	return resp, nil
+}
+
+// Pages runs req and follows pagination cursors until the last page (or the first error,
+// yielded last). Each page keeps every other field of req unchanged, as store.md requires.
+func (c *Client) Pages(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest) iter.Seq2[*pb.StoreQueryResponse, error] {
+	return func(yield func(*pb.StoreQueryResponse, error) bool) {
+		req := proto.CloneOf(req)
+		for {
+			req.RequestId = newRequestID()
+			resp, err := c.Query(ctx, p, req)
+			if err != nil {
+				yield(resp, err)
+				return
+			}
+			if !yield(resp, nil) || resp.PaginationCursor == nil {
+				return
+			}
+			req.PaginationCursor = resp.PaginationCursor
+		}
+	}
+}
+
+// LegacyQuery sends one legacy v2 query to p. A response error other than NONE is returned
+// with a *StatusError (INVALID_CURSOR as 400).
+func (c *Client) LegacyQuery(ctx context.Context, p peer.ID, q *pb.HistoryQuery) (*pb.HistoryResponse, error) {
+	req := &pb.HistoryRPC{RequestId: newRequestID(), Query: q}
+	out := &pb.HistoryRPC{}
+	if err := rpc.Request(ctx, c.h, p, req, out, c.cfg.MaxResponseSize, LegacyProtocol); err != nil {
+		return nil, fmt.Errorf("legacy store query %s: %w", p, err)
+	}
+	resp := out.GetResponse()
+	switch {
+	case out.RequestId != req.RequestId:
+		return resp, &StatusError{Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", out.RequestId, req.RequestId)}
+	case resp == nil:
+		return nil, &StatusError{Code: StatusBadResponse, Desc: "no response"}
+	case resp.Error == pb.HistoryResponse_NONE:
+		return resp, nil
+	case resp.Error == pb.HistoryResponse_INVALID_CURSOR:
+		return resp, &StatusError{Code: StatusBadRequest, Desc: "invalid cursor"}
+	default:
+		return resp, &StatusError{Code: uint32(resp.Error), Desc: resp.Error.String()}
+	}
+}
+
+// LegacyPages runs q and follows its cursors until the last page or the first error.
+func (c *Client) LegacyPages(ctx context.Context, p peer.ID, q *pb.HistoryQuery) iter.Seq2[*pb.HistoryResponse, error] {
+	return func(yield func(*pb.HistoryResponse, error) bool) {
+		q := proto.CloneOf(q)
+		if q.PagingInfo == nil {
+			q.PagingInfo = &pb.PagingInfo{}
+		}
+		for {
+			resp, err := c.LegacyQuery(ctx, p, q)
+			if err != nil {
+				yield(resp, err)
+				return
+			}
+			if !yield(resp, nil) || resp.GetPagingInfo().GetCursor() == nil {
+				return
+			}
+			q.PagingInfo.Cursor = resp.PagingInfo.Cursor
+		}
+	}
+}
