@@ -35,12 +35,14 @@ type Params struct {
 	PeerExchange bool
 }
 
-// DefaultParams are nwaku's GossipsubParameters (relay.md): D 6, Dlo 4, Dhi 8, Dscore 6, Dout 3,
+// DefaultParams are nwaku's GossipsubParameters (relay.md): D 6, Dlo 4, Dhi 8, Dscore 6,
 // Dlazy 6, heartbeat 1 s, history 6/3, fanout TTL 1 min, prune backoff 1 min, unsubscribe
 // backoff 5 s, gossip factor 0.25, seen TTL 2 min, flood publish on, plus IDONTWANT and PX.
+// Dout is 2, not nwaku's 3: go-libp2p-pubsub v0.15 requires Dout < D/2. Dout is a local
+// outbound-connection quota for the mesh and does not affect interop.
 func DefaultParams() Params {
 	return Params{
-		D: 6, Dlo: 4, Dhi: 8, Dscore: 6, Dout: 3, Dlazy: 6,
+		D: 6, Dlo: 4, Dhi: 8, Dscore: 6, Dout: 2, Dlazy: 6,
 		HeartbeatInterval:  time.Second,
 		HistoryLength:      6,
 		HistoryGossip:      3,

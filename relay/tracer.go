@@ -84,7 +84,8 @@ func (t *tracer) ValidateMessage(*pubsub.Message)  {}
 func (t *tracer) DuplicateMessage(*pubsub.Message) {}
 func (t *tracer) ThrottlePeer(peer.ID)             {}
 
-// DeliverMessage fires once per message accepted for the first time, local or remote.
+// DeliverMessage fires once per remote message accepted for the first time; local
+// publications are counted by the validator.
 func (t *tracer) DeliverMessage(msg *pubsub.Message) {
 	t.m.MessageAccepted(msg.GetTopic(), len(msg.Data))
 }

@@ -18,10 +18,16 @@ import (
 // Decode and rule failures are Reject (relay.md), which penalises the forwarding peer.
 func (r *Relay) validate(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if from == r.h.ID() {
-		if _, ok := msg.ValidatorData.(*message.Envelope); ok {
+		if env, ok := msg.ValidatorData.(*message.Envelope); ok {
+			// pubsub reports only remote deliveries to tracers; duplicates never get here.
+			r.cfg.Metrics.MessageAccepted(env.PubsubTopic, len(env.Raw))
 			return pubsub.ValidationAccept
 		}
 	}
+	return r.validateRemote(msg)
+}
+
+func (r *Relay) validateRemote(msg *pubsub.Message) pubsub.ValidationResult {
 	topic := msg.GetTopic()
 	if n := len(msg.Data); n > r.maxSize {
 		// Checked before decoding so oversize data costs nothing more.
@@ -31,12 +37,12 @@ func (r *Relay) validate(_ context.Context, from peer.ID, msg *pubsub.Message) p
 	env, err := message.Decode(topic, msg.Data, r.now().UnixNano())
 	if err != nil {
 		r.cfg.Metrics.MessageRejected(topic, ReasonDecode)
-		r.log.Debug("reject undecodable message", "topic", topic, "from", from, "err", err)
+		r.log.Debug("reject undecodable message", "topic", topic, "from", msg.ReceivedFrom, "err", err)
 		return pubsub.ValidationReject
 	}
 	if err := r.cfg.Rules.Check(env); err != nil {
 		r.cfg.Metrics.MessageRejected(topic, reason(err))
-		r.log.Debug("reject invalid message", "topic", topic, "from", from, "hash", env.Hash, "err", err)
+		r.log.Debug("reject invalid message", "topic", topic, "from", msg.ReceivedFrom, "hash", env.Hash, "err", err)
 		return pubsub.ValidationReject
 	}
 	msg.ValidatorData = env
