@@ -27,11 +27,13 @@ import (
 )
 
 // Defaults for the Config queue sizes. go-waku keeps pubsub's validation queue of 32, which
-// drops messages above ~1,500 msg/s; these hold several seconds' worth of bursts at 5,000+
-// msg/s while bounding memory (each slot holds one message).
+// drops messages above ~1,500 msg/s. Each slot holds one message (or one RPC), so memory is
+// bounded by slots x message size: typically a few MB, at worst (every message at the 150 KiB
+// limit) ~600 MB per queue. BenchmarkForward: with go-waku's outbound queue of 1024, 10 KB
+// messages at 7,500 msg/s already overflow it on loopback; 4096 forwards them without loss.
 const (
 	DefaultValidateQueueSize     = 4096
-	DefaultPeerOutboundQueueSize = 1024 // go-waku's value
+	DefaultPeerOutboundQueueSize = 4096
 	DefaultSubscriptionBuffer    = 4096
 	DefaultPeerStatsInterval     = 5 * time.Second
 	DefaultScoreInterval         = time.Second
