@@ -1,0 +1,82 @@
+package node
+
+import (
+	"crypto/ecdsa"
+	"log/slog"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/relay"
+)
+
+// Config is everything a node is built from. The zero value is not usable; start from
+// DefaultConfig, which carries nwaku's defaults.
+type Config struct {
+	// DataDir keeps the generated node key (and, with store, the SQLite archive).
+	DataDir string
+	// NodeKey is the secp256k1 identity; nil loads DataDir/nodekey or generates and saves one.
+	NodeKey *ecdsa.PrivateKey
+
+	ListenAddress string // IP to listen on; "0.0.0.0" by default
+	TCPPort       int    // 60000; 0 picks a free port
+
+	WebSocket       bool // --websocket-support
+	WebSocketPort   int  // 8000; 0 picks a free port
+	WebSocketSecure bool // --websocket-secure-support: the websocket listener speaks wss
+	WebSocketCert   string
+	WebSocketKey    string
+
+	// ExtMultiaddrs are announced in addition to the listen addresses.
+	ExtMultiaddrs []multiaddr.Multiaddr
+	// DNS4DomainName, when set, is announced as /dns4/<name>/tcp/<port>.
+	DNS4DomainName string
+
+	ClusterID uint16
+	// Shards are the static shards to relay on (--shard).
+	Shards []uint16
+	// NumShardsInNetwork enables autosharding of ContentTopics (and of REST/lightpush
+	// messages without a pubsub topic).
+	NumShardsInNetwork uint16
+	// ContentTopics subscribe to the shards autosharding assigns them (--content-topic).
+	ContentTopics []string
+
+	Relay       bool
+	RelayParams relay.Params
+	// Rules is the one validation path every door applies.
+	Rules message.Rules
+
+	MaxConnections int // 50
+	// StaticNodes are multiaddrs (with /p2p/<id>) kept connected.
+	StaticNodes []multiaddr.Multiaddr
+
+	// KeepAlive pings connected peers at this interval so idle connections survive NATs.
+	KeepAlive time.Duration
+
+	// Registerer receives the node's and libp2p's Prometheus metrics; nil disables them.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+
+	// muxers restricts the offered stream muxers (tests); empty offers yamux and mplex.
+	muxers []string
+	// Version is reported by identify's agent string and the REST API.
+	Version string
+}
+
+// DefaultConfig returns nwaku's defaults (spec/cli.md).
+func DefaultConfig() Config {
+	return Config{
+		DataDir:        ".",
+		ListenAddress:  "0.0.0.0",
+		TCPPort:        60000,
+		WebSocketPort:  8000,
+		Relay:          true,
+		RelayParams:    relay.DefaultParams(),
+		Rules:          message.Rules{MaxSize: message.DefaultMaxMessageSize, MaxTimeDrift: message.DefaultMaxTimeDrift},
+		MaxConnections: 50,
+		KeepAlive:      5 * time.Minute,
+		Version:        "dev",
+	}
+}

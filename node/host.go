@@ -1,0 +1,131 @@
+package node
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+
+	"github.com/libp2p/go-libp2p"
+	mplex "github.com/libp2p/go-libp2p-mplex"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// listenAddrs turns the config's ports into multiaddrs.
+func listenAddrs(cfg Config) ([]multiaddr.Multiaddr, error) {
+	ip := net.ParseIP(cfg.ListenAddress)
+	if ip == nil {
+		return nil, fmt.Errorf("listen address %q is not an IP", cfg.ListenAddress)
+	}
+	family := "ip4"
+	if ip.To4() == nil {
+		family = "ip6"
+	}
+	base := "/" + family + "/" + ip.String() + "/tcp/"
+	strs := []string{base + strconv.Itoa(cfg.TCPPort)}
+	if cfg.WebSocket || cfg.WebSocketSecure {
+		ws := "/ws"
+		if cfg.WebSocketSecure {
+			ws = "/wss"
+		}
+		strs = append(strs, base+strconv.Itoa(cfg.WebSocketPort)+ws)
+	}
+	out := make([]multiaddr.Multiaddr, 0, len(strs))
+	for _, s := range strs {
+		a, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("listen address %s: %w", s, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// newHost builds the transport layer: TCP and WebSocket (plain or TLS), Noise, and both yamux
+// and mplex (unmodified js-waku offers only mplex; go-waku only yamux).
+func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
+	addrs, err := listenAddrs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Low/high water marks around MaxConnections: trimming starts above it.
+	cm, err := connmgr.NewConnManager(max(1, cfg.MaxConnections*9/10), max(1, cfg.MaxConnections))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	var wsOpts []interface{}
+	if cfg.WebSocketSecure {
+		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
+		if err != nil {
+			return nil, fmt.Errorf("websocket-secure certificate: %w", err)
+		}
+		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(key),
+		libp2p.ListenAddrs(addrs...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(websocket.New, wsOpts...),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.UserAgent("wakunode/" + cfg.Version),
+		libp2p.ConnectionManager(cm),
+		libp2p.Ping(true),
+		libp2p.DisableRelay(),
+		libp2p.AddrsFactory(announceAddrs(cfg)),
+	}
+	for _, m := range muxerOptions(cfg.muxers) {
+		opts = append(opts, m)
+	}
+	if cfg.Registerer != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// announceAddrs adds the operator's external addresses (--ext-multiaddr, --dns4-domain-name).
+func announceAddrs(cfg Config) func([]multiaddr.Multiaddr) []multiaddr.Multiaddr {
+	var extra []multiaddr.Multiaddr
+	extra = append(extra, cfg.ExtMultiaddrs...)
+	if cfg.DNS4DomainName != "" {
+		if a, err := multiaddr.NewMultiaddr("/dns4/" + cfg.DNS4DomainName + "/tcp/" + strconv.Itoa(cfg.TCPPort)); err == nil {
+			extra = append(extra, a)
+		}
+	}
+	return func(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
+		if len(extra) == 0 {
+			return addrs
+		}
+		return append(append([]multiaddr.Multiaddr{}, extra...), addrs...)
+	}
+}
+
+func muxerOptions(only []string) []libp2p.Option {
+	all := []struct {
+		id  string
+		opt libp2p.Option
+	}{
+		{yamux.ID, libp2p.Muxer(yamux.ID, yamux.DefaultTransport)},
+		{mplex.ID, libp2p.Muxer(mplex.ID, mplex.DefaultTransport)},
+	}
+	var out []libp2p.Option
+	for _, m := range all {
+		if len(only) == 0 || slices.Contains(only, m.id) {
+			out = append(out, m.opt)
+		}
+	}
+	return out
+}

@@ -1,0 +1,359 @@
+// Package node composes a Waku v2 node from one Config: the libp2p host, relay, the message bus
+// and the protocol services. It wires and owns lifecycle; protocol logic lives in the protocol
+// packages.
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+	"github.com/wakunode/wakunode/metrics"
+	"github.com/wakunode/wakunode/peers"
+	"github.com/wakunode/wakunode/relay"
+	"github.com/wakunode/wakunode/sharding"
+)
+
+// Errors the node reports to its callers (REST maps them to status codes).
+var (
+	ErrNotStarted     = errors.New("node is not started")
+	ErrRelayDisabled  = errors.New("relay is not mounted")
+	ErrNoAutosharding = errors.New("autosharding is not enabled (set --num-shards-in-network)")
+	ErrNotSubscribed  = errors.New("not subscribed to pubsub topic")
+	ErrWrongCluster   = errors.New("pubsub topic is in another cluster")
+	ErrAlreadyStarted = errors.New("node is already started")
+)
+
+// Node is a running Waku v2 node.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	key  *ecdsa.PrivateKey
+	bus  *bus
+	auto *sharding.Autosharding
+
+	mu      sync.RWMutex
+	started bool
+	host    host.Host
+	relay   *relay.Relay
+	peers   *peers.Manager
+	metrics *metrics.Registry
+	stops   []func() error // run in reverse order by Stop
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New checks the config; Start brings the node up.
+func New(cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus()}
+	if cfg.NumShardsInNetwork > 0 {
+		n.auto = &sharding.Autosharding{Cluster: cfg.ClusterID, NumShards: cfg.NumShardsInNetwork}
+	}
+	for _, s := range cfg.Shards {
+		if s > message.MaxShardIndex {
+			return nil, fmt.Errorf("shard %d exceeds %d", s, message.MaxShardIndex)
+		}
+	}
+	for _, ct := range cfg.ContentTopics {
+		if n.auto == nil {
+			return nil, fmt.Errorf("content topic %s: %w", ct, ErrNoAutosharding)
+		}
+		if _, err := n.auto.Shard(ct); err != nil {
+			return nil, fmt.Errorf("content topic: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// Start builds the host and mounts the protocols. It is not restartable after Stop.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return ErrAlreadyStarted
+	}
+	if err := n.start(ctx); err != nil {
+		n.stopLocked()
+		return err
+	}
+	n.started = true
+	return nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	key := n.cfg.NodeKey
+	if key == nil {
+		var err error
+		if key, err = loadOrCreateKey(n.cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	n.key = key
+	lk, err := libp2pKey(key)
+	if err != nil {
+		return err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if n.cfg.Registerer != nil {
+		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
+	}
+	h, err := newHost(n.cfg, lk)
+	if err != nil {
+		return err
+	}
+	n.host = h
+	n.onStop(h.Close)
+	if n.metrics != nil {
+		n.metrics.WatchHost(h)
+	}
+
+	if n.cfg.Relay {
+		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log}
+		if n.metrics != nil {
+			rc.Metrics = n.metrics.Relay()
+		}
+		r, err := relay.New(h, rc, n.bus)
+		if err != nil {
+			return fmt.Errorf("relay: %w", err)
+		}
+		n.relay = r
+		n.onStop(r.Close)
+		for _, t := range n.initialTopics() {
+			if err := r.Subscribe(t); err != nil {
+				return fmt.Errorf("subscribe %s: %w", t, err)
+			}
+		}
+	}
+	if err := n.startPeers(); err != nil {
+		return err
+	}
+	n.log.Info("node started", "peerId", h.ID(), "addrs", p2pAddrs(h))
+	return nil
+}
+
+// initialTopics is the union of --shard and the shards of --content-topic.
+func (n *Node) initialTopics() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, s := range n.cfg.Shards {
+		add(message.Shard{Cluster: n.cfg.ClusterID, Index: s}.PubsubTopic())
+	}
+	for _, ct := range n.cfg.ContentTopics {
+		if s, err := n.auto.Shard(ct); err == nil {
+			add(s.PubsubTopic())
+		}
+	}
+	return out
+}
+
+func (n *Node) onStop(f func() error) { n.stops = append(n.stops, f) }
+
+// go runs f as a goroutine owned by the node: Stop cancels ctx and waits for it.
+func (n *Node) goOwned(f func(ctx context.Context)) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f(n.ctx)
+	}()
+}
+
+// Stop shuts everything down and waits for every goroutine the node started.
+func (n *Node) Stop() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.started {
+		return nil
+	}
+	n.started = false
+	return n.stopLocked()
+}
+
+func (n *Node) stopLocked() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	var errs []error
+	for i := len(n.stops) - 1; i >= 0; i-- {
+		if err := n.stops[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	n.stops = nil
+	n.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Host is the libp2p host (nil before Start).
+func (n *Node) Host() host.Host {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.host
+}
+
+// ID is the node's peer id.
+func (n *Node) ID() peer.ID { return n.Host().ID() }
+
+// ClusterID is the cluster the node belongs to.
+func (n *Node) ClusterID() uint16 { return n.cfg.ClusterID }
+
+// ListenAddrs are the announced addresses, each ending in /p2p/<id>.
+func (n *Node) ListenAddrs() []multiaddr.Multiaddr {
+	h := n.Host()
+	if h == nil {
+		return nil
+	}
+	return p2pAddrs(h)
+}
+
+func p2pAddrs(h host.Host) []multiaddr.Multiaddr {
+	p2p, err := multiaddr.NewComponent("p2p", h.ID().String())
+	if err != nil {
+		return nil
+	}
+	var out []multiaddr.Multiaddr
+	for _, a := range h.Addrs() {
+		out = append(out, a.Encapsulate(p2p))
+	}
+	return out
+}
+
+// Connect dials a multiaddr that ends in /p2p/<id>.
+func (n *Node) Connect(ctx context.Context, addr multiaddr.Multiaddr) error {
+	h := n.Host()
+	if h == nil {
+		return ErrNotStarted
+	}
+	info, err := peer.AddrInfoFromP2pAddr(addr)
+	if err != nil {
+		return fmt.Errorf("peer address %s: %w", addr, err)
+	}
+	if err := h.Connect(ctx, *info); err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return nil
+}
+
+// PubsubTopicFor resolves the topic a message goes to: the given one, or by autosharding.
+func (n *Node) PubsubTopicFor(pubsubTopic, contentTopic string) (string, error) {
+	if pubsubTopic != "" {
+		return pubsubTopic, nil
+	}
+	if n.auto == nil {
+		return "", ErrNoAutosharding
+	}
+	s, err := n.auto.Shard(contentTopic)
+	if err != nil {
+		return "", err
+	}
+	return s.PubsubTopic(), nil
+}
+
+// Publish relays m on pubsubTopic ("" = autosharding by content topic). The message goes
+// through the node's one validation path; a zero timestamp is set to now.
+func (n *Node) Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error) {
+	r, err := n.relayOrErr()
+	if err != nil {
+		return nil, err
+	}
+	topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
+	if err != nil {
+		return nil, err
+	}
+	if m.GetTimestamp() == 0 {
+		ts := time.Now().UnixNano()
+		m.Timestamp = &ts
+	}
+	return r.Publish(ctx, topic, m)
+}
+
+// RelaySubscribe joins the shard's mesh. Topics must be static shards of our cluster.
+func (n *Node) RelaySubscribe(topic string) error {
+	r, err := n.relayOrErr()
+	if err != nil {
+		return err
+	}
+	s, err := message.ParseShard(topic)
+	if err != nil {
+		return err
+	}
+	if s.Cluster != n.cfg.ClusterID {
+		return fmt.Errorf("%s: %w (ours is %d)", topic, ErrWrongCluster, n.cfg.ClusterID)
+	}
+	return r.Subscribe(topic)
+}
+
+// RelayUnsubscribe leaves the shard's mesh.
+func (n *Node) RelayUnsubscribe(topic string) error {
+	r, err := n.relayOrErr()
+	if err != nil {
+		return err
+	}
+	return r.Unsubscribe(topic)
+}
+
+// RelayTopics lists the subscribed pubsub topics.
+func (n *Node) RelayTopics() []string {
+	r, err := n.relayOrErr()
+	if err != nil {
+		return nil
+	}
+	return r.Topics()
+}
+
+// IsSubscribed tells whether the node relays on topic.
+func (n *Node) IsSubscribed(topic string) bool {
+	for _, t := range n.RelayTopics() {
+		if t == topic {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) relayOrErr() (*relay.Relay, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if !n.started && n.host == nil {
+		return nil, ErrNotStarted
+	}
+	if n.relay == nil {
+		return nil, ErrRelayDisabled
+	}
+	return n.relay, nil
+}
+
+// Subscribe delivers every accepted message for which match returns true (nil = all) on a
+// channel of the given capacity. A reader that falls behind loses messages (counted).
+func (n *Node) Subscribe(match func(*message.Envelope) bool, capacity int) *Subscription {
+	if capacity <= 0 {
+		capacity = 1024
+	}
+	ch := make(chan *message.Envelope, capacity)
+	s := &Subscription{C: ch, ch: ch, match: match}
+	s.remove = n.bus.add(s)
+	return s
+}
+
+// AddConsumer attaches a service (archive, filter, REST cache) to the message bus.
+func (n *Node) AddConsumer(c Consumer) (remove func()) { return n.bus.add(c) }
