@@ -52,6 +52,9 @@ type Config struct {
 	// StaticNodes are multiaddrs (with /p2p/<id>) kept connected.
 	StaticNodes []multiaddr.Multiaddr
 
+	// Discovery configures discv5, DNS discovery, peer exchange and NAT (discovery.go).
+	Discovery DiscoveryConfig
+
 	// KeepAlive pings connected peers at this interval so idle connections survive NATs.
 	KeepAlive time.Duration
 

@@ -142,6 +142,9 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startPeers(); err != nil {
 		return err
 	}
+	if err := n.startDiscovery(); err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
 	n.log.Info("node started", "peerId", h.ID(), "addrs", p2pAddrs(h))
 	return nil
 }
