@@ -27,6 +27,7 @@ type Registry struct {
 	meshPerShard  *prometheus.GaugeVec
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
+	svc           services
 }
 
 // New registers the node's collectors, Go runtime and process collectors on reg.

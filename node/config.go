@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/relay"
 )
 
@@ -52,6 +53,14 @@ type Config struct {
 	// StaticNodes are multiaddrs (with /p2p/<id>) kept connected.
 	StaticNodes []multiaddr.Multiaddr
 
+	Store     StoreConfig
+	Filter    FilterConfig
+	Lightpush bool // --lightpush: serve lightpush v3 and v2
+	// RateLimits are the per-protocol --rate-limit settings for the services.
+	RateLimits ratelimit.Settings
+	// Service peers for the node's own clients (--storenode, --filternode, --lightpushnode).
+	StoreNode, FilterNode, LightpushNode multiaddr.Multiaddr
+
 	// Discovery configures discv5, DNS discovery, peer exchange and NAT (discovery.go).
 	Discovery DiscoveryConfig
 
@@ -68,6 +77,27 @@ type Config struct {
 	Version string
 }
 
+// StoreConfig configures the message archive and the store service.
+type StoreConfig struct {
+	Enabled bool   // --store
+	DBURL   string // sqlite://<path> (relative to DataDir) or postgres://...
+	// Retention is --store-message-retention-policy, e.g. "time:172800" or "capacity:1000;size:1GB".
+	Retention string
+	MaxConns  int  // --store-max-num-db-connections (PostgreSQL pool)
+	Migrate   bool // --store-message-db-migration
+	Vacuum    bool // --store-message-db-vacuum
+	// Resume fetches what the node missed while down from StoreNode (--store-resume).
+	Resume bool
+}
+
+// FilterConfig configures the filter service.
+type FilterConfig struct {
+	Enabled             bool // --filter
+	MaxPeers            int  // --filter-max-peers-to-serve
+	MaxCriteria         int  // --filter-max-criteria
+	SubscriptionTimeout time.Duration
+}
+
 // DefaultConfig returns nwaku's defaults (spec/cli.md).
 func DefaultConfig() Config {
 	return Config{
@@ -80,6 +110,9 @@ func DefaultConfig() Config {
 		Rules:          message.Rules{MaxSize: message.DefaultMaxMessageSize, MaxTimeDrift: message.DefaultMaxTimeDrift},
 		MaxConnections: 50,
 		KeepAlive:      5 * time.Minute,
+		Store: StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},
+		Filter: FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
+		RateLimits: ratelimit.DefaultSettings(),
 		Version:        "dev",
 	}
 }

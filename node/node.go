@@ -10,18 +10,25 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
+	"github.com/wakunode/wakunode/metadata"
 	"github.com/wakunode/wakunode/metrics"
 	"github.com/wakunode/wakunode/peers"
 	"github.com/wakunode/wakunode/relay"
 	"github.com/wakunode/wakunode/sharding"
+	"github.com/wakunode/wakunode/store"
 )
 
 // Errors the node reports to its callers (REST maps them to status codes).
@@ -48,6 +55,17 @@ type Node struct {
 	relay   *relay.Relay
 	peers   *peers.Manager
 	metrics *metrics.Registry
+	enr     *enr.LocalNode
+
+	metaSvc         *metadata.Service
+	metaClient      *metadata.Client
+	archive         *archive.Archive
+	filterSvc       *filter.Service
+	storeClient     *store.Client
+	filterClient    *filter.Client
+	lightpushClient *lightpush.Client
+	stopping        atomic.Bool
+	peerMeta        sync.Map // peer.ID → metadata.Info from the connection check
 	stops   []func() error // run in reverse order by Stop
 
 	ctx    context.Context
@@ -139,6 +157,12 @@ func (n *Node) start(ctx context.Context) error {
 			}
 		}
 	}
+	if err := n.startServices(ctx); err != nil {
+		return err
+	}
+	if err := n.buildENR(h); err != nil {
+		return err
+	}
 	if err := n.startPeers(); err != nil {
 		return err
 	}
@@ -188,6 +212,7 @@ func (n *Node) Stop() error {
 	if !n.started {
 		return nil
 	}
+	n.stopping.Store(true)
 	n.started = false
 	return n.stopLocked()
 }
@@ -303,7 +328,11 @@ func (n *Node) RelaySubscribe(topic string) error {
 	if s.Cluster != n.cfg.ClusterID {
 		return fmt.Errorf("%s: %w (ours is %d)", topic, ErrWrongCluster, n.cfg.ClusterID)
 	}
-	return r.Subscribe(topic)
+	if err := r.Subscribe(topic); err != nil {
+		return err
+	}
+	n.refreshENRShards()
+	return nil
 }
 
 // RelayUnsubscribe leaves the shard's mesh.
@@ -312,7 +341,11 @@ func (n *Node) RelayUnsubscribe(topic string) error {
 	if err != nil {
 		return err
 	}
-	return r.Unsubscribe(topic)
+	if err := r.Unsubscribe(topic); err != nil {
+		return err
+	}
+	n.refreshENRShards()
+	return nil
 }
 
 // RelayTopics lists the subscribed pubsub topics.
