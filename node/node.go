@@ -61,6 +61,7 @@ type Node struct {
 	metaClient      *metadata.Client
 	archive         *archive.Archive
 	filterSvc       *filter.Service
+	storeSvc        *store.Service
 	storeClient     *store.Client
 	filterClient    *filter.Client
 	lightpushClient *lightpush.Client

@@ -97,6 +97,7 @@ func (n *Node) startStore(ctx context.Context) error {
 	}
 	svc := store.NewService(n.host, a, sc)
 	svc.Start()
+	n.storeSvc = svc
 	n.onStop(func() error { svc.Stop(); return nil })
 	return nil
 }

@@ -42,11 +42,20 @@ func legacyErr(id string, e pb.HistoryResponse_Error) *pb.HistoryRPC {
 
 func (s *Service) queryLegacy(ctx context.Context, from peer.ID, raw []byte) (*pb.HistoryRPC, uint32) {
 	in := &pb.HistoryRPC{}
-	if err := proto.Unmarshal(raw, in); err != nil || in.Query == nil {
+	if err := proto.Unmarshal(raw, in); err != nil {
+		return legacyErr(in.GetRequestId(), pb.HistoryResponse_INVALID_CURSOR), StatusBadRequest
+	}
+	return s.AnswerLegacy(ctx, from, in)
+}
+
+// AnswerLegacy runs one decoded legacy request (from = "" skips the per-peer rate limit) and
+// returns the response with the status code it maps to.
+func (s *Service) AnswerLegacy(ctx context.Context, from peer.ID, in *pb.HistoryRPC) (*pb.HistoryRPC, uint32) {
+	if in.Query == nil {
 		return legacyErr(in.GetRequestId(), pb.HistoryResponse_INVALID_CURSOR), StatusBadRequest
 	}
 	id, hq := in.GetRequestId(), in.GetQuery()
-	if s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
+	if from != "" && s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
 		return legacyErr(id, pb.HistoryResponse_TOO_MANY_REQUESTS), StatusTooManyRequests
 	}
 	q, err := legacyToArchive(hq)

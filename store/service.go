@@ -121,8 +121,14 @@ func (s *Service) queryV3(ctx context.Context, from peer.ID, raw []byte) *pb.Sto
 	if err := proto.Unmarshal(raw, req); err != nil {
 		return status(&pb.StoreQueryResponse{}, StatusBadRequest, "malformed request: "+err.Error())
 	}
+	return s.Answer(ctx, from, req)
+}
+
+// Answer runs one decoded v3 request: what the service sends over the wire, and what the node
+// answers its own REST queries with (from = "" skips the per-peer rate limit).
+func (s *Service) Answer(ctx context.Context, from peer.ID, req *pb.StoreQueryRequest) *pb.StoreQueryResponse {
 	id := req.GetRequestId()
-	if s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
+	if from != "" && s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
 		return status(&pb.StoreQueryResponse{RequestId: id}, StatusTooManyRequests, "Request rejected due to too many requests")
 	}
 	q, err := toArchiveQuery(req)
