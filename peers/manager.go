@@ -1,6 +1,9 @@
-// Package peers is the only code that decides whom to dial or drop: it verifies every new
-// connection (metadata: cluster and shards), keeps static peers connected with backoff, pings
-// connected peers so idle connections stay up, and remembers where each peer came from.
+// Package peers is the only code that decides whom to dial or drop. Every discovery source
+// (static, DNS, discv5, peer exchange) feeds one stream of candidates through AddCandidate;
+// the manager verifies every new connection (metadata: cluster and shards), keeps static peers
+// connected with backoff, keeps each subscribed shard's mesh fed, enforces the connection
+// limits (total, relay:service ratio, IP colocation), chooses service peers for the clients
+// and pings connected peers so idle connections stay up.
 package peers
 
 import (
@@ -17,6 +20,15 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
+// Peer origins as the REST API reports them (rest-api.md §5).
+const (
+	OriginUnknown      = "UnknownOrigin"
+	OriginStatic       = "Static"
+	OriginDiscv5       = "Discv5"
+	OriginDNS          = "Dns"
+	OriginPeerExchange = "PeerExchange"
+)
+
 // Verifier decides whether an identified peer may stay connected; an error disconnects it.
 // protos are the protocols the peer advertised through identify.
 type Verifier func(ctx context.Context, p peer.ID, protos []protocol.ID) error
@@ -27,21 +39,97 @@ type Metrics interface {
 	DialResult(ok bool)
 }
 
-// Config configures a Manager.
+// Relay is the manager's view of gossipsub: the subscribed topics and who is on them.
+type Relay interface {
+	Topics() []string
+	TopicPeers(topic string) []peer.ID
+	MeshPeers(topic string) []peer.ID
+}
+
+// Config configures a Manager. Zero values take the documented defaults.
 type Config struct {
 	// Verify runs once per identified connection; nil accepts every peer.
 	Verify Verifier
 	// VerifyTimeout bounds one verification (default 10 s).
 	VerifyTimeout time.Duration
-	// Static peers are kept connected for the manager's life.
+	// Static peers are kept connected for the manager's life and never pruned.
 	Static []peer.AddrInfo
 	// KeepAlive is the ping interval for connected peers; 0 disables pings.
 	KeepAlive time.Duration
-	// Backoff bounds for redialing static peers (defaults 1 s and 1 min).
+	// Backoff bounds for redialing static peers and candidates (defaults 1 s and 1 min).
 	MinBackoff, MaxBackoff time.Duration
-	Metrics                Metrics
-	Logger                 *slog.Logger
+
+	// Cluster is ours: candidates whose ENR names another cluster are never kept.
+	Cluster uint16
+	// MaxConnections bounds connected peers (default 50).
+	MaxConnections int
+	// RelayRatio:ServiceRatio splits MaxConnections (default 60:40, --relay-service-ratio).
+	RelayRatio, ServiceRatio int
+	// MaxRelayPeers overrides the relay share when > 0 (--max-relay-peers).
+	MaxRelayPeers int
+	// IPColocationLimit is the most connected peers sharing one IP; 0 means no limit.
+	// nwaku's default is DefaultColocationLimit.
+	IPColocationLimit int
+	// PeerStoreCapacity bounds the remembered candidates (default 1000).
+	PeerStoreCapacity int
+	// Relay, when set, makes the manager keep each subscribed topic at Dlo or more peers.
+	Relay Relay
+	// Dlo is the gossipsub low watermark the manager feeds topics to (default 4).
+	Dlo int
+	// MaxFailures forgets a non-static candidate after this many failed dials (default 5).
+	MaxFailures int
+	// Interval between maintenance passes (default 1 s).
+	Interval time.Duration
+
+	Metrics Metrics
+	Logger  *slog.Logger
 }
+
+// DefaultColocationLimit is nwaku's --ip-colocation-limit default.
+const DefaultColocationLimit = 5
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.VerifyTimeout <= 0 {
+		c.VerifyTimeout = 10 * time.Second
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = time.Minute
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 50
+	}
+	if c.RelayRatio <= 0 && c.ServiceRatio <= 0 {
+		c.RelayRatio, c.ServiceRatio = 60, 40
+	}
+	if c.PeerStoreCapacity <= 0 {
+		c.PeerStoreCapacity = 1000
+	}
+	if c.Dlo <= 0 {
+		c.Dlo = 4
+	}
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 5
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+}
+
+// maxRelay and maxService split MaxConnections by the ratio (or MaxRelayPeers).
+func (c *Config) maxRelay() int {
+	if c.MaxRelayPeers > 0 {
+		return min(c.MaxRelayPeers, c.MaxConnections)
+	}
+	return c.MaxConnections * c.RelayRatio / max(1, c.RelayRatio+c.ServiceRatio)
+}
+
+func (c *Config) maxService() int { return max(0, c.MaxConnections-c.maxRelay()) }
 
 // Manager watches the host's connections. Start it once; Close stops every goroutine.
 type Manager struct {
@@ -49,46 +137,43 @@ type Manager struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	origins map[peer.ID]string
-	static  map[peer.ID]*staticPeer
+	mu    sync.Mutex
+	known map[peer.ID]*record
+	relay Relay
 
 	wake   chan struct{}
+	dials  chan struct{} // semaphore bounding concurrent candidate dials
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    event.Subscription
 }
 
-type staticPeer struct {
-	info    peer.AddrInfo
-	backoff time.Duration
-	next    time.Time
-}
-
 // New creates a manager for h.
 func New(h host.Host, cfg Config) *Manager {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.VerifyTimeout <= 0 {
-		cfg.VerifyTimeout = 10 * time.Second
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = time.Second
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = time.Minute
-	}
-	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, origins: map[peer.ID]string{}, static: map[peer.ID]*staticPeer{}, wake: make(chan struct{}, 1)}
+	cfg.setDefaults()
+	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay,
+		wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
 	for _, s := range cfg.Static {
-		m.static[s.ID] = &staticPeer{info: s, backoff: cfg.MinBackoff}
-		m.origins[s.ID] = "Static"
+		r := m.recordLocked(s.ID)
+		r.origin, r.static, r.backoff = OriginStatic, true, cfg.MinBackoff
+		h.Peerstore().AddAddrs(s.ID, s.Addrs, permanentTTL)
 	}
 	return m
 }
 
-// Start subscribes to identify events and starts the maintenance loops.
+// SetRelay attaches gossipsub after construction; dlo <= 0 keeps the configured Dlo.
+func (m *Manager) SetRelay(r Relay, dlo int) {
+	m.mu.Lock()
+	m.relay = r
+	if dlo > 0 {
+		m.cfg.Dlo = dlo
+	}
+	m.mu.Unlock()
+	m.poke()
+}
+
+// Start subscribes to identify and connection events and starts the maintenance loops.
 func (m *Manager) Start() error {
 	sub, err := m.h.EventBus().Subscribe([]interface{}{new(event.EvtPeerIdentificationCompleted), new(event.EvtPeerConnectednessChanged)})
 	if err != nil {
@@ -102,7 +187,7 @@ func (m *Manager) Start() error {
 	return nil
 }
 
-// Close stops the manager and waits for its goroutines.
+// Close stops the manager and waits for its goroutines (dials in flight included).
 func (m *Manager) Close() error {
 	if m.cancel == nil {
 		return nil
@@ -111,25 +196,6 @@ func (m *Manager) Close() error {
 	err := m.sub.Close()
 	m.wg.Wait()
 	return err
-}
-
-// SetOrigin records how we learned of p (Static, Discv5, Dns, PeerExchange).
-func (m *Manager) SetOrigin(p peer.ID, origin string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.origins[p]; !ok {
-		m.origins[p] = origin
-	}
-}
-
-// Origin reports how we learned of p, or "UnknownOrigin".
-func (m *Manager) Origin(p peer.ID) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if o, ok := m.origins[p]; ok {
-		return o
-	}
-	return "UnknownOrigin"
 }
 
 func (m *Manager) eventLoop() {
@@ -146,10 +212,12 @@ func (m *Manager) eventLoop() {
 			case event.EvtPeerIdentificationCompleted:
 				if m.cfg.Verify != nil {
 					m.wg.Add(1)
-					go m.verify(e.Peer, e.Conn, e.Protocols)
+					go m.verify(e.Peer, e.Protocols)
 				}
 			case event.EvtPeerConnectednessChanged:
-				if e.Connectedness != network.Connected && m.isStatic(e.Peer) {
+				if e.Connectedness == network.Connected {
+					m.checkColocation(e.Peer)
+				} else if m.isStatic(e.Peer) {
 					m.poke()
 				}
 			}
@@ -159,7 +227,7 @@ func (m *Manager) eventLoop() {
 
 // verify runs the verifier for one identified connection. Each runs in its own goroutine so a
 // slow peer never holds up others; all are tracked by wg.
-func (m *Manager) verify(p peer.ID, c network.Conn, protos []protocol.ID) {
+func (m *Manager) verify(p peer.ID, protos []protocol.ID) {
 	defer m.wg.Done()
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.VerifyTimeout)
 	defer cancel()
@@ -171,16 +239,16 @@ func (m *Manager) verify(p peer.ID, c network.Conn, protos []protocol.ID) {
 	if m.cfg.Metrics != nil {
 		m.cfg.Metrics.PeerRejected(err.Error())
 	}
+	m.reject(p)
 	_ = m.h.Network().ClosePeer(p)
 	m.h.Peerstore().RemovePeer(p)
-	_ = c
 }
 
 func (m *Manager) isStatic(p peer.ID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, ok := m.static[p]
-	return ok
+	r := m.known[p]
+	return r != nil && r.static
 }
 
 func (m *Manager) poke() {
@@ -190,14 +258,16 @@ func (m *Manager) poke() {
 	}
 }
 
-// maintainLoop redials static peers with exponential backoff and pings connected peers.
+// maintainLoop redials static peers, enforces the limits, feeds the topics and pings.
 func (m *Manager) maintainLoop() {
 	defer m.wg.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
 	lastPing := time.Now()
 	for {
 		m.dialStatic()
+		m.enforceLimits()
+		m.feedTopics()
 		if m.cfg.KeepAlive > 0 && time.Since(lastPing) >= m.cfg.KeepAlive {
 			lastPing = time.Now()
 			m.pingAll()
@@ -211,36 +281,22 @@ func (m *Manager) maintainLoop() {
 	}
 }
 
+// dialStatic dials every disconnected static peer whose backoff has passed. Dials run
+// concurrently so one unreachable static peer never delays the others or the loop.
 func (m *Manager) dialStatic() {
 	now := time.Now()
 	m.mu.Lock()
-	var due []*staticPeer
-	for _, s := range m.static {
-		if m.h.Network().Connectedness(s.info.ID) != network.Connected && !now.Before(s.next) {
-			due = append(due, s)
+	var due []peer.ID
+	for id, r := range m.known {
+		if r.static && !r.dialing && m.h.Network().Connectedness(id) != network.Connected && !now.Before(r.next) {
+			r.dialing = true
+			due = append(due, id)
 		}
 	}
 	m.mu.Unlock()
-	for _, s := range due {
-		ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
-		err := m.h.Connect(ctx, s.info)
-		cancel()
-		if m.cfg.Metrics != nil {
-			m.cfg.Metrics.DialResult(err == nil)
-		}
-		m.mu.Lock()
-		if err != nil {
-			s.next = time.Now().Add(s.backoff)
-			s.backoff = min(s.backoff*2, m.cfg.MaxBackoff)
-			m.log.Debug("static peer dial failed", "peer", s.info.ID, "retryIn", s.backoff, "err", err)
-		} else {
-			s.backoff = m.cfg.MinBackoff
-			s.next = time.Time{}
-		}
-		m.mu.Unlock()
-		if m.ctx.Err() != nil {
-			return
-		}
+	for _, id := range due {
+		m.wg.Add(1)
+		go m.dial(id)
 	}
 }
 

@@ -1,0 +1,261 @@
+package peers
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/wakunode/wakunode/enr"
+)
+
+// permanentTTL keeps static and candidate addresses in the peerstore until we forget the peer
+// ourselves (capacity, failures); libp2p's shorter TTLs would drop them behind our back.
+const permanentTTL = peerstore.PermanentAddrTTL
+
+// record is what the manager knows about one peer beyond the libp2p peerstore.
+type record struct {
+	origin  string
+	static  bool
+	caps    enr.Capabilities
+	hasCaps bool
+	shards  *enr.RelayShards // from the ENR or metadata; nil = unknown
+	added   time.Time
+	fails   int
+	backoff time.Duration
+	next    time.Time // no dial before this
+	dialing bool
+	// dialedAt is when our last dial succeeded: until the peer shows up on a topic (identify,
+	// gossipsub subscriptions) it still counts as pending, so we do not overshoot.
+	dialedAt time.Time
+	bad     bool // rejected by the verifier: never dialed again
+}
+
+// recordLocked returns p's record, creating it. Called with mu held.
+func (m *Manager) recordLocked(p peer.ID) *record {
+	r := m.known[p]
+	if r == nil {
+		r = &record{origin: OriginUnknown, added: time.Now(), backoff: m.cfg.MinBackoff}
+		m.known[p] = r
+	}
+	return r
+}
+
+// AddCandidate adds a discovered peer. info, when the source had an ENR, carries its
+// capabilities and shards; nil means unknown. A candidate of another cluster, ourselves, or a
+// peer we rejected is ignored. It never blocks; it reports whether the peer was kept.
+func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) bool {
+	if ai.ID == "" || ai.ID == m.h.ID() {
+		return false
+	}
+	if info != nil && info.Shards != nil && info.Shards.Cluster != m.cfg.Cluster {
+		return false
+	}
+	m.mu.Lock()
+	r, existed := m.known[ai.ID]
+	if existed && r.bad {
+		m.mu.Unlock()
+		return false
+	}
+	if !existed {
+		if len(ai.Addrs) == 0 && len(m.h.Peerstore().Addrs(ai.ID)) == 0 {
+			m.mu.Unlock()
+			return false
+		}
+		if len(m.known) >= m.cfg.PeerStoreCapacity && !m.evictLocked() {
+			m.mu.Unlock()
+			return false
+		}
+		r = m.recordLocked(ai.ID)
+	}
+	if r.origin == OriginUnknown && origin != "" {
+		r.origin = origin
+	}
+	if info != nil {
+		r.caps, r.hasCaps = info.Caps, true
+		if info.Shards != nil {
+			s := info.Shards.Normalized()
+			r.shards = &s
+		}
+	}
+	m.mu.Unlock()
+	if len(ai.Addrs) > 0 {
+		m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, permanentTTL)
+	}
+	if !existed {
+		m.poke()
+	}
+	return true
+}
+
+// evictLocked forgets the least useful disconnected, non-static peer to make room: the one
+// with the most failures, then the oldest. Called with mu held.
+func (m *Manager) evictLocked() bool {
+	var victim peer.ID
+	var vr *record
+	for id, r := range m.known {
+		if r.static || r.dialing || m.h.Network().Connectedness(id) == network.Connected {
+			continue
+		}
+		if vr == nil || r.fails > vr.fails || (r.fails == vr.fails && r.added.Before(vr.added)) {
+			victim, vr = id, r
+		}
+	}
+	if vr == nil {
+		return false
+	}
+	m.forgetLocked(victim)
+	return true
+}
+
+func (m *Manager) forgetLocked(p peer.ID) {
+	delete(m.known, p)
+	m.h.Peerstore().ClearAddrs(p)
+}
+
+// reject marks p as never to be dialed again (it failed verification).
+func (m *Manager) reject(p peer.ID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.known[p]
+	if r == nil {
+		r = m.recordLocked(p)
+	}
+	if !r.static {
+		r.bad = true
+	} else {
+		// A static peer is the operator's choice: keep trying, slowly.
+		r.backoff = m.cfg.MaxBackoff
+		r.next = time.Now().Add(m.cfg.MaxBackoff)
+	}
+}
+
+// SetOrigin records how we learned of p (Static, Discv5, Dns, PeerExchange) if it is unknown.
+func (m *Manager) SetOrigin(p peer.ID, origin string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.recordLocked(p); r.origin == OriginUnknown {
+		r.origin = origin
+	}
+}
+
+// Origin reports how we learned of p, or "UnknownOrigin".
+func (m *Manager) Origin(p peer.ID) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.known[p]; ok {
+		return r.origin
+	}
+	return OriginUnknown
+}
+
+// SetShards records the shards p reported through metadata (more current than its ENR).
+func (m *Manager) SetShards(p peer.ID, rs enr.RelayShards) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := rs.Normalized()
+	m.recordLocked(p).shards = &s
+}
+
+// Shards returns the shards p is known to relay, if known.
+func (m *Manager) Shards(p peer.ID) (enr.RelayShards, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.known[p]; r != nil && r.shards != nil {
+		return *r.shards, true
+	}
+	return enr.RelayShards{}, false
+}
+
+// dial connects to p once and updates its backoff. Run as a goroutine tracked by wg.
+func (m *Manager) dial(p peer.ID) {
+	defer m.wg.Done()
+	select {
+	case m.dials <- struct{}{}:
+	case <-m.ctx.Done():
+		m.dialDone(p, context.Canceled)
+		return
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+	err := m.h.Connect(ctx, peer.AddrInfo{ID: p, Addrs: m.h.Peerstore().Addrs(p)})
+	cancel()
+	<-m.dials
+	if m.cfg.Metrics != nil && m.ctx.Err() == nil {
+		m.cfg.Metrics.DialResult(err == nil)
+	}
+	m.dialDone(p, err)
+}
+
+func (m *Manager) dialDone(p peer.ID, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.known[p]
+	if r == nil {
+		return
+	}
+	r.dialing = false
+	if err == nil {
+		r.fails, r.backoff, r.next = 0, m.cfg.MinBackoff, time.Time{}
+		r.dialedAt = time.Now()
+		return
+	}
+	if m.ctx.Err() != nil {
+		return
+	}
+	r.fails++
+	r.next = time.Now().Add(r.backoff)
+	r.backoff = min(r.backoff*2, m.cfg.MaxBackoff)
+	m.log.Debug("dial failed", "peer", p, "fails", r.fails, "retryIn", r.backoff, "err", err)
+	if !r.static && r.fails >= m.cfg.MaxFailures {
+		m.forgetLocked(p)
+	}
+}
+
+// backOff keeps p from being redialed for a while (after we pruned it).
+func (m *Manager) backOff(p peer.ID, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.known[p]; r != nil && !r.static {
+		r.next = time.Now().Add(d)
+	}
+}
+
+// PeerState is one known peer as the admin API shows it.
+type PeerState struct {
+	ID        peer.ID
+	Origin    string
+	Static    bool
+	Connected bool
+	// CanDial is false while the peer is backed off after failures.
+	CanDial bool
+	Caps    enr.Capabilities
+	Shards  *enr.RelayShards
+	Fails   int
+}
+
+// Known lists every peer the manager remembers.
+func (m *Manager) Known() []PeerState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	out := make([]PeerState, 0, len(m.known))
+	for id, r := range m.known {
+		st := PeerState{ID: id, Origin: r.origin, Static: r.static, Caps: r.caps, Fails: r.fails,
+			Connected: m.h.Network().Connectedness(id) == network.Connected, CanDial: !r.bad && !now.Before(r.next)}
+		if r.shards != nil {
+			s := *r.shards
+			st.Shards = &s
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Len is the number of remembered peers.
+func (m *Manager) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.known)
+}

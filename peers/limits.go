@@ -1,0 +1,210 @@
+package peers
+
+import (
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/wakunode/wakunode/message"
+)
+
+// RelayProtocol marks a relay peer (identify); the rest of our connections are service peers.
+const RelayProtocol = "/vac/waku/relay/2.0.0"
+
+func (m *Manager) isRelayPeer(p peer.ID) bool {
+	ok, _ := m.h.Peerstore().SupportsProtocols(p, RelayProtocol)
+	return len(ok) > 0
+}
+
+// remoteIP is the IP of p's first live connection, "" if none.
+func (m *Manager) remoteIP(p peer.ID) string {
+	for _, c := range m.h.Network().ConnsToPeer(p) {
+		if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
+			return ip.String()
+		}
+	}
+	return ""
+}
+
+// checkColocation drops a newly connected peer when its IP already has IPColocationLimit
+// peers (a Sybil mitigation). Static peers are exempt.
+func (m *Manager) checkColocation(p peer.ID) {
+	limit := m.cfg.IPColocationLimit
+	if limit <= 0 || m.isStatic(p) {
+		return
+	}
+	ip := m.remoteIP(p)
+	if ip == "" {
+		return
+	}
+	n := 0
+	for _, q := range m.h.Network().Peers() {
+		if q != p && m.remoteIP(q) == ip {
+			n++
+		}
+	}
+	if n < limit {
+		return
+	}
+	m.log.Debug("ip colocation limit reached, dropping peer", "peer", p, "ip", ip, "limit", limit)
+	if m.cfg.Metrics != nil {
+		m.cfg.Metrics.PeerRejected("ip colocation limit")
+	}
+	m.backOff(p, m.cfg.MaxBackoff)
+	_ = m.h.Network().ClosePeer(p)
+}
+
+// enforceLimits prunes relay peers above the relay share and service peers above the service
+// share. Static peers and peers in one of our meshes are pruned last (never, if possible).
+func (m *Manager) enforceLimits() {
+	m.mu.Lock()
+	rl := m.relay
+	m.mu.Unlock()
+	inMesh := map[peer.ID]bool{}
+	if rl != nil {
+		for _, t := range rl.Topics() {
+			for _, p := range rl.MeshPeers(t) {
+				inMesh[p] = true
+			}
+		}
+	}
+	var relayPeers, servicePeers []peer.ID
+	for _, p := range m.h.Network().Peers() {
+		if m.isStatic(p) {
+			continue
+		}
+		if m.isRelayPeer(p) {
+			relayPeers = append(relayPeers, p)
+		} else {
+			servicePeers = append(servicePeers, p)
+		}
+	}
+	m.prune(relayPeers, m.cfg.maxRelay(), inMesh)
+	m.prune(servicePeers, m.cfg.maxService(), inMesh)
+}
+
+// prune closes the connections of the excess peers: non-mesh ones first, newest first.
+func (m *Manager) prune(ps []peer.ID, limit int, inMesh map[peer.ID]bool) {
+	excess := len(ps) - limit
+	if excess <= 0 {
+		return
+	}
+	opened := func(p peer.ID) time.Time {
+		var t time.Time
+		for _, c := range m.h.Network().ConnsToPeer(p) {
+			if o := c.Stat().Opened; o.After(t) {
+				t = o
+			}
+		}
+		return t
+	}
+	slices.SortFunc(ps, func(a, b peer.ID) int {
+		if inMesh[a] != inMesh[b] {
+			if inMesh[a] {
+				return 1
+			}
+			return -1
+		}
+		return opened(b).Compare(opened(a))
+	})
+	for _, p := range ps[:excess] {
+		m.log.Debug("pruning peer above connection limit", "peer", p, "limit", limit)
+		m.backOff(p, m.cfg.MaxBackoff)
+		_ = m.h.Network().ClosePeer(p)
+	}
+}
+
+// settleTime is how long a freshly dialed peer counts as pending before it must show up on
+// one of our topics.
+const settleTime = 5 * time.Second
+
+// feedTopics dials candidates on each subscribed topic that has fewer than Dlo peers, within
+// the relay share. Candidates known to relay the topic's shard go first, then those whose
+// shards are unknown. Dials run in the background; the loop never waits for them.
+func (m *Manager) feedTopics() {
+	m.mu.Lock()
+	rl, dlo := m.relay, m.cfg.Dlo
+	m.mu.Unlock()
+	if rl == nil {
+		return
+	}
+	relayCount := 0
+	ipCount := map[string]int{}
+	for _, p := range m.h.Network().Peers() {
+		if m.isRelayPeer(p) {
+			relayCount++
+		}
+		ipCount[m.remoteIP(p)]++
+	}
+	topics := rl.Topics()
+	onTopic := map[peer.ID]bool{}
+	have := map[string]int{}
+	for _, t := range topics {
+		ps := rl.TopicPeers(t)
+		have[t] = len(ps)
+		for _, p := range ps {
+			onTopic[p] = true
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	pending := 0
+	for id, r := range m.known {
+		if r.dialing || (!onTopic[id] && now.Sub(r.dialedAt) < settleTime && m.h.Network().Connectedness(id) == network.Connected) {
+			pending++
+		}
+	}
+	budget := m.cfg.maxRelay() - relayCount - pending
+	for _, topic := range topics {
+		need := dlo - have[topic] - pending
+		if need <= 0 || budget <= 0 {
+			continue
+		}
+		shard, err := message.ParseShard(topic)
+		if err != nil {
+			continue
+		}
+		var match, unknown []peer.ID
+		for id, r := range m.known {
+			if r.bad || r.dialing || now.Before(r.next) || (r.hasCaps && !r.caps.Has(relayCap)) {
+				continue
+			}
+			if m.h.Network().Connectedness(id) == network.Connected {
+				continue
+			}
+			if lim := m.cfg.IPColocationLimit; lim > 0 && m.addrIPCount(id, ipCount) >= lim {
+				continue
+			}
+			switch {
+			case r.shards == nil:
+				unknown = append(unknown, id)
+			case r.shards.Cluster == shard.Cluster && r.shards.Contains(shard.Index):
+				match = append(match, id)
+			}
+		}
+		for _, id := range append(match, unknown...) {
+			if need <= 0 || budget <= 0 {
+				break
+			}
+			need--
+			budget--
+			m.known[id].dialing = true
+			m.wg.Add(1)
+			go m.dial(id)
+		}
+	}
+}
+
+// addrIPCount is how many connected peers share the IP of p's first known address.
+func (m *Manager) addrIPCount(p peer.ID, ipCount map[string]int) int {
+	for _, a := range m.h.Peerstore().Addrs(p) {
+		if ip, err := manet.ToIP(a); err == nil {
+			return ipCount[ip.String()]
+		}
+	}
+	return 0
+}
