@@ -101,18 +101,20 @@ type FilterConfig struct {
 // DefaultConfig returns nwaku's defaults (spec/cli.md).
 func DefaultConfig() Config {
 	return Config{
-		DataDir:        ".",
-		ListenAddress:  "0.0.0.0",
-		TCPPort:        60000,
-		WebSocketPort:  8000,
-		Relay:          true,
-		RelayParams:    relay.DefaultParams(),
-		Rules:          message.Rules{MaxSize: message.DefaultMaxMessageSize, MaxTimeDrift: message.DefaultMaxTimeDrift},
-		MaxConnections: 50,
-		KeepAlive:      5 * time.Minute,
-		Store: StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},
-		Filter: FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
-		RateLimits: ratelimit.DefaultSettings(),
-		Version:        "dev",
+		DataDir:       ".",
+		ListenAddress: "0.0.0.0",
+		TCPPort:       60000,
+		WebSocketPort: 8000,
+		Relay:         true,
+		// nwaku's default: autosharding over one shard, so content topics map to shard 0.
+		NumShardsInNetwork: 1,
+		RelayParams:        relay.DefaultParams(),
+		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize, MaxTimeDrift: message.DefaultMaxTimeDrift},
+		MaxConnections:     50,
+		KeepAlive:          5 * time.Minute,
+		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},
+		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
+		RateLimits:         ratelimit.DefaultSettings(),
+		Version:            "dev",
 	}
 }

@@ -174,7 +174,8 @@ func (n *Node) start(ctx context.Context) error {
 	return nil
 }
 
-// initialTopics is the union of --shard and the shards of --content-topic.
+// initialTopics is the union of --shard and the shards of --content-topic; with neither, as
+// in nwaku, every shard of the network (NumShardsInNetwork, at least shard 0).
 func (n *Node) initialTopics() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -190,6 +191,11 @@ func (n *Node) initialTopics() []string {
 	for _, ct := range n.cfg.ContentTopics {
 		if s, err := n.auto.Shard(ct); err == nil {
 			add(s.PubsubTopic())
+		}
+	}
+	if len(out) == 0 {
+		for i := uint16(0); i < max(1, n.cfg.NumShardsInNetwork); i++ {
+			add(message.Shard{Cluster: n.cfg.ClusterID, Index: i}.PubsubTopic())
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,7 +220,9 @@ func TestLoneNodePublishes(t *testing.T) {
 }
 
 func TestPublishValidation(t *testing.T) {
-	n := startNode(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.NumShardsInNetwork = 0 // no autosharding
+	n := startNode(t, cfg)
 	big := testMessage(strings.Repeat("x", message.DefaultMaxMessageSize))
 	if _, err := n.Publish(context.Background(), testTopic, big); err == nil || !strings.Contains(err.Error(), "exceeded") {
 		t.Fatalf("oversized publish: %v", err)
@@ -285,4 +288,22 @@ func checkTLSListener(t *testing.T, a multiaddr.Multiaddr) {
 		t.Fatalf("wss listener does not speak TLS: %v", err)
 	}
 	c.Close()
+}
+
+func TestDefaultShards(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Shards = nil
+	cfg.NumShardsInNetwork = 3
+	n := startNode(t, cfg)
+	want := []string{"/waku/2/rs/16/0", "/waku/2/rs/16/1", "/waku/2/rs/16/2"}
+	if got := n.RelayTopics(); !slices.Equal(got, want) {
+		t.Fatalf("topics = %v, want %v", got, want)
+	}
+	cfg = testConfig(t)
+	cfg.Shards = nil
+	cfg.ContentTopics = []string{"/toychat/2/huilong/proto"}
+	cfg.NumShardsInNetwork = 8
+	if got := startNode(t, cfg).RelayTopics(); !slices.Equal(got, []string{"/waku/2/rs/16/3"}) {
+		t.Fatalf("autosharded topics = %v", got)
+	}
 }
