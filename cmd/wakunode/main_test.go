@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunExitsEarly(t *testing.T) {
@@ -92,7 +93,7 @@ func TestRunServesAndStops(t *testing.T) {
 
 	get := func(url string) string {
 		t.Helper()
-		resp, err := http.Get(url)
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
