@@ -66,6 +66,10 @@ type Config struct {
 	Metrics Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Flood runs floodsub (the Waku v1 flooding model) instead of gossipsub on
+	// /vac/waku/relay/2.0.0; Params then only contribute SeenMessagesTTL. For the simulator
+	// (cmd/wakusim): a flooding node does not interoperate with gossipsub peers' meshes.
+	Flood bool
 }
 
 func (c *Config) setDefaults() {
@@ -159,17 +163,12 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		topics: make(map[string]*pubsub.Topic), subs: make(map[string]*subscription),
 	}
 	p := cfg.Params
+	// Router-independent options first; the gossipsub-only ones are in gossipOpts.
 	opts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(MsgID),
-		pubsub.WithGossipSubProtocols(Protocols, p.features),
-		pubsub.WithGossipSubParams(p.gossipSub()),
-		pubsub.WithFloodPublish(p.FloodPublish),
-		pubsub.WithPeerExchange(p.PeerExchange),
 		pubsub.WithSeenMessagesTTL(p.SeenMessagesTTL),
-		pubsub.WithPeerScore(scoreParams(p.SeenMessagesTTL), scoreThresholds()),
-		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(r.setScores), cfg.ScoreInterval),
 		// Never below pubsub's 1 MiB default: other implementations may batch several
 		// messages into one RPC frame.
 		pubsub.WithMaxMessageSize(max(maxSize+rpcOverhead, pubsub.DefaultMaxMessageSize)),
@@ -180,10 +179,24 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithRawTracer(r.tr),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
 	}
-	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
+	var ps *pubsub.PubSub
+	var err error
+	if cfg.Flood {
+		ps, err = newFloodSub(ctx, h, opts)
+	} else {
+		gossipOpts := []pubsub.Option{
+			pubsub.WithGossipSubProtocols(Protocols, p.features),
+			pubsub.WithGossipSubParams(p.gossipSub()),
+			pubsub.WithFloodPublish(p.FloodPublish),
+			pubsub.WithPeerExchange(p.PeerExchange),
+			pubsub.WithPeerScore(scoreParams(p.SeenMessagesTTL), scoreThresholds()),
+			pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(r.setScores), cfg.ScoreInterval),
+		}
+		ps, err = pubsub.NewGossipSub(ctx, h, append(opts, gossipOpts...)...)
+	}
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("relay: start gossipsub: %w", err)
+		return nil, fmt.Errorf("relay: start router: %w", err)
 	}
 	r.ps = ps
 	if _, ok := cfg.Metrics.(nopMetrics); !ok {
@@ -222,9 +235,11 @@ func (r *Relay) topic(name string) (*pubsub.Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join %s: %w", name, err)
 	}
-	if err := t.SetScoreParams(topicScoreParams()); err != nil {
-		_ = t.Close()
-		return nil, fmt.Errorf("score params for %s: %w", name, err)
+	if !r.cfg.Flood { // floodsub has no peer scoring
+		if err := t.SetScoreParams(topicScoreParams()); err != nil {
+			_ = t.Close()
+			return nil, fmt.Errorf("score params for %s: %w", name, err)
+		}
 	}
 	r.topics[name] = t
 	return t, nil

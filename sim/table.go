@@ -1,0 +1,32 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MarkdownHeader is the header of the results table MarkdownRow fills.
+func MarkdownHeader() string {
+	cols := []string{"router", "params", "N", "deg", "S", "msgs", "size", "rate", "churn", "loss",
+		"copies/msg", "ampl in", "ampl out", "ctrl %", "node load", "kbps in", "delivery", "p50 ms", "p99 ms", "mesh"}
+	return "| " + strings.Join(cols, " | ") + " |\n|" + strings.Repeat("---|", len(cols))
+}
+
+// MarkdownRow renders one result as a table row.
+func MarkdownRow(r *Result) string {
+	params := "-"
+	if r.Router == RouterGossip {
+		params = fmt.Sprintf("%s D%d/%d/%d lazy%d idw=%s fp=%s", r.ParamsName, r.D, r.Dlo, r.Dhi, r.Dlazy, onOff(r.IDontWant), onOff(r.FloodPub))
+	}
+	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %g | %g | %g | %.2f | %.2f | %.2f | %.1f | %.2f | %.0f | %.4f | %.0f | %.0f | %.1f |",
+		r.Router, params, r.Nodes, r.Degree, r.Shards, r.Published, r.Size, r.Rate, r.Churn, r.Loss,
+		r.CopiesPerMessage, r.Amplification, r.AmplificationOut, 100*r.ControlShare, r.NodeLoad, r.BandwidthIn,
+		r.DeliveryRatio, r.LatencyP50, r.LatencyP99, r.MeshMean)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
