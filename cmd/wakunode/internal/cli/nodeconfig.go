@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/node"
+	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/rest"
 )
 
@@ -53,6 +56,34 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 	cfg.Relay = o.Relay
 	cfg.RelayParams.PeerExchange = o.RelayPeerExchange
 	cfg.Rules.MaxSize = o.MaxMsgBytes
+
+	cfg.Store = node.StoreConfig{Enabled: o.Store, DBURL: o.StoreDBURL, Retention: o.StoreRetentionPolicy,
+		MaxConns: o.StoreMaxDBConns, Migrate: o.StoreDBMigration, Vacuum: o.StoreDBVacuum, Resume: o.StoreResume}
+	if _, err := archive.ParseRetention(o.StoreRetentionPolicy); err != nil {
+		return cfg, fmt.Errorf("--store-message-retention-policy: %w", err)
+	}
+	cfg.Filter = node.FilterConfig{Enabled: o.Filter, MaxPeers: int(o.FilterMaxPeersToServe),
+		MaxCriteria: int(o.FilterMaxCriteria), SubscriptionTimeout: time.Duration(o.FilterSubscriptionTimeout) * time.Second}
+	cfg.Lightpush = o.Lightpush
+	if cfg.RateLimits, err = ratelimit.Parse(o.RateLimits); err != nil {
+		return cfg, fmt.Errorf("--rate-limit: %w", err)
+	}
+	for _, sp := range []struct {
+		flag, value string
+		dst         *multiaddr.Multiaddr
+	}{{"--storenode", o.StoreNode, &cfg.StoreNode}, {"--filternode", o.FilterNode, &cfg.FilterNode}, {"--lightpushnode", o.LightpushNode, &cfg.LightpushNode}} {
+		if sp.value == "" {
+			continue
+		}
+		a, err := multiaddr.NewMultiaddr(sp.value)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", sp.flag, err)
+		}
+		*sp.dst = a
+	}
+	if cfg.Store.Resume && cfg.StoreNode == nil {
+		return cfg, errors.New("--store-resume needs --storenode")
+	}
 	return cfg, nil
 }
 

@@ -131,3 +131,49 @@ func TestRESTConfigAndMetricsAddr(t *testing.T) {
 		t.Fatalf("default MetricsAddr = %q", got)
 	}
 }
+
+func TestNodeConfigServices(t *testing.T) {
+	o, err := Parse([]string{
+		"--store", "--store-message-db-url=postgres://u:p@127.0.0.1:5432/db", "--store-message-retention-policy=capacity:1000",
+		"--store-max-num-db-connections=7", "--store-message-db-vacuum", "--store-resume", "--storenode=" + peerAddr,
+		"--filter", "--filter-max-peers-to-serve=9", "--filter-max-criteria=11", "--filter-subscription-timeout=60",
+		"--lightpush", "--lightpushnode=" + peerAddr, "--filternode=" + peerAddr,
+		"--rate-limit=store:10/1s", "--rate-limit=lightpush:5/1m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.NodeConfig(nil, "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStore := node.StoreConfig{Enabled: true, DBURL: "postgres://u:p@127.0.0.1:5432/db", Retention: "capacity:1000",
+		MaxConns: 7, Migrate: true, Vacuum: true, Resume: true}
+	if cfg.Store != wantStore {
+		t.Fatalf("store = %+v, want %+v", cfg.Store, wantStore)
+	}
+	if cfg.Filter.MaxPeers != 9 || cfg.Filter.MaxCriteria != 11 || cfg.Filter.SubscriptionTimeout.Seconds() != 60 || !cfg.Filter.Enabled {
+		t.Fatalf("filter = %+v", cfg.Filter)
+	}
+	if !cfg.Lightpush || cfg.StoreNode.String() != peerAddr || cfg.LightpushNode.String() != peerAddr || cfg.FilterNode.String() != peerAddr {
+		t.Fatalf("lightpush %v, service peers %v %v %v", cfg.Lightpush, cfg.StoreNode, cfg.LightpushNode, cfg.FilterNode)
+	}
+	if s := cfg.RateLimits.For("storev3"); s.Volume != 10 || s.Period.Seconds() != 1 {
+		t.Fatalf("store rate limit = %+v", s)
+	}
+
+	for _, bad := range [][]string{
+		{"--store-message-retention-policy=forever:1"},
+		{"--rate-limit=bogus:1/1s"},
+		{"--store-resume"}, // needs --storenode
+		{"--storenode=not-a-multiaddr"},
+	} {
+		o, err := Parse(bad)
+		if err == nil {
+			_, err = o.NodeConfig(nil, "v")
+		}
+		if err == nil {
+			t.Errorf("%v: want an error", bad)
+		}
+	}
+}

@@ -50,6 +50,7 @@ type Options struct {
 	StoreDBURL                string
 	StoreDBVacuum             bool
 	StoreDBMigration          bool
+	StoreMaxDBConns           int
 	StoreResume               bool
 	StoreSync                 bool
 	StoreSyncInterval         uint32
@@ -96,21 +97,12 @@ var notSupportedYet = []string{
 	// peer management
 	"max-relay-peers", "relay-service-ratio", "ip-colocation-limit", "peer-store-capacity",
 	"peer-persistence",
-	// store
-	"store", "storenode", "store-message-retention-policy", "store-message-db-url",
-	"store-message-db-vacuum", "store-message-db-migration", "store-resume",
+	// store sync (/vac/waku/reconciliation)
 	"store-sync", "store-sync-interval", "store-sync-range", "store-sync-relay-jitter",
-	// filter
-	"filter", "filternode", "filter-subscription-timeout", "filter-max-peers-to-serve",
-	"filter-max-criteria",
-	// lightpush
-	"lightpush", "lightpushnode",
 	// discovery
 	"dns-discovery", "dns-discovery-url", "discv5-discovery", "discv5-udp-port",
 	"discv5-bootstrap-node", "discv5-table-ip-limit", "discv5-bucket-ip-limit",
 	"peer-exchange", "peer-exchange-node",
-	// rate limits
-	"rate-limit",
 }
 
 // nwaku's DefaultColocationLimit (peer_manager): peers allowed per IP.
@@ -133,6 +125,7 @@ func defaults() *Options {
 		NumShardsInNetwork:        1,
 		StoreRetentionPolicy:      "time:172800",
 		StoreDBURL:                "sqlite://store.sqlite3",
+		StoreMaxDBConns:           50,
 		StoreDBMigration:          true,
 		StoreSyncInterval:         300,
 		StoreSyncRange:            3600,
@@ -198,6 +191,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	str(&o.StoreDBURL, "store-message-db-url", "Message store database URL")
 	boolean(&o.StoreDBVacuum, "store-message-db-vacuum", "Vacuum the SQLite database at start")
 	boolean(&o.StoreDBMigration, "store-message-db-migration", "Migrate the database at start")
+	fs.IntVar(&o.StoreMaxDBConns, "store-max-num-db-connections", o.StoreMaxDBConns, "Maximum PostgreSQL connections in the pool")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
 	boolean(&o.StoreSync, "store-sync", "Enable store sync")
 	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
