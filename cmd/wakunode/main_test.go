@@ -29,7 +29,7 @@ func TestRunExitsEarly(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
 		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
 		{"unknown toml key", []string{"--config-file", badToml}, 2, "", `unknown key "no-such-key"`},
-		{"not supported", []string{"--store"}, 2, "", "--store: not supported yet"},
+		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported yet"},
 		{"bad nodekey", []string{"--nodekey=zz"}, 2, "", "--nodekey"},
 	}
 	for _, tt := range tests {
