@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/node"
+	"github.com/wakunode/wakunode/sharding"
 )
 
 // The light client and the node agree on static sharding: cluster 16, shard 3. js-waku 0.0.36
@@ -29,15 +32,19 @@ const (
 	jsShard    = 3
 	jsMessages = 25 // alternating lightpush v3 / v2
 	jsPageSize = 10 // store pages of 10, 10, 5, then the empty page that ends js-waku's loop
+
+	jsAutoShards = 8 // autosharding case: The Waku Network's shard count
 )
 
 // jsResult is what interop/js/lightclient.mjs prints after "RESULT ".
 type jsResult struct {
-	OK          bool   `json:"ok"`
-	Protocol    string `json:"protocol"`
-	Error       string `json:"error"`
-	PubsubTopic string `json:"pubsubTopic"`
-	Steps       struct {
+	OK           bool   `json:"ok"`
+	Protocol     string `json:"protocol"`
+	Error        string `json:"error"`
+	Sharding     string `json:"sharding"`
+	PubsubTopic  string `json:"pubsubTopic"`
+	ContentTopic string `json:"contentTopic"`
+	Steps        struct {
 		Connection struct {
 			Muxer      string `json:"muxer"`
 			Encryption string `json:"encryption"`
@@ -51,16 +58,20 @@ type jsResult struct {
 			Shards    []int `json:"shards"`
 		} `json:"metadata"`
 		Filter struct {
-			Subscribed bool `json:"subscribed"`
-			Received   int  `json:"received"`
+			Subscribed   bool   `json:"subscribed"`
+			Received     int    `json:"received"`
+			Ping         string `json:"ping"`
+			Unsubscribed bool   `json:"unsubscribed"`
 		} `json:"filter"`
 		Lightpush struct {
-			V3 int `json:"v3"`
-			V2 int `json:"v2"`
+			V3       int               `json:"v3"`
+			V2       int               `json:"v2"`
+			Rejected map[string]string `json:"rejected"`
 		} `json:"lightpush"`
 		Store struct {
-			Pages    []int `json:"pages"`
-			Messages int   `json:"messages"`
+			Pages         []int `json:"pages"`
+			BackwardPages []int `json:"backwardPages"`
+			Messages      int   `json:"messages"`
 		} `json:"store"`
 	} `json:"steps"`
 }
@@ -92,6 +103,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// jsCase is one run of lightclient.mjs against a node configured by setup.
+type jsCase struct {
+	name     string
+	sharding string // the script's shard argument: "<shard>" or "auto:<numShards>"
+	setup    func(*node.Config)
+	// wantFail, when set, is the protocol the script must name: the suite's attribution check.
+	wantFail string
+}
+
 func TestJSWakuLightNode(t *testing.T) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
@@ -104,7 +124,29 @@ func TestJSWakuLightNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("js", "node_modules", "@waku", "sdk")); err != nil {
 		requireInterop(t, "interop/js/node_modules is missing: run `npm ci` in interop/js")
 	}
+	cases := []jsCase{
+		{name: "static-sharding", sharding: strconv.Itoa(jsShard), setup: func(c *node.Config) {
+			c.Shards = []uint16{jsShard}
+		}},
+		{name: "autosharding", sharding: "auto:" + strconv.Itoa(jsAutoShards), setup: func(c *node.Config) {
+			// Like nwaku with --num-shards-in-network and no --shard: relays every shard.
+			c.NumShardsInNetwork = jsAutoShards
+		}},
+		// The suite must blame the right protocol when the node is not usable.
+		{name: "no-lightpush-is-identify", sharding: strconv.Itoa(jsShard), wantFail: "identify", setup: func(c *node.Config) {
+			c.Shards = []uint16{jsShard}
+			c.Lightpush = false
+		}},
+		{name: "other-shard-is-metadata", sharding: strconv.Itoa(jsShard), wantFail: "metadata", setup: func(c *node.Config) {
+			c.Shards = []uint16{jsShard + 1}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runJSCase(t, nodeBin, script, tc) })
+	}
+}
 
+func runJSCase(t *testing.T, nodeBin, script string, tc jsCase) {
 	var logs syncBuffer
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -113,17 +155,17 @@ func TestJSWakuLightNode(t *testing.T) {
 	cfg.WebSocket = true
 	cfg.WebSocketPort = 0
 	cfg.ClusterID = jsCluster
-	cfg.Shards = []uint16{jsShard}
 	cfg.Store = node.StoreConfig{Enabled: true, DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 5, Migrate: true}
 	cfg.Filter = node.FilterConfig{Enabled: true, MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 5 * time.Minute}
 	cfg.Lightpush = true
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tc.setup(&cfg)
 
 	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -132,7 +174,7 @@ func TestJSWakuLightNode(t *testing.T) {
 	addr := wsAddr(t, n.ListenAddrs())
 
 	cmd := exec.CommandContext(ctx, nodeBin, script, addr.String(),
-		strconv.Itoa(jsCluster), strconv.Itoa(jsShard), strconv.Itoa(jsMessages), strconv.Itoa(jsPageSize))
+		strconv.Itoa(jsCluster), tc.sharding, strconv.Itoa(jsMessages), strconv.Itoa(jsPageSize))
 	cmd.Dir = filepath.Dir(script)
 	cmd.Env = os.Environ()
 	if os.Getenv("WAKU_INTEROP_DEBUG") != "" {
@@ -149,36 +191,74 @@ func TestJSWakuLightNode(t *testing.T) {
 		t.Logf("node log:\n%s", logs.String())
 		t.Logf("js stderr:\n%s", stderr.String())
 	}
-	if parseErr != nil || !res.OK {
+	if parseErr != nil {
 		t.Logf("node log:\n%s", tail(logs.String(), 60))
 		t.Logf("js stderr:\n%s", tail(stderr.String(), 60))
-		if parseErr != nil {
-			t.Fatalf("js-waku run (%v): %v\nstdout:\n%s", runErr, parseErr, tail(stdout.String(), 40))
+		t.Fatalf("js-waku run (%v): %v\nstdout:\n%s", runErr, parseErr, tail(stdout.String(), 40))
+	}
+	if tc.wantFail != "" {
+		if res.OK || res.Protocol != tc.wantFail {
+			t.Fatalf("script reported ok=%v protocol %q (%s), want a failure blamed on %q", res.OK, res.Protocol, res.Error, tc.wantFail)
 		}
+		t.Logf("blamed %s as expected: %s", res.Protocol, res.Error)
+		return
+	}
+	if !res.OK {
+		t.Logf("node log:\n%s", tail(logs.String(), 60))
+		t.Logf("js stderr:\n%s", tail(stderr.String(), 60))
 		t.Fatalf("js-waku: protocol %q failed: %s", res.Protocol, res.Error)
 	}
 	if runErr != nil {
 		t.Fatalf("js-waku reported ok but exited with %v", runErr)
 	}
+	if want := map[bool]string{true: "auto", false: "static"}[strings.HasPrefix(tc.sharding, "auto:")]; res.Sharding != want {
+		t.Fatalf("script ran %s sharding, want %s", res.Sharding, want)
+	}
+	checkJSResult(t, res)
+}
 
+// checkJSResult asserts on the steps js-waku reported, independently of the script's own checks.
+func checkJSResult(t *testing.T, res jsResult) {
+	t.Helper()
 	s := res.Steps
 	if s.Connection.Muxer != "/mplex/6.7.0" || s.Connection.Encryption != "/noise" {
 		t.Errorf("connection %s over %s, want /mplex/6.7.0 over /noise", s.Connection.Muxer, s.Connection.Encryption)
 	}
-	if s.Metadata.ClusterID != jsCluster || len(s.Metadata.Shards) != 1 || s.Metadata.Shards[0] != jsShard {
-		t.Errorf("js-waku saw metadata %+v, want cluster %d shards [%d]", s.Metadata, jsCluster, jsShard)
+	wantTopic := message.Shard{Cluster: jsCluster, Index: jsShard}.PubsubTopic()
+	if res.Sharding == "auto" {
+		// js-waku's content-topic hashing must agree with ours.
+		sh, err := sharding.Autosharding{Cluster: jsCluster, NumShards: jsAutoShards}.Shard(res.ContentTopic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTopic = sh.PubsubTopic()
+	}
+	if res.PubsubTopic != wantTopic {
+		t.Errorf("js-waku used pubsub topic %s for %s, want %s", res.PubsubTopic, res.ContentTopic, wantTopic)
+	}
+	shard, err := message.ParseShard(res.PubsubTopic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Metadata.ClusterID != jsCluster || !slices.Contains(s.Metadata.Shards, int(shard.Index)) {
+		t.Errorf("js-waku saw metadata %+v, want cluster %d including shard %d", s.Metadata, jsCluster, shard.Index)
 	}
 	if s.Lightpush.V3+s.Lightpush.V2 != jsMessages || s.Lightpush.V2 == 0 || s.Lightpush.V3 == 0 {
 		t.Errorf("lightpush v3 %d + v2 %d, want %d using both", s.Lightpush.V3, s.Lightpush.V2, jsMessages)
 	}
-	if s.Filter.Received != jsMessages {
-		t.Errorf("filter pushed %d messages, want %d", s.Filter.Received, jsMessages)
+	if len(s.Lightpush.Rejected) != 2 {
+		t.Errorf("stale-message rejections %v, want v3 and v2", s.Lightpush.Rejected)
 	}
-	if s.Store.Messages != jsMessages || len(s.Store.Pages) < 2 {
-		t.Errorf("store returned %d messages in pages %v, want %d in several pages", s.Store.Messages, s.Store.Pages, jsMessages)
+	if s.Filter.Received != jsMessages || s.Filter.Ping != "ok" || !s.Filter.Unsubscribed {
+		t.Errorf("filter %+v, want %d pushes, ping ok, unsubscribed", s.Filter, jsMessages)
 	}
-	t.Logf("js-waku: %s over %s; metadata %+v; lightpush v3=%d v2=%d; filter %d; store pages %v",
-		s.Connection.Muxer, s.Connection.Encryption, s.Metadata, s.Lightpush.V3, s.Lightpush.V2, s.Filter.Received, s.Store.Pages)
+	wantPages := []int{10, 10, 5}
+	if s.Store.Messages != jsMessages || !slices.Equal(s.Store.Pages, wantPages) || !slices.Equal(s.Store.BackwardPages, wantPages) {
+		t.Errorf("store returned %d messages in pages %v / backward %v, want %d in %v", s.Store.Messages, s.Store.Pages, s.Store.BackwardPages, jsMessages, wantPages)
+	}
+	t.Logf("js-waku (%s, %s): %s over %s; metadata %+v; lightpush v3=%d v2=%d rejected=%v; filter %+v; store pages %v backward %v",
+		res.Sharding, res.PubsubTopic, s.Connection.Muxer, s.Connection.Encryption, s.Metadata,
+		s.Lightpush.V3, s.Lightpush.V2, s.Lightpush.Rejected, s.Filter, s.Store.Pages, s.Store.BackwardPages)
 }
 
 // wsAddr is the node's /ws listen address on 127.0.0.1.

@@ -1,7 +1,11 @@
 // Unmodified js-waku (@waku/sdk 0.0.36, stock libp2p stack: websockets + noise + mplex only)
 // against a wakunode service node. Usage:
 //
-//   node lightclient.mjs /ip4/127.0.0.1/tcp/<port>/ws/p2p/<id> [cluster] [shard] [count] [pageSize]
+//   node lightclient.mjs /ip4/127.0.0.1/tcp/<port>/ws/p2p/<id> [cluster] [shard|auto:<numShards>] [count] [pageSize]
+//
+// With a shard number the light node uses static sharding (networkConfig { clusterId }, the
+// encoder's shardId); with auto:<n> it uses autosharding (networkConfig { clusterId,
+// numShardsInCluster: n }) and js-waku derives the shard from the content topic.
 //
 // Prints one line `RESULT {json}` on stdout (the SDK prints banners there too) and exits 0 when
 // every step passed. On failure `ok` is false and `protocol` names the protocol at fault:
@@ -10,13 +14,15 @@ import "./polyfill.mjs";
 
 const [addr, clusterArg = "16", shardArg = "3", countArg = "25", pageArg = "10"] = process.argv.slice(2);
 const clusterId = Number(clusterArg);
-const shardId = Number(shardArg);
+const autoShards = shardArg.startsWith("auto:") ? Number(shardArg.slice(5)) : 0;
+let shardId = autoShards ? undefined : Number(shardArg);
 const count = Number(countArg);
 const pageSize = Number(pageArg);
-const pubsubTopic = `/waku/2/rs/${clusterId}/${shardId}`;
 const contentTopic = "/wakunode-interop/1/js/proto";
+const networkConfig = autoShards ? { clusterId, numShardsInCluster: autoShards } : { clusterId };
+let pubsubTopic = "";
 
-const result = { ok: false, protocol: "", error: "", pubsubTopic, contentTopic, steps: {} };
+const result = { ok: false, protocol: "", error: "", sharding: autoShards ? "auto" : "static", pubsubTopic, contentTopic, steps: {} };
 let stage = "setup";
 
 function fail(protocol, error) {
@@ -38,13 +44,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   if (!addr) throw fail("setup", "usage: lightclient.mjs <multiaddr> [cluster] [shard] [count] [pageSize]");
-  const { createLightNode, Protocols, utf8ToBytes, bytesToUtf8 } = await import("@waku/sdk");
+  const { createLightNode, Protocols, LightPushError, FilterError, utf8ToBytes, bytesToUtf8 } = await import("@waku/sdk");
   const { multiaddr } = await import("@multiformats/multiaddr");
   const { FilterCodecs, LightPushCodec, LightPushCodecV2, StoreCodec, MetadataCodec } = await import("@waku/core");
 
   // Stock settings except filterMultiaddrs (so /ws on 127.0.0.1 may be dialed) and the network.
   const node = await createLightNode({
-    networkConfig: { clusterId },
+    networkConfig,
     libp2p: { filterMultiaddrs: false, hideWebSocketInfo: true },
   });
   try {
@@ -70,6 +76,11 @@ async function main() {
     result.steps.identify = { agentVersion: id.agentVersion, protocols: id.protocols };
     if (missing.length) throw fail("identify", `remote does not advertise ${missing.join(", ")}`);
 
+    const encoder = node.createEncoder({ contentTopic, shardId });
+    const decoder = node.createDecoder({ contentTopic, shardId });
+    pubsubTopic = result.pubsubTopic = encoder.pubsubTopic;
+    shardId = encoder.routingInfo.shardId;
+
     // metadata: js-waku only uses the peer for our shard if the response lists it (field 2).
     stage = "metadata";
     const md = await withTimeout("metadata", 10000, node.libp2p.services.metadata.confirmOrAttemptHandshake(id.peerId), "metadata query");
@@ -79,10 +90,6 @@ async function main() {
       throw fail("metadata", `response ${JSON.stringify(result.steps.metadata)} does not cover cluster ${clusterId} shard ${shardId}`);
     }
     await withTimeout("metadata", 10000, node.waitForPeers([Protocols.Filter, Protocols.LightPush, Protocols.Store]), "waitForPeers");
-
-    const encoder = node.createEncoder({ contentTopic, shardId });
-    const decoder = node.createDecoder({ contentTopic, shardId });
-    if (encoder.pubsubTopic !== pubsubTopic) throw fail("setup", `encoder pubsub topic ${encoder.pubsubTopic}`);
 
     // filter: subscribe; pushes are checked after sending.
     stage = "filter";
@@ -125,33 +132,90 @@ async function main() {
     if (unknown.length) throw fail("filter", `unexpected pushes ${unknown.join(", ")}`);
     result.steps.filter.received = received.size;
 
-    // store v3: page back (forward) with a small page size; the archive may lag the bus.
+    // store v3: page back with a small page size, forward then backward. The archive may lag
+    // the bus, so a short forward result is retried.
     stage = "store";
-    let pages = [];
-    let got = [];
-    for (let attempt = 0; attempt < 20; attempt++) {
-      pages = [];
-      got = [];
-      await withTimeout("store", 15000, (async () => {
-        for await (const page of node.store.queryGenerator([decoder], { paginationLimit: pageSize, paginationForward: true })) {
-          const msgs = await Promise.all(page);
-          pages.push(msgs.length);
-          for (const m of msgs) {
-            if (!m) throw fail("store", "a message could not be decoded (content topic or pubsub_topic missing?)");
-            if (m.pubsubTopic !== pubsubTopic) throw fail("store", `message pubsub_topic ${JSON.stringify(m.pubsubTopic)}, want ${pubsubTopic}`);
-            got.push(bytesToUtf8(m.payload));
-          }
-          if (pages.length > count + 5) throw fail("store", `pagination does not end (pages ${pages})`);
+    const query = (forward) => withTimeout("store", 15000, (async () => {
+      const pages = [];
+      for await (const page of node.store.queryGenerator([decoder], { paginationLimit: pageSize, paginationForward: forward })) {
+        const msgs = await Promise.all(page);
+        const payloads = [];
+        for (const m of msgs) {
+          if (!m) throw fail("store", "a message could not be decoded (content topic or pubsub_topic missing?)");
+          if (m.pubsubTopic !== pubsubTopic) throw fail("store", `message pubsub_topic ${JSON.stringify(m.pubsubTopic)}, want ${pubsubTopic}`);
+          payloads.push(bytesToUtf8(m.payload));
         }
-      })(), "query");
-      if (got.length >= count) break;
+        pages.push(payloads);
+        if (pages.length > count + 5) throw fail("store", `pagination does not end (pages ${pages.map((p) => p.length)})`);
+      }
+      return pages;
+    })(), `${forward ? "forward" : "backward"} query`);
+    let fwd = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      fwd = await query(true);
+      if (fwd.flat().length >= count) break;
       await sleep(250);
     }
-    result.steps.store = { pages, messages: got.length };
-    if (got.length !== count) throw fail("store", `got ${got.length} messages, want ${count} (pages ${pages})`);
-    if (JSON.stringify(got) !== JSON.stringify(sent)) throw fail("store", `order/content differs: got ${JSON.stringify(got)}`);
-    if (pages.some((n) => n > pageSize)) throw fail("store", `page larger than pagination_limit ${pageSize}: ${pages}`);
-    if (count > pageSize && pages.length < 2) throw fail("store", `expected several pages, got ${pages}`);
+    const got = fwd.flat();
+    result.steps.store = { pages: fwd.map((p) => p.length), messages: got.length };
+    if (got.length !== count) throw fail("store", `forward: got ${got.length} messages, want ${count} (pages ${result.steps.store.pages})`);
+    if (JSON.stringify(got) !== JSON.stringify(sent)) throw fail("store", `forward: order/content differs: got ${JSON.stringify(got)}`);
+    if (fwd.some((p) => p.length > pageSize)) throw fail("store", `forward: page larger than pagination_limit ${pageSize}: ${result.steps.store.pages}`);
+    if (count > pageSize && fwd.length < 2) throw fail("store", `forward: expected several pages, got ${result.steps.store.pages}`);
+    // Backward: js-waku takes messages[0] as the next cursor, so every page must be in ascending
+    // order and hold the newest entries before the cursor.
+    const bwd = await query(false);
+    result.steps.store.backwardPages = bwd.map((p) => p.length);
+    const wantPages = [];
+    for (let end = sent.length; end > 0; end -= pageSize) wantPages.push(sent.slice(Math.max(0, end - pageSize), end));
+    if (JSON.stringify(bwd) !== JSON.stringify(wantPages)) {
+      throw fail("store", `backward pages ${JSON.stringify(bwd)}, want ${JSON.stringify(wantPages)}`);
+    }
+
+    // filter subscriber ping (js-waku pings every 60 s; called directly here): 200 while subscribed.
+    stage = "filter";
+    const filterCore = node.filter.protocol;
+    const ping = await withTimeout("filter", 10000, filterCore.ping(id.peerId), "subscriber ping");
+    if (ping.failure) throw fail("filter", `subscriber ping while subscribed: ${ping.failure.error}`);
+    result.steps.filter.ping = "ok";
+
+    // lightpush rejection: a message an hour old is refused by the node's validation; js-waku must
+    // see a well-formed rejection (REMOTE_PEER_REJECTED), not a broken stream, on v3 and v2.
+    const rejected = {};
+    for (const legacy of [false, true]) {
+      const proto = legacy ? "lightpush-v2" : "lightpush-v3";
+      stage = proto;
+      const stale = { payload: utf8ToBytes(`stale ${proto}`), timestamp: new Date(Date.now() - 3600 * 1000) };
+      const res = await withTimeout(proto, 10000, node.lightPush.send(encoder, stale, { useLegacy: legacy, autoRetry: false }), "stale send");
+      const errs = res.failures.map((f) => f.error);
+      if (res.successes.length !== 0 || errs.length !== 1 || errs[0] !== LightPushError.REMOTE_PEER_REJECTED) {
+        throw fail(proto, `stale message: successes ${res.successes.length}, failures ${JSON.stringify(errs)}, want one "Remote peer rejected"`);
+      }
+      rejected[legacy ? "v2" : "v3"] = errs[0];
+    }
+    result.steps.lightpush.rejected = rejected;
+
+    // filter unsubscribe (js-waku sends it without reading the answer), then ping answers 404.
+    stage = "filter";
+    if (!(await withTimeout("filter", 10000, node.filter.unsubscribe(decoder), "unsubscribe"))) {
+      throw fail("filter", "unsubscribe returned false");
+    }
+    let after;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      after = await withTimeout("filter", 10000, filterCore.ping(id.peerId), "ping after unsubscribe");
+      if (after.failure) break;
+      await sleep(100);
+    }
+    if (!after.failure || after.failure.error !== FilterError.REMOTE_PEER_REJECTED) {
+      throw fail("filter", `ping after unsubscribe: ${JSON.stringify(after.failure ?? "200")}, want a rejection (404)`);
+    }
+    result.steps.filter.unsubscribed = true;
+
+    // Rejected messages reached neither filter nor store.
+    stage = "store";
+    const final = (await query(true)).flat();
+    if (final.length !== count) throw fail("store", `after the stale sends: ${final.length} messages, want ${count}`);
+    if (received.size !== count) throw fail("filter", `after the stale sends: ${received.size} pushes, want ${count}`);
 
     result.ok = true;
   } finally {
