@@ -1,0 +1,173 @@
+package peerexchange
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/p2p/enode"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/peerexchange/pb"
+)
+
+// Limiter is a per-peer request rate limit (ratelimit.Limiter satisfies it).
+type Limiter interface {
+	Allow(peer.ID) bool
+}
+
+// Metrics counts answered requests by status; nil-safe.
+type Metrics interface {
+	Request(status uint32)
+}
+
+// ServiceConfig configures the responder.
+type ServiceConfig struct {
+	// CacheSize bounds the ENR cache the answers are drawn from (default 60, the spec's
+	// minimum recommendation; use a tenth of the expected requests per refresh if larger).
+	CacheSize int
+	// TTL drops cached records not seen again by discovery for this long (default 30 min).
+	TTL time.Duration
+	// Exclude reports peers never to hand out: our relay mesh (neighbourhood surveillance).
+	Exclude     func(peer.ID) bool
+	RateLimiter Limiter // nil = no limit; rejected requests get 429
+	Timeout     time.Duration
+	Metrics     Metrics
+	Logger      *slog.Logger
+}
+
+type cached struct {
+	id   peer.ID
+	rec  []byte
+	seen time.Time
+}
+
+// Service answers peer exchange requests from a cache that discovery fills through Add.
+type Service struct {
+	h   host.Host
+	cfg ServiceConfig
+	log *slog.Logger
+
+	mu    sync.Mutex
+	cache map[enode.ID]*cached
+}
+
+// NewService creates the responder; Start mounts it.
+func NewService(h host.Host, cfg ServiceConfig) *Service {
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = MaxPeers
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = 30 * time.Minute
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = rpc.DefaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{h: h, cfg: cfg, log: cfg.Logger, cache: map[enode.ID]*cached{}}
+}
+
+// Start mounts the protocol handler.
+func (s *Service) Start() { s.h.SetStreamHandler(ProtocolID, s.handle) }
+
+// Stop unmounts it; libp2p waits for no handler, each returns at its stream deadline.
+func (s *Service) Stop() { s.h.RemoveStreamHandler(ProtocolID) }
+
+// Add caches a Waku node found by discovery. When the cache is full the stalest entry goes.
+func (s *Service) Add(n *enode.Node, info enr.Info) {
+	b, err := EncodeENR(n)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.cache[n.ID()]; ok {
+		c.rec, c.seen = b, now
+		return
+	}
+	if len(s.cache) >= s.cfg.CacheSize {
+		var oldest enode.ID
+		var ot time.Time
+		for id, c := range s.cache {
+			if ot.IsZero() || c.seen.Before(ot) {
+				oldest, ot = id, c.seen
+			}
+		}
+		delete(s.cache, oldest)
+	}
+	s.cache[n.ID()] = &cached{id: info.PeerID, rec: b, seen: now}
+}
+
+// Len is the number of cached records.
+func (s *Service) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cache)
+}
+
+func (s *Service) handle(st network.Stream) {
+	from := st.Conn().RemotePeer()
+	req := &pb.PeerExchangeRPC{}
+	err := rpc.Serve(st, s.cfg.Timeout, MaxRequestSize, req, func() proto.Message {
+		resp := s.answer(from, req)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Request(resp.GetResponse().GetStatusCode())
+		}
+		return resp
+	})
+	if err != nil {
+		s.log.Debug("peer exchange request", "peer", from, "err", err)
+	}
+}
+
+// answer builds the response: a random sample of cached records, none of them the requester
+// or one of our mesh peers.
+func (s *Service) answer(from peer.ID, req *pb.PeerExchangeRPC) *pb.PeerExchangeRPC {
+	if req.Query == nil || req.Response != nil {
+		return statusResponse(StatusBadRequest, "request must contain only a query")
+	}
+	want := req.GetQuery().GetNumPeers()
+	if want == 0 {
+		return statusResponse(StatusBadRequest, "num_peers must be positive")
+	}
+	if s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
+		return statusResponse(StatusTooManyRequests, "rate limit exceeded")
+	}
+	want = min(want, MaxPeers)
+	now := time.Now()
+	var pool [][]byte
+	s.mu.Lock()
+	for id, c := range s.cache {
+		if now.Sub(c.seen) > s.cfg.TTL {
+			delete(s.cache, id)
+			continue
+		}
+		if c.id == from || c.id == s.h.ID() || (s.cfg.Exclude != nil && s.cfg.Exclude(c.id)) {
+			continue
+		}
+		pool = append(pool, c.rec)
+	}
+	s.mu.Unlock()
+	if len(pool) == 0 {
+		return statusResponse(StatusServiceUnavailable, "no suitable peers")
+	}
+	rand.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	if uint64(len(pool)) > want {
+		pool = pool[:want]
+	}
+	resp := statusResponse(StatusSuccess, "")
+	for _, b := range pool {
+		resp.Response.PeerInfos = append(resp.Response.PeerInfos, &pb.PeerInfo{Enr: b})
+	}
+	return resp
+}
