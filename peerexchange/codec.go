@@ -46,7 +46,9 @@ type StatusError struct {
 	Desc string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("peer exchange: status %d %s", e.Code, e.Desc) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("peer exchange: status %d %s", e.Code, e.Desc)
+}
 
 // ErrTooManyRequests is the 429 answer (errors.Is works on any *StatusError with that code).
 var ErrTooManyRequests = &StatusError{Code: StatusTooManyRequests}
