@@ -43,6 +43,7 @@ type fakeNode struct {
 	published  []*message.Envelope
 	consumers  map[int]node.Consumer
 	nextID     int
+	svc        fakeServices // store, lightpush, filter, relay peers (fake_services_test.go)
 }
 
 func newFakeNode(t testing.TB) *fakeNode {

@@ -52,12 +52,16 @@ type RelayNode interface {
 	AddConsumer(c node.Consumer) (remove func())
 }
 
-// Node is everything the server needs; *node.Node satisfies it.
+// Node is everything the server needs; *node.Node satisfies it. A Node that also
+// implements RelayPeersNode gets the per-shard admin views.
 type Node interface {
 	InfoNode
 	HealthNode
 	AdminNode
 	RelayNode
+	StoreNode
+	LightpushNode
+	FilterNode
 }
 
 // Config configures the server. Zero values take the documented defaults, except Port, where
@@ -71,7 +75,8 @@ type Config struct {
 	// Empty: no CORS headers are sent.
 	AllowOrigins []string
 	Admin        bool // --rest-admin: mount /admin/v1/...
-	// RelayCacheCapacity is messages kept per topic between two GETs; 0 = DefaultCacheCapacity.
+	// RelayCacheCapacity is messages kept per topic (relay) or content topic (filter)
+	// between two GETs; 0 = DefaultCacheCapacity.
 	RelayCacheCapacity int
 	Version            string // reported by /debug/v1/version
 	// MaxBodyBytes bounds request bodies; 0 = DefaultMaxBodyBytes.
@@ -95,6 +100,7 @@ type Server struct {
 	n       Node
 	handler http.Handler
 	cache   *relayCache
+	filters *filterSubs
 	origins []originPattern
 
 	mu       sync.Mutex
@@ -124,6 +130,7 @@ func New(cfg Config, n Node) *Server {
 		log:     cfg.Logger.With("component", "rest"),
 		n:       n,
 		cache:   newRelayCache(cfg.RelayCacheCapacity),
+		filters: newFilterSubs(cfg.RelayCacheCapacity),
 		origins: parseOrigins(cfg.AllowOrigins),
 	}
 	s.removeFn = n.AddConsumer(s.cache)
@@ -132,8 +139,12 @@ func New(cfg Config, n Node) *Server {
 	s.healthRoutes(mux)
 	if cfg.Admin {
 		s.adminRoutes(mux)
+		s.adminViewRoutes(mux)
 	}
 	s.relayRoutes(mux)
+	s.storeRoutes(mux)
+	s.lightpushRoutes(mux)
+	s.filterRoutes(mux)
 	s.handler = s.cors(mux)
 	return s
 }
@@ -187,7 +198,9 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Close stops accepting, lets in-flight requests finish (up to 5 s, then cuts them), waits
-// for the serving goroutine and detaches the cache. It is safe to call more than once.
+// for the serving goroutine, detaches the cache, and unsubscribes the filter subscriptions
+// made through REST (up to 5 s) after stopping their goroutines. It is safe to call more
+// than once.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -211,6 +224,9 @@ func (s *Server) Close() error {
 	if s.removeFn != nil {
 		s.removeFn()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	s.filters.close(ctx, s.n)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("rest: close: %w", err)
 	}
