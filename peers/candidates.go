@@ -50,10 +50,11 @@ func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) 
 	if ai.ID == "" || ai.ID == m.h.ID() {
 		return false
 	}
-	if info != nil && info.Shards != nil && info.Shards.Cluster != m.cfg.Cluster {
+	m.mu.Lock()
+	if info != nil && info.Shards != nil && info.Shards.Cluster != m.pol.Cluster {
+		m.mu.Unlock()
 		return false
 	}
-	m.mu.Lock()
 	r, existed := m.known[ai.ID]
 	if existed && r.bad {
 		m.mu.Unlock()
@@ -64,7 +65,7 @@ func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) 
 			m.mu.Unlock()
 			return false
 		}
-		if len(m.known) >= m.cfg.PeerStoreCapacity && !m.evictLocked() {
+		if len(m.known) >= m.pol.PeerStoreCapacity && !m.evictLocked() {
 			m.mu.Unlock()
 			return false
 		}

@@ -32,7 +32,7 @@ func (m *Manager) remoteIP(p peer.ID) string {
 // checkColocation drops a newly connected peer when its IP already has IPColocationLimit
 // peers (a Sybil mitigation). Static peers are exempt.
 func (m *Manager) checkColocation(p peer.ID) {
-	limit := m.cfg.IPColocationLimit
+	limit := m.policy().IPColocationLimit
 	if limit <= 0 || m.isStatic(p) {
 		return
 	}
@@ -61,7 +61,7 @@ func (m *Manager) checkColocation(p peer.ID) {
 // share. Static peers and peers in one of our meshes are pruned last (never, if possible).
 func (m *Manager) enforceLimits() {
 	m.mu.Lock()
-	rl := m.relay
+	rl, pol := m.relay, m.pol
 	m.mu.Unlock()
 	inMesh := map[peer.ID]bool{}
 	if rl != nil {
@@ -82,8 +82,8 @@ func (m *Manager) enforceLimits() {
 			servicePeers = append(servicePeers, p)
 		}
 	}
-	m.prune(relayPeers, m.cfg.maxRelay(), inMesh)
-	m.prune(servicePeers, m.cfg.maxService(), inMesh)
+	m.prune(relayPeers, pol.maxRelay(), inMesh)
+	m.prune(servicePeers, pol.maxService(), inMesh)
 }
 
 // prune closes the connections of the excess peers: non-mesh ones first, newest first.
@@ -126,7 +126,8 @@ const settleTime = 5 * time.Second
 // shards are unknown. Dials run in the background; the loop never waits for them.
 func (m *Manager) feedTopics() {
 	m.mu.Lock()
-	rl, dlo := m.relay, m.cfg.Dlo
+	rl, pol := m.relay, m.pol
+	dlo := pol.Dlo
 	m.mu.Unlock()
 	if rl == nil {
 		return
@@ -158,7 +159,7 @@ func (m *Manager) feedTopics() {
 			pending++
 		}
 	}
-	budget := m.cfg.maxRelay() - relayCount - pending
+	budget := pol.maxRelay() - relayCount - pending
 	for _, topic := range topics {
 		need := dlo - have[topic] - pending
 		if need <= 0 || budget <= 0 {
@@ -176,7 +177,7 @@ func (m *Manager) feedTopics() {
 			if m.h.Network().Connectedness(id) == network.Connected {
 				continue
 			}
-			if lim := m.cfg.IPColocationLimit; lim > 0 && m.addrIPCount(id, ipCount) >= lim {
+			if lim := pol.IPColocationLimit; lim > 0 && m.addrIPCount(id, ipCount) >= lim {
 				continue
 			}
 			switch {

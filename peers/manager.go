@@ -59,6 +59,21 @@ type Config struct {
 	// Backoff bounds for redialing static peers and candidates (defaults 1 s and 1 min).
 	MinBackoff, MaxBackoff time.Duration
 
+	// Policy holds the limits; SetPolicy changes them at runtime.
+	Policy
+	// Relay, when set, makes the manager keep each subscribed topic at Policy.Dlo or more peers.
+	Relay Relay
+	// MaxFailures forgets a non-static candidate after this many failed dials (default 5).
+	MaxFailures int
+	// Interval between maintenance passes (default 1 s).
+	Interval time.Duration
+
+	Metrics Metrics
+	Logger  *slog.Logger
+}
+
+// Policy is whom the manager keeps. Zero values take the documented defaults.
+type Policy struct {
 	// Cluster is ours: candidates whose ENR names another cluster are never kept.
 	Cluster uint16
 	// MaxConnections bounds connected peers (default 50).
@@ -72,17 +87,8 @@ type Config struct {
 	IPColocationLimit int
 	// PeerStoreCapacity bounds the remembered candidates (default 1000).
 	PeerStoreCapacity int
-	// Relay, when set, makes the manager keep each subscribed topic at Dlo or more peers.
-	Relay Relay
 	// Dlo is the gossipsub low watermark the manager feeds topics to (default 4).
 	Dlo int
-	// MaxFailures forgets a non-static candidate after this many failed dials (default 5).
-	MaxFailures int
-	// Interval between maintenance passes (default 1 s).
-	Interval time.Duration
-
-	Metrics Metrics
-	Logger  *slog.Logger
 }
 
 // DefaultColocationLimit is nwaku's --ip-colocation-limit default.
@@ -101,6 +107,16 @@ func (c *Config) setDefaults() {
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = time.Minute
 	}
+	c.Policy.setDefaults()
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 5
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+}
+
+func (c *Policy) setDefaults() {
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 50
 	}
@@ -113,23 +129,17 @@ func (c *Config) setDefaults() {
 	if c.Dlo <= 0 {
 		c.Dlo = 4
 	}
-	if c.MaxFailures <= 0 {
-		c.MaxFailures = 5
-	}
-	if c.Interval <= 0 {
-		c.Interval = time.Second
-	}
 }
 
 // maxRelay and maxService split MaxConnections by the ratio (or MaxRelayPeers).
-func (c *Config) maxRelay() int {
+func (c *Policy) maxRelay() int {
 	if c.MaxRelayPeers > 0 {
 		return min(c.MaxRelayPeers, c.MaxConnections)
 	}
 	return c.MaxConnections * c.RelayRatio / max(1, c.RelayRatio+c.ServiceRatio)
 }
 
-func (c *Config) maxService() int { return max(0, c.MaxConnections-c.maxRelay()) }
+func (c *Policy) maxService() int { return max(0, c.MaxConnections-c.maxRelay()) }
 
 // Manager watches the host's connections. Start it once; Close stops every goroutine.
 type Manager struct {
@@ -140,6 +150,7 @@ type Manager struct {
 	mu    sync.Mutex
 	known map[peer.ID]*record
 	relay Relay
+	pol   Policy
 
 	wake   chan struct{}
 	dials  chan struct{} // semaphore bounding concurrent candidate dials
@@ -152,7 +163,7 @@ type Manager struct {
 // New creates a manager for h.
 func New(h host.Host, cfg Config) *Manager {
 	cfg.setDefaults()
-	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay,
+	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay, pol: cfg.Policy,
 		wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
 	for _, s := range cfg.Static {
 		r := m.recordLocked(s.ID)
@@ -167,10 +178,26 @@ func (m *Manager) SetRelay(r Relay, dlo int) {
 	m.mu.Lock()
 	m.relay = r
 	if dlo > 0 {
-		m.cfg.Dlo = dlo
+		m.pol.Dlo = dlo
 	}
 	m.mu.Unlock()
 	m.poke()
+}
+
+// SetPolicy replaces the limits (zero fields take the defaults); they apply from the next
+// maintenance pass.
+func (m *Manager) SetPolicy(p Policy) {
+	p.setDefaults()
+	m.mu.Lock()
+	m.pol = p
+	m.mu.Unlock()
+	m.poke()
+}
+
+func (m *Manager) policy() Policy {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pol
 }
 
 // Start subscribes to identify and connection events and starts the maintenance loops.

@@ -67,7 +67,7 @@ func connected(h host.Host, p peer.ID) bool { return h.Network().Connectedness(p
 func TestAddCandidate(t *testing.T) {
 	h := newHost(t, "")
 	other := newHost(t, "")
-	m := New(h, Config{Cluster: 16, PeerStoreCapacity: 2})
+	m := New(h, Config{Policy: Policy{Cluster: 16, PeerStoreCapacity: 2}})
 	addr := multiaddr.StringCast("/ip4/127.0.0.1/tcp/1")
 	id := func(i int) peer.ID {
 		k, _, _ := crypto.GenerateSecp256k1Key(nil)
@@ -133,7 +133,7 @@ func (f *fakeRelay) MeshPeers(t string) []peer.ID { return nil }
 func TestFeedTopicPrefersShard(t *testing.T) {
 	h := newHost(t, "")
 	fr := &fakeRelay{h: h, topic: "/waku/2/rs/16/3"}
-	m := startManager(t, h, Config{Cluster: 16, Dlo: 2})
+	m := startManager(t, h, Config{Policy: Policy{Cluster: 16, Dlo: 2}})
 	var onShard, offShard []host.Host
 	for i := 0; i < 3; i++ {
 		a := newHost(t, "", RelayProtocol)
@@ -170,7 +170,7 @@ func TestFeedTopicPrefersShard(t *testing.T) {
 
 func TestSelectPeer(t *testing.T) {
 	h := newHost(t, "")
-	m := startManager(t, h, Config{Cluster: 16})
+	m := startManager(t, h, Config{Policy: Policy{Cluster: 16}})
 	const storeProto = "/vac/waku/store-query/3.0.0"
 	shard3 := newHost(t, "", storeProto)
 	shard5 := newHost(t, "", storeProto)
@@ -207,7 +207,7 @@ func TestSelectPeer(t *testing.T) {
 
 func TestIPColocationLimit(t *testing.T) {
 	h := newHost(t, "")
-	startManager(t, h, Config{Cluster: 16, IPColocationLimit: 2})
+	startManager(t, h, Config{Policy: Policy{Cluster: 16, IPColocationLimit: 2}})
 	var others []host.Host
 	for i := 0; i < 5; i++ {
 		o := newHost(t, "")
@@ -224,7 +224,7 @@ func TestIPColocationLimit(t *testing.T) {
 
 func TestRelayShareLimit(t *testing.T) {
 	h := newHost(t, "")
-	startManager(t, h, Config{Cluster: 16, MaxRelayPeers: 2, MaxConnections: 10})
+	startManager(t, h, Config{Policy: Policy{Cluster: 16, MaxRelayPeers: 2, MaxConnections: 10}})
 	for i := 0; i < 5; i++ {
 		o := newHost(t, "", RelayProtocol)
 		if err := o.Connect(context.Background(), info(h)); err != nil {
@@ -260,7 +260,7 @@ func TestStaticPeerReconnected(t *testing.T) {
 func TestFailingCandidateForgotten(t *testing.T) {
 	h := newHost(t, "")
 	fr := &fakeRelay{h: h, topic: "/waku/2/rs/16/3"}
-	m := startManager(t, h, Config{Cluster: 16, Relay: fr, MaxFailures: 2, MaxBackoff: 100 * time.Millisecond})
+	m := startManager(t, h, Config{Policy: Policy{Cluster: 16}, Relay: fr, MaxFailures: 2, MaxBackoff: 100 * time.Millisecond})
 	k, _, _ := crypto.GenerateSecp256k1Key(nil)
 	id, _ := peer.IDFromPrivateKey(k)
 	dead := peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{multiaddr.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))}}
