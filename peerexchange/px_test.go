@@ -57,21 +57,21 @@ func connect(t *testing.T, a, b host.Host) {
 func TestExchange(t *testing.T) {
 	server, client := newHost(t), newHost(t)
 	var mesh = map[peer.ID]bool{}
-	svc := NewService(server, ServiceConfig{Exclude: func(p peer.ID) bool { return mesh[p] }})
+	svc := NewService(server, ServiceConfig{InMesh: func(p peer.ID) bool { return mesh[p] }, StrictMesh: true})
 	svc.Start()
 	defer svc.Stop()
+	lax := NewService(server, ServiceConfig{InMesh: func(p peer.ID) bool { return mesh[p] }})
 	all := map[peer.ID]bool{}
 	for i := 0; i < 10; i++ {
 		n, info := record(t, 16, enr.Relay|enr.Filter)
 		svc.Add(n, info)
+		lax.Add(n, info)
 		if i < 2 {
 			mesh[info.PeerID] = true
 		} else {
 			all[info.PeerID] = true
 		}
 	}
-	foreign, finfo := record(t, 1, enr.Relay)
-	svc.Add(foreign, finfo)
 	connect(t, client, server)
 	c := NewClient(client, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -100,6 +100,41 @@ func TestExchange(t *testing.T) {
 	}
 	if len(seen) != len(all) {
 		t.Fatalf("asked 100: got %d, want every non-mesh peer of our cluster (%d)", len(seen), len(all))
+	}
+
+	// Without StrictMesh, mesh peers only fill what the others cannot.
+	svc.Stop()
+	lax.Start()
+	defer lax.Stop()
+	for _, tc := range []struct {
+		ask       uint64
+		wantMesh  int
+		wantTotal int
+	}{{8, 0, 8}, {100, 2, 10}} {
+		got, err := c.Request(ctx, server.ID(), tc.ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := 0
+		for _, p := range got {
+			if mesh[p.Info.PeerID] {
+				m++
+			}
+		}
+		if m != tc.wantMesh || len(got) != tc.wantTotal {
+			t.Fatalf("asked %d: %d peers, %d from the mesh; want %d, %d", tc.ask, len(got), m, tc.wantTotal, tc.wantMesh)
+		}
+	}
+
+	// The client drops records of another cluster.
+	lax.Stop()
+	other := NewService(server, ServiceConfig{})
+	foreign, finfo := record(t, 1, enr.Relay)
+	other.Add(foreign, finfo)
+	other.Start()
+	defer other.Stop()
+	if got, err := c.Request(ctx, server.ID(), 5); err != nil || len(got) != 0 {
+		t.Fatalf("foreign-cluster record: %d peers, %v", len(got), err)
 	}
 }
 

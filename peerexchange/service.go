@@ -35,8 +35,11 @@ type ServiceConfig struct {
 	CacheSize int
 	// TTL drops cached records not seen again by discovery for this long (default 30 min).
 	TTL time.Duration
-	// Exclude reports peers never to hand out: our relay mesh (neighbourhood surveillance).
-	Exclude     func(peer.ID) bool
+	// InMesh reports our relay mesh peers. Handing them out enables neighbourhood
+	// surveillance: they go last, only when the other cached peers do not fill the answer,
+	// and never with StrictMesh (the RFC's MUST NOT).
+	InMesh      func(peer.ID) bool
+	StrictMesh  bool
 	RateLimiter Limiter // nil = no limit; rejected requests get 429
 	Timeout     time.Duration
 	Metrics     Metrics
@@ -145,23 +148,31 @@ func (s *Service) answer(from peer.ID, req *pb.PeerExchangeRPC) *pb.PeerExchange
 	}
 	want = min(want, MaxPeers)
 	now := time.Now()
-	var pool [][]byte
+	var pool, mesh [][]byte
 	s.mu.Lock()
 	for id, c := range s.cache {
 		if now.Sub(c.seen) > s.cfg.TTL {
 			delete(s.cache, id)
 			continue
 		}
-		if c.id == from || c.id == s.h.ID() || (s.cfg.Exclude != nil && s.cfg.Exclude(c.id)) {
+		if c.id == from || c.id == s.h.ID() {
+			continue
+		}
+		if s.cfg.InMesh != nil && s.cfg.InMesh(c.id) {
+			if !s.cfg.StrictMesh {
+				mesh = append(mesh, c.rec)
+			}
 			continue
 		}
 		pool = append(pool, c.rec)
 	}
 	s.mu.Unlock()
+	shuffle(pool)
+	shuffle(mesh)
+	pool = append(pool, mesh...)
 	if len(pool) == 0 {
 		return statusResponse(StatusServiceUnavailable, "no suitable peers")
 	}
-	rand.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	if uint64(len(pool)) > want {
 		pool = pool[:want]
 	}
@@ -171,3 +182,5 @@ func (s *Service) answer(from peer.ID, req *pb.PeerExchangeRPC) *pb.PeerExchange
 	}
 	return resp
 }
+
+func shuffle(b [][]byte) { rand.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] }) }
