@@ -2,6 +2,10 @@ package sim
 
 import (
 	"context"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,6 +91,37 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestSweepCI runs the smallest sweep and checks its files: the table has a row per run and
+// each plot is well-formed SVG with one line per router.
+func TestSweepCI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("network runs")
+	}
+	dir := t.TempDir()
+	if err := Sweep(context.Background(), SweepConfig{Set: "ci", Dir: dir, Base: Config{Seed: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(md), "\n| "); n != 9+2 { // 9 runs, 2 section headers
+		t.Fatalf("results.md has %d table lines:\n%s", n, md)
+	}
+	for _, name := range []string{"amplification_vs_n.svg", "bandwidth_vs_rate.svg", "latency_cdf.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := xml.Unmarshal(b, new(struct{})); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := strings.Count(string(b), "<polyline"); n != 3 {
+			t.Fatalf("%s: %d lines, want 3", name, n)
 		}
 	}
 }
