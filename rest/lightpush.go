@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,14 +167,16 @@ func (s *Server) handleLightpushLegacy(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeJSONStatus sends v with the given status.
+// writeJSONStatus sends v with the given status; error texts keep '&', '<' and '>' as is.
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		writeText(w, http.StatusInternalServerError, "encode response: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
