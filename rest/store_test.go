@@ -243,7 +243,9 @@ func TestStoreLegacy(t *testing.T) {
 	}
 	for i, tc := range errs {
 		f.mu.Lock()
-		f.svc.legacyFn = func(multiaddr.Multiaddr, *storepb.HistoryQuery) (*storepb.HistoryResponse, error) { return tc.resp, tc.err }
+		f.svc.legacyFn = func(multiaddr.Multiaddr, *storepb.HistoryQuery) (*storepb.HistoryResponse, error) {
+			return tc.resp, tc.err
+		}
 		f.mu.Unlock()
 		if r := do(t, h, "GET", "/store/v1/messages", "", ""); r.code != tc.code {
 			t.Errorf("case %d: status %d, want %d (%s)", i, r.code, tc.code, r.body)
