@@ -1,7 +1,7 @@
 // Unmodified js-waku (@waku/sdk 0.0.36, stock libp2p stack: websockets + noise + mplex only)
 // against a wakunode service node. Usage:
 //
-//   node lightclient.mjs /ip4/127.0.0.1/tcp/<port>/ws/p2p/<id> [cluster] [shard|auto:<numShards>] [count] [pageSize]
+//   node lightclient.mjs /ip4/127.0.0.1/tcp/<port>/ws/p2p/<id> [cluster] [shard|auto:<numShards>] [count] [pageSize] [idleMs]
 //
 // With a shard number the light node uses static sharding (networkConfig { clusterId }, the
 // encoder's shardId); with auto:<n> it uses autosharding (networkConfig { clusterId,
@@ -12,12 +12,15 @@
 // connection | identify | metadata | filter | lightpush-v3 | lightpush-v2 | store.
 import "./polyfill.mjs";
 
-const [addr, clusterArg = "16", shardArg = "3", countArg = "25", pageArg = "10"] = process.argv.slice(2);
+const [addr, clusterArg = "16", shardArg = "3", countArg = "25", pageArg = "10", idleArg = "0"] = process.argv.slice(2);
 const clusterId = Number(clusterArg);
 const autoShards = shardArg.startsWith("auto:") ? Number(shardArg.slice(5)) : 0;
 let shardId = autoShards ? undefined : Number(shardArg);
 const count = Number(countArg);
 const pageSize = Number(pageArg);
+// idleMs keeps the connection idle after the handshake, as an app does before its first send:
+// js-waku pre-opens one stream per protocol on identify and uses it for the first request.
+const idleMs = Number(idleArg);
 const contentTopic = "/wakunode-interop/1/js/proto";
 const networkConfig = autoShards ? { clusterId, numShardsInCluster: autoShards } : { clusterId };
 let pubsubTopic = "";
@@ -91,6 +94,11 @@ async function main() {
     }
     await withTimeout("metadata", 10000, node.waitForPeers([Protocols.Filter, Protocols.LightPush, Protocols.Store]), "waitForPeers");
 
+    if (idleMs > 0) {
+      await sleep(idleMs);
+      result.steps.idleMs = idleMs;
+    }
+
     // filter: subscribe; pushes are checked after sending.
     stage = "filter";
     const received = new Map();
@@ -105,6 +113,13 @@ async function main() {
     if (!ok) throw fail("filter", "subscribe returned false");
     result.steps.filter = { subscribed: true };
 
+    // The connection state and push count tell a lightpush fault from a connection that something
+    // else (e.g. filter pushes beyond js-waku's stream limit) brought down or stalled.
+    const connContext = () => {
+      const conns = node.libp2p.getConnections(id.peerId).map((c) => `${c.status}, ${c.streams.length} streams`);
+      return ` (connections ${JSON.stringify(conns)}, filter pushes received so far ${received.size})`;
+    };
+
     // lightpush: alternate v3 and v2 (useLegacy).
     const sent = [];
     const lp = { v3: 0, v2: 0 };
@@ -113,9 +128,13 @@ async function main() {
       const proto = legacy ? "lightpush-v2" : "lightpush-v3";
       stage = proto;
       const payload = `js-waku ${legacy ? "v2" : "v3"} #${String(i).padStart(3, "0")}`;
-      const res = await withTimeout(proto, 10000, node.lightPush.send(encoder, { payload: utf8ToBytes(payload) }, { useLegacy: legacy, autoRetry: false }), `send #${i}`);
+      const res = await withTimeout(proto, 10000, node.lightPush.send(encoder, { payload: utf8ToBytes(payload) }, { useLegacy: legacy, autoRetry: false }), `send #${i}`)
+        .catch((e) => {
+          e.message += connContext();
+          throw e;
+        });
       if (res.successes.length !== 1 || res.failures.length !== 0) {
-        throw fail(proto, `send #${i}: successes ${res.successes.length}, failures ${JSON.stringify(res.failures.map((f) => f.error))}`);
+        throw fail(proto, `send #${i}: successes ${res.successes.length}, failures ${JSON.stringify(res.failures.map((f) => f.error))}${connContext()}`);
       }
       lp[legacy ? "v2" : "v3"]++;
       sent.push(payload);
