@@ -286,6 +286,9 @@ func (r *Relay) deliver(s *subscription) {
 			r.log.Error("accepted message without envelope", "topic", s.sub.Topic())
 			continue
 		}
+		// gossipsub keeps m in its history window for IWANT answers; it needs only m.Data, so
+		// let the decoded envelope go once the consumers are done with it.
+		m.ValidatorData = nil
 		r.sink.Deliver(env)
 	}
 }
