@@ -7,6 +7,9 @@ import (
 	"github.com/wakunode/wakunode/message"
 )
 
+// Envelope is an accepted message as the node hands it out (see message.Envelope).
+type Envelope = message.Envelope
+
 // Consumer receives each accepted message once. Deliver runs on relay's delivery goroutine,
 // so it must not block: consumers with real work keep their own bounded queue.
 type Consumer interface {
