@@ -75,6 +75,14 @@ func TestBinaryEndToEnd(t *testing.T) {
 	if health.NodeHealth != "READY" {
 		t.Fatalf("B health %q", health.NodeHealth)
 	}
+	// A stores what it relayed, and answers over store v3 REST.
+	var page struct {
+		Messages []struct{ MessageHash string } `json:"messages"`
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		getJSON(t, a.rest+"/store/v3/messages?pubsubTopic="+url.QueryEscape(topic)+"&contentTopics="+url.QueryEscape("/e2e/1/chat/proto"), &page)
+		return len(page.Messages) > 0
+	})
 	b.stop(t)
 	a.stop(t)
 }
