@@ -64,6 +64,8 @@ type Node interface {
 	FilterNode
 }
 
+var _ Node = (*node.Node)(nil)
+
 // Config configures the server. Zero values take the documented defaults, except Port, where
 // 0 asks the OS for a free port (the command line's default is DefaultPort).
 type Config struct {
