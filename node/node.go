@@ -66,8 +66,8 @@ type Node struct {
 	filterClient    *filter.Client
 	lightpushClient *lightpush.Client
 	stopping        atomic.Bool
-	peerMeta        sync.Map // peer.ID → metadata.Info from the connection check
-	stops   []func() error // run in reverse order by Stop
+	peerMeta        sync.Map       // peer.ID → metadata.Info from the connection check
+	stops           []func() error // run in reverse order by Stop
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -400,3 +400,22 @@ func (n *Node) Subscribe(match func(*message.Envelope) bool, capacity int) *Subs
 
 // AddConsumer attaches a service (archive, filter, REST cache) to the message bus.
 func (n *Node) AddConsumer(c Consumer) (remove func()) { return n.bus.add(c) }
+
+// RelayTopicPeers lists the connected peers subscribed to topic ("" checks only that relay is
+// mounted).
+func (n *Node) RelayTopicPeers(topic string) ([]peer.ID, error) {
+	r, err := n.relayOrErr()
+	if err != nil || topic == "" {
+		return nil, err
+	}
+	return r.TopicPeers(topic), nil
+}
+
+// RelayMeshPeers lists our gossipsub mesh for topic ("" checks only that relay is mounted).
+func (n *Node) RelayMeshPeers(topic string) ([]peer.ID, error) {
+	r, err := n.relayOrErr()
+	if err != nil || topic == "" {
+		return nil, err
+	}
+	return r.MeshPeers(topic), nil
+}

@@ -18,7 +18,6 @@ import (
 )
 
 // RelayPeersNode answers the per-shard admin views (/admin/v1/peers/relay, /mesh, /stats).
-// It is optional: a node without it answers those paths 501.
 type RelayPeersNode interface {
 	// RelayTopicPeers lists the connected gossipsub peers on topic (node.ErrRelayDisabled
 	// without relay).
@@ -133,11 +132,7 @@ func (s *Server) handleConnectedPeers(w http.ResponseWriter, r *http.Request) {
 // /on/{shardId} one PeersOfShard (empty when we do not relay on it).
 func (s *Server) relayView(list func(RelayPeersNode, string) ([]peer.ID, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rn, ok := s.n.(RelayPeersNode)
-		if !ok {
-			writeText(w, http.StatusNotImplemented, "Not implemented by this node")
-			return
-		}
+		rn := RelayPeersNode(s.n)
 		shard, onShard, ok := parseShardID(w, r)
 		if !ok {
 			return
@@ -261,12 +256,10 @@ func (s *Server) handlePeerStats(w http.ResponseWriter, _ *http.Request) {
 	shardStats := func(list func(RelayPeersNode, string) ([]peer.ID, error), total string) orderedInts {
 		var o orderedInts
 		n := 0
-		if rn, ok := s.n.(RelayPeersNode); ok {
-			if all, err := s.peersOfShards(rn, list, map[string]node.PeerInfo{}); err == nil {
-				for _, ps := range all {
-					o.add(strconv.Itoa(int(ps.Shard)), len(ps.Peers))
-					n += len(ps.Peers)
-				}
+		if all, err := s.peersOfShards(s.n, list, map[string]node.PeerInfo{}); err == nil {
+			for _, ps := range all {
+				o.add(strconv.Itoa(int(ps.Shard)), len(ps.Peers))
+				n += len(ps.Peers)
 			}
 		}
 		o.add(total, n)

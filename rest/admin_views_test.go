@@ -126,23 +126,6 @@ func TestAdminRelayAndMesh(t *testing.T) {
 	do(t, h, "GET", "/admin/v1/peers/mesh", "", "").want(t, 503, "text/plain")
 }
 
-// hidden hides the fake's RelayPeersNode methods.
-type hidden struct{ Node }
-
-func TestAdminRelayViewsNeedNodeSupport(t *testing.T) {
-	f, _ := adminFixture(t)
-	h := adminServer(t, hidden{f}).Handler()
-	for _, p := range []string{"/admin/v1/peers/relay", "/admin/v1/peers/relay/on/0", "/admin/v1/peers/mesh", "/admin/v1/peers/mesh/on/0"} {
-		do(t, h, "GET", p, "", "").want(t, 501, "text/plain")
-	}
-	// Stats still answer, with empty relay sections.
-	r := do(t, h, "GET", "/admin/v1/peers/stats", "", "")
-	r.want(t, 200, jsonCT)
-	if !strings.Contains(r.body, `"Relay peers":{"Total relay peers":0}`) {
-		t.Fatalf("stats: %s", r.body)
-	}
-}
-
 func TestAdminStats(t *testing.T) {
 	f, _ := adminFixture(t)
 	h := adminServer(t, f).Handler()

@@ -52,13 +52,13 @@ type RelayNode interface {
 	AddConsumer(c node.Consumer) (remove func())
 }
 
-// Node is everything the server needs; *node.Node satisfies it. A Node that also
-// implements RelayPeersNode gets the per-shard admin views.
+// Node is everything the server needs; *node.Node satisfies it.
 type Node interface {
 	InfoNode
 	HealthNode
 	AdminNode
 	RelayNode
+	RelayPeersNode
 	StoreNode
 	LightpushNode
 	FilterNode
