@@ -16,8 +16,12 @@ import (
 	storepb "github.com/wakunode/wakunode/store/pb"
 )
 
-// ErrNoServicePeer means no peer was given or configured for a client protocol.
-var ErrNoServicePeer = errors.New("no suitable service peer")
+// Client-call errors: no peer given or configured for the protocol, or the peer could not be
+// dialled (REST maps the latter to PEER_DIAL_FAILURE).
+var (
+	ErrNoServicePeer = errors.New("no suitable service peer")
+	ErrDialFailure   = errors.New("service peer dial failure")
+)
 
 // servicePeer resolves the peer a client call goes to: the explicit address, else the
 // configured one (--storenode etc.), else a connected peer the peer manager selects.
@@ -37,7 +41,7 @@ func (n *Node) servicePeer(ctx context.Context, explicit, configured multiaddr.M
 		return "", fmt.Errorf("service peer %s: %w", addr, err)
 	}
 	if err := n.Host().Connect(ctx, *info); err != nil {
-		return "", fmt.Errorf("dial service peer %s: %w", addr, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrDialFailure, addr, err)
 	}
 	return info.ID, nil
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
-
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/node"
@@ -97,13 +95,11 @@ func filterStatus(err error) int {
 		}
 		return http.StatusInternalServerError // BAD_RESPONSE and codes we do not know
 	}
-	var de *swarm.DialError
 	switch {
 	case errors.Is(err, node.ErrNoServicePeer), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, node.ErrNotStarted):
 		return http.StatusServiceUnavailable
-	case errors.As(err, &de), errors.Is(err, swarm.ErrDialBackoff), errors.Is(err, swarm.ErrNoAddresses),
-		errors.Is(err, swarm.ErrNoGoodAddresses):
+	case errors.Is(err, node.ErrDialFailure):
 		return http.StatusGatewayTimeout // PEER_DIAL_FAILURE
 	case errors.Is(err, node.ErrNoAutosharding), errors.Is(err, node.ErrWrongCluster):
 		return http.StatusBadRequest

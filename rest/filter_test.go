@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/message"
@@ -246,7 +244,6 @@ func TestFilterBadRequests(t *testing.T) {
 func TestFilterStatusMapping(t *testing.T) {
 	f := newFakeNode(t)
 	h := newTestServer(t, f, nil).Handler()
-	dialErr := &swarm.DialError{Peer: peer.ID("x"), Cause: errFake}
 	cases := []struct {
 		err  error
 		code int
@@ -260,8 +257,7 @@ func TestFilterStatusMapping(t *testing.T) {
 		{&filter.StatusError{Code: 0}, 200},
 		{fmt.Errorf("filter: %w", node.ErrNoServicePeer), 503},
 		{context.DeadlineExceeded, 503},
-		{fmt.Errorf("dial service peer: %w", dialErr), 504},
-		{swarm.ErrDialBackoff, 504},
+		{fmt.Errorf("%w: /ip4/127.0.0.1/tcp/1/p2p/x: %w", node.ErrDialFailure, errFake), 504},
 		{node.ErrNoAutosharding, 400},
 		{errFake, 500},
 	}
