@@ -1,0 +1,111 @@
+package node
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wakunode/wakunode/enr"
+)
+
+func TestENRAdvertisesServicesAndShards(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.WebSocket = true
+	cfg.Store.Enabled, cfg.Filter.Enabled, cfg.Lightpush = true, true, true
+	n := startNode(t, cfg)
+	rec, err := enr.Parse(n.ENR())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := enr.Decode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.PeerID != n.ID() {
+		t.Fatalf("ENR peer id %s, node %s", info.PeerID, n.ID())
+	}
+	if want := enr.Relay | enr.Store | enr.Filter | enr.Lightpush; info.Caps != want {
+		t.Fatalf("caps %v, want %v", info.Caps, want)
+	}
+	if info.Shards == nil || info.Shards.Cluster != 16 || len(info.Shards.Shards) != 1 || info.Shards.Shards[0] != 3 {
+		t.Fatalf("shards %+v", info.Shards)
+	}
+	var ws bool
+	for _, a := range info.Addrs {
+		ws = ws || strings.Contains(a.String(), "/ws")
+	}
+	if !ws {
+		t.Fatalf("no websocket address in ENR addrs %v", info.Addrs)
+	}
+	// Subscribing to another shard updates the record (with a higher seq).
+	seq := rec.Seq()
+	if err := n.RelaySubscribe("/waku/2/rs/16/7"); err != nil {
+		t.Fatal(err)
+	}
+	rec2, err := enr.Parse(n.ENR())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info2, _ := enr.Decode(rec2)
+	if rec2.Seq() <= seq || info2.Shards == nil || len(info2.Shards.Shards) != 2 {
+		t.Fatalf("after subscribe: seq %d (was %d), shards %+v", rec2.Seq(), seq, info2.Shards)
+	}
+}
+
+// ownGoroutines lists goroutines running code of this module (other than tests).
+func ownGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "wakunode/wakunode/") && !strings.Contains(g, "_test.go") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func TestStopLeavesNothingRunning(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.WebSocket = true
+	cfg.Store.Enabled, cfg.Filter.Enabled, cfg.Lightpush = true, true, true
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startNode(t, testConfig(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, addrWith(t, a, "/tcp/", "/ws")); err != nil {
+		t.Fatal(err)
+	}
+	waitTopicPeers(t, a, 1)
+	if _, err := a.Publish(ctx, testTopic, testMessage("before stop")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := ownGoroutines()
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines of ours still running after Stop:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
