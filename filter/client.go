@@ -44,9 +44,10 @@ type Client struct {
 	cfg ClientConfig
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	subs   map[peer.ID][]*Subscription
-	closed bool
+	mu      sync.RWMutex
+	subs    map[peer.ID][]*Subscription
+	streams map[network.Stream]struct{} // open push streams, reset by Close
+	closed  bool
 
 	kick    chan struct{}
 	notifee *network.NotifyBundle
@@ -88,7 +89,7 @@ func NewClient(h host.Host, cfg ClientConfig) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		h: h, cfg: cfg, log: cfg.Logger.With("protocol", "filter-client"),
-		subs: map[peer.ID][]*Subscription{}, kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		subs: map[peer.ID][]*Subscription{}, streams: map[network.Stream]struct{}{}, kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 	}
 	c.notifee = &network.NotifyBundle{DisconnectedF: func(n network.Network, conn network.Conn) {
 		p := conn.RemotePeer()
@@ -127,7 +128,25 @@ func (c *Client) Close() {
 		}
 		delete(c.subs, p)
 	}
+	for st := range c.streams {
+		_ = st.Reset()
+	}
 	c.closed = true
+}
+
+// trackStream adds (or removes) an open push stream; adding fails once the client is closed.
+func (c *Client) trackStream(st network.Stream, add bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !add {
+		delete(c.streams, st)
+		return true
+	}
+	if c.closed {
+		return false
+	}
+	c.streams[st] = struct{}{}
+	return true
 }
 
 func (s *Subscription) close() {
@@ -275,9 +294,15 @@ func (c *Client) handlePush(st network.Stream) {
 		_ = st.Reset()
 		return
 	}
-	_ = st.SetReadDeadline(time.Now().Add(DefaultPushTimeout))
+	// Services keep one push stream open for all pushes (as nwaku does); it ends when the
+	// service closes it, the connection goes, or Close resets it.
+	if !c.trackStream(st, true) {
+		_ = st.Reset()
+		return
+	}
+	defer c.trackStream(st, false)
 	r := msgio.NewVarintReaderSize(st, MaxRPCSize)
-	for { // js-waku allows several pushes on one stream; accept that too
+	for {
 		b, err := readFrame(st, r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {

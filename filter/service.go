@@ -11,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio"
-	"github.com/multiformats/go-varint"
 
 	"github.com/wakunode/wakunode/filter/pb"
 	"github.com/wakunode/wakunode/message"
@@ -389,13 +388,36 @@ func (s *Service) Push(e *message.Envelope) {
 
 func (s *Service) worker(sub *subscriber) {
 	defer s.wg.Done()
+	var drains sync.WaitGroup // the push stream's drain goroutine
+	var ps *pushStream
+	defer func() {
+		if ps != nil {
+			ps.close()
+		}
+		drains.Wait()
+	}()
 	failures := 0
 	for {
 		select {
 		case <-sub.done:
 			return
 		case b := <-sub.queue:
-			if err := s.send(sub.id, b); err != nil {
+			var err error
+			if ps != nil && ps.dead.Load() {
+				ps.close()
+				ps = nil
+			}
+			if ps == nil {
+				ps, err = s.openPush(sub.id, &drains)
+			}
+			if err == nil {
+				err = ps.write(b, s.cfg.PushTimeout)
+			}
+			if err != nil {
+				if ps != nil {
+					ps.close()
+					ps = nil
+				}
 				failures++
 				s.cfg.Metrics.PushDropped("failed")
 				s.log.Debug("filter push failed", "peer", sub.id, "failures", failures, "err", err)
@@ -420,24 +442,6 @@ func (s *Service) dropFailing(sub *subscriber) {
 	s.removeLocked(sub.id)
 	s.cfg.Metrics.SubscriberDropped("push_failures")
 	s.log.Info("dropped filter subscriber after failed pushes", "peer", sub.id)
-}
-
-// send opens a push stream on an existing connection only: light clients are rarely dialable,
-// and a peer that went away should fail fast rather than hold its worker.
-func (s *Service) send(p peer.ID, b []byte) error {
-	ctx, cancel := context.WithTimeout(network.WithNoDial(s.ctx, "filter push"), s.cfg.PushTimeout)
-	defer cancel()
-	st, err := s.h.NewStream(ctx, p, PushProtocol)
-	if err != nil {
-		return err
-	}
-	_ = st.SetDeadline(time.Now().Add(s.cfg.PushTimeout))
-	frame := append(varint.ToUvarint(uint64(len(b))), b...)
-	if _, err := st.Write(frame); err != nil {
-		_ = st.Reset()
-		return err
-	}
-	return st.Close()
 }
 
 // PeerSubscription is one peer's criteria, for the REST admin API.

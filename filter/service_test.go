@@ -3,6 +3,8 @@ package filter
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,12 +193,19 @@ func TestServiceExpiry(t *testing.T) {
 
 // pushSink is a light client without the Client: it records every MessagePush it gets.
 type pushSink struct {
-	c chan *message.Envelope
+	c       chan *message.Envelope
+	streams atomic.Int32 // push streams the service opened to us
+	mu      sync.Mutex
+	last    network.Stream
 }
 
 func newPushSink(h host.Host) *pushSink {
 	s := &pushSink{c: make(chan *message.Envelope, 10_000)}
 	h.SetStreamHandler(PushProtocol, func(st network.Stream) {
+		s.streams.Add(1)
+		s.mu.Lock()
+		s.last = st
+		s.mu.Unlock()
 		defer st.Close()
 		r := msgio.NewVarintReaderSize(st, MaxRPCSize)
 		for {
@@ -246,5 +255,43 @@ func TestServicePushAndUnsubscribe(t *testing.T) {
 	s.Stop() // waits for the worker: every push it made is counted
 	if n := m.pushed.Load(); n != 2 {
 		t.Fatalf("service pushed %d messages, want 2", n)
+	}
+}
+
+// Like nwaku, the service carries every push to a subscriber on one stream: js-waku never
+// closes its end and refuses more than 100 open push streams. A stream the subscriber resets
+// is replaced on the next push.
+func TestServicePushesOnOneStream(t *testing.T) {
+	s, sh := startService(t, Config{})
+	a := newHost(t)
+	connect(t, a, sh)
+	sink := newPushSink(a)
+	rawRequest(t, a, sh.ID(), sub, proto.String(testTopic), "/a/1/x/proto")
+	for i := range 150 {
+		s.Push(envelope(t, testTopic, "/a/1/x/proto", i))
+	}
+	recv(t, sink.c, 150)
+	if n := sink.streams.Load(); n != 1 {
+		t.Fatalf("service opened %d push streams for 150 pushes, want 1", n)
+	}
+	sink.mu.Lock()
+	_ = sink.last.Reset()
+	sink.mu.Unlock()
+	// The reset is noticed by the service's drain; pushes resume on a new stream. A push racing
+	// the reset may be lost (best effort), so push until one arrives.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 150; ; i++ {
+		s.Push(envelope(t, testTopic, "/a/1/x/proto", i))
+		select {
+		case <-sink.c:
+			if n := sink.streams.Load(); n != 2 {
+				t.Fatalf("%d push streams after a reset, want 2", n)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no push after the subscriber reset its stream")
+		}
 	}
 }

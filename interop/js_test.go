@@ -113,9 +113,6 @@ type jsCase struct {
 	idle time.Duration
 	// messages and pageSize override jsMessages and jsPageSize.
 	messages, pageSize int
-	// knownBug, when set, names a node bug the case exposes: it is skipped unless
-	// WAKU_INTEROP_KNOWN_BUGS=1, so it can be run to check a fix.
-	knownBug string
 	// wantFail, when set, is the protocol the script must name: the suite's attribution check.
 	wantFail string
 }
@@ -146,12 +143,11 @@ func TestJSWakuLightNode(t *testing.T) {
 			c.Shards = []uint16{jsShard}
 		}},
 		// More pushes than js-waku's filter-push handler accepts open streams (maxInboundStreams
-		// 100): js-waku never closes its side of a push stream, so a service that opens one
-		// stream per push is refused from the 101st message on (nwaku fixed this by reusing one
-		// push stream per subscriber, nwaku issue 3192).
+		// 100): js-waku never closes its side of a push stream, so a service that opened one
+		// stream per push was refused from the 101st message on. Ours, like nwaku since its
+		// issue 3192, carries every push to a subscriber on one stream.
 		{name: "filter-push-over-100", sharding: strconv.Itoa(jsShard), messages: 120, pageSize: 50,
-			knownBug: "filter service opens one push stream per message; js-waku refuses the 101st (TooManyInboundProtocolStreamsError)",
-			setup:    func(c *node.Config) { c.Shards = []uint16{jsShard} }},
+			setup: func(c *node.Config) { c.Shards = []uint16{jsShard} }},
 		// The suite must blame the right protocol when the node is not usable.
 		{name: "no-lightpush-is-identify", sharding: strconv.Itoa(jsShard), wantFail: "identify", setup: func(c *node.Config) {
 			c.Shards = []uint16{jsShard}
@@ -167,9 +163,6 @@ func TestJSWakuLightNode(t *testing.T) {
 }
 
 func runJSCase(t *testing.T, nodeBin, script string, tc jsCase) {
-	if tc.knownBug != "" && os.Getenv("WAKU_INTEROP_KNOWN_BUGS") != "1" {
-		t.Skipf("known node bug: %s (WAKU_INTEROP_KNOWN_BUGS=1 runs it)", tc.knownBug)
-	}
 	if tc.messages == 0 {
 		tc.messages, tc.pageSize = jsMessages, jsPageSize
 	}
