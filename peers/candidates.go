@@ -30,7 +30,7 @@ type record struct {
 	// dialedAt is when our last dial succeeded: until the peer shows up on a topic (identify,
 	// gossipsub subscriptions) it still counts as pending, so we do not overshoot.
 	dialedAt time.Time
-	bad     bool // rejected by the verifier: never dialed again
+	bad      bool // rejected by the verifier: never dialed again
 }
 
 // recordLocked returns p's record, creating it. Called with mu held.
