@@ -34,6 +34,10 @@ type Config struct {
 	ExtMultiaddrs []multiaddr.Multiaddr
 	// DNS4DomainName, when set, is announced as /dns4/<name>/tcp/<port>.
 	DNS4DomainName string
+	// NAT is --nat: "none", "any", "upnp" or "pmp" (port mapping through the gateway, via
+	// libp2p), or "extip:<IPv4>" to announce that address. The library default is "none" so an
+	// embedded or test node sends nothing beyond its listen addresses; wakunode's is "any".
+	NAT string
 
 	ClusterID uint16
 	// Shards are the static shards to relay on (--shard).

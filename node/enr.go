@@ -104,8 +104,8 @@ func (n *Node) refreshENRShards() {
 	}
 }
 
-// enrIPPort picks the announced TCP address: the first non-websocket IPv4 one, preferring a
-// public over a loopback address.
+// enrIPPort picks the announced TCP address among the non-websocket IPv4 ones: a public address
+// (e.g. --nat=extip) over a private one over loopback.
 func enrIPPort(h host.Host) (net.IP, uint16) {
 	var best net.IP
 	var port uint16
@@ -123,7 +123,7 @@ func enrIPPort(h host.Host) (net.IP, uint16) {
 		if ip == nil || err != nil {
 			continue
 		}
-		if best == nil || (best.IsLoopback() && !ip.IsLoopback()) {
+		if best == nil || ipRank(ip) > ipRank(best) {
 			best, port = ip, uint16(p)
 		}
 	}
@@ -148,4 +148,14 @@ func isDNS(a multiaddr.Multiaddr) bool {
 		}
 	}
 	return false
+}
+
+func ipRank(ip net.IP) int {
+	switch {
+	case ip.IsLoopback():
+		return 0
+	case ip.IsPrivate() || ip.IsLinkLocalUnicast():
+		return 1
+	}
+	return 2
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/libp2p/go-libp2p"
 	mplex "github.com/libp2p/go-libp2p-mplex"
@@ -84,6 +85,13 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	for _, m := range muxerOptions(cfg.muxers) {
 		opts = append(opts, m)
 	}
+	natOpt, err := natOption(cfg.NAT)
+	if err != nil {
+		return nil, err
+	}
+	if natOpt != nil {
+		opts = append(opts, natOpt)
+	}
 	if cfg.Registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
 	} else {
@@ -96,10 +104,36 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	return h, nil
 }
 
-// announceAddrs adds the operator's external addresses (--ext-multiaddr, --dns4-domain-name).
+// natOption maps --nat onto libp2p: port mapping (UPnP or NAT-PMP, whichever the gateway
+// speaks) for any/upnp/pmp; extip is handled by announceAddrs.
+func natOption(nat string) (libp2p.Option, error) {
+	switch {
+	case nat == "" || nat == "none" || strings.HasPrefix(nat, "extip:"):
+		return nil, nil
+	case nat == "any" || nat == "upnp" || nat == "pmp":
+		return libp2p.NATPortMap(), nil
+	}
+	return nil, fmt.Errorf("nat %q: want any, none, upnp, pmp or extip:<IP>", nat)
+}
+
+// extIP is the address of --nat=extip:<IP>, or nil.
+func extIP(nat string) net.IP {
+	if s, ok := strings.CutPrefix(nat, "extip:"); ok {
+		return net.ParseIP(s)
+	}
+	return nil
+}
+
+// announceAddrs adds the operator's external addresses (--ext-multiaddr, --dns4-domain-name,
+// --nat=extip:<IP>).
 func announceAddrs(cfg Config) func([]multiaddr.Multiaddr) []multiaddr.Multiaddr {
 	var extra []multiaddr.Multiaddr
 	extra = append(extra, cfg.ExtMultiaddrs...)
+	if ip := extIP(cfg.NAT); ip != nil && ip.To4() != nil {
+		if a, err := multiaddr.NewMultiaddr("/ip4/" + ip.String() + "/tcp/" + strconv.Itoa(cfg.TCPPort)); err == nil {
+			extra = append(extra, a)
+		}
+	}
 	if cfg.DNS4DomainName != "" {
 		if a, err := multiaddr.NewMultiaddr("/dns4/" + cfg.DNS4DomainName + "/tcp/" + strconv.Itoa(cfg.TCPPort)); err == nil {
 			extra = append(extra, a)

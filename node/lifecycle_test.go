@@ -109,3 +109,30 @@ func TestStopLeavesNothingRunning(t *testing.T) {
 		t.Fatalf("second Stop: %v", err)
 	}
 }
+
+func TestNATExtIPAnnounced(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.NAT = "extip:203.0.113.7" // TEST-NET-3: only announced, never contacted
+	n := startNode(t, cfg)
+	var found bool
+	for _, a := range n.ListenAddrs() {
+		found = found || strings.HasPrefix(a.String(), "/ip4/203.0.113.7/tcp/")
+	}
+	if !found {
+		t.Fatalf("extip not among announced addresses %v", n.ListenAddrs())
+	}
+	rec, err := enr.Parse(n.ENR())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := rec.IP(); ip == nil || ip.String() != "203.0.113.7" {
+		t.Fatalf("ENR ip %v, want the external address", ip)
+	}
+	for _, bad := range []string{"extip:nope", "stun"} {
+		c := testConfig(t)
+		c.NAT = bad
+		if _, err := New(c); err == nil {
+			t.Errorf("--nat=%s accepted", bad)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,12 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus()}
 	if cfg.NumShardsInNetwork > 0 {
 		n.auto = &sharding.Autosharding{Cluster: cfg.ClusterID, NumShards: cfg.NumShardsInNetwork}
+	}
+	if _, err := natOption(cfg.NAT); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(cfg.NAT, "extip:") && extIP(cfg.NAT) == nil {
+		return nil, fmt.Errorf("nat %q: not an IP address", cfg.NAT)
 	}
 	for _, s := range cfg.Shards {
 		if s > message.MaxShardIndex {

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/wakunode/wakunode/enr"
 	"github.com/wakunode/wakunode/metadata"
 	"github.com/wakunode/wakunode/peers"
 	"github.com/wakunode/wakunode/relay"
@@ -57,5 +58,14 @@ func (n *Node) verifyPeer(ctx context.Context, p peer.ID, protos []protocol.ID) 
 		}
 	}
 	n.peerMeta.Store(p, info)
+	if info.HasCluster && info.Cluster <= 0xffff && len(info.Shards) > 0 {
+		rs := enr.RelayShards{Cluster: uint16(info.Cluster)}
+		for _, s := range info.Shards {
+			if s <= metadata.MaxShardIndex {
+				rs.Shards = append(rs.Shards, uint16(s))
+			}
+		}
+		n.peers.SetShards(p, rs) // shard choice then follows metadata, not only the ENR
+	}
 	return metadata.Verify(n.cfg.ClusterID, info, slices.Contains(protos, relay.ProtocolID))
 }
