@@ -65,7 +65,7 @@ type Config struct {
 	// Service peers for the node's own clients (--storenode, --filternode, --lightpushnode).
 	StoreNode, FilterNode, LightpushNode multiaddr.Multiaddr
 
-	// Discovery configures discv5, DNS discovery, peer exchange and NAT (discovery.go).
+	// Discovery configures peer limits, discv5, DNS discovery and peer exchange (discovery.go).
 	Discovery DiscoveryConfig
 
 	// KeepAlive pings connected peers at this interval so idle connections survive NATs.
@@ -119,6 +119,7 @@ func DefaultConfig() Config {
 		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
+		Discovery:          DefaultDiscoveryConfig(),
 		Version:            "dev",
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/enr"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/rest"
@@ -81,6 +83,9 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 		}
 		*sp.dst = a
 	}
+	if err := o.discoveryConfig(&cfg); err != nil {
+		return cfg, err
+	}
 	if cfg.Store.Resume && cfg.StoreNode == nil {
 		return cfg, errors.New("--store-resume needs --storenode")
 	}
@@ -115,4 +120,55 @@ func multiaddrs(ss []string) ([]multiaddr.Multiaddr, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// discoveryConfig maps the peer-management and discovery flags (spec/cli.md; issue 5).
+func (o *Options) discoveryConfig(cfg *node.Config) error {
+	d := &cfg.Discovery
+	cfg.NAT = o.NAT
+	relay, service, ok := strings.Cut(o.RelayServiceRatio, ":")
+	r, err1 := strconv.Atoi(relay)
+	sv, err2 := strconv.Atoi(service)
+	if !ok || err1 != nil || err2 != nil || r < 0 || sv < 0 || r+sv != 100 {
+		return fmt.Errorf("--relay-service-ratio %q: want <relay>:<service> adding up to 100, e.g. 60:40", o.RelayServiceRatio)
+	}
+	d.RelayRatio, d.ServiceRatio = r, sv
+	if o.MaxRelayPeers != nil {
+		d.MaxRelayPeers = *o.MaxRelayPeers
+	}
+	if o.PeerStoreCapacity != nil {
+		d.PeerStoreCapacity = *o.PeerStoreCapacity
+	}
+	d.IPColocationLimit = o.IPColocationLimit
+
+	d.Discv5 = o.Discv5Discovery != nil && *o.Discv5Discovery
+	d.Discv5UDPPort = int(o.Discv5UDPPort)
+	d.Discv5Bootnodes = o.Discv5BootstrapNodes
+	for _, b := range o.Discv5BootstrapNodes {
+		if _, err := enr.Parse(b); err != nil {
+			return fmt.Errorf("--discv5-bootstrap-node: %w", err)
+		}
+	}
+	d.Discv5TableIPLimit, d.Discv5BucketIPLimit = int(o.Discv5TableIPLimit), int(o.Discv5BucketIPLimit)
+	d.Discv5ENRAutoUpdate = o.Discv5ENRAutoUpdate
+
+	// nwaku deprecated --dns-discovery: a URL alone turns DNS discovery on.
+	if o.DNSDiscoveryURL != "" {
+		d.DNSDiscovery, d.DNSDiscoveryURLs = true, []string{o.DNSDiscoveryURL}
+	} else if o.DNSDiscovery {
+		return errors.New("--dns-discovery needs --dns-discovery-url")
+	}
+	if len(o.DNSAddrsNameServers) > 0 {
+		d.DNSNameServer = o.DNSAddrsNameServers[0]
+	}
+
+	d.PeerExchange = o.PeerExchange
+	if o.PeerExchangeNode != "" {
+		a, err := multiaddr.NewMultiaddr(o.PeerExchangeNode)
+		if err != nil {
+			return fmt.Errorf("--peer-exchange-node: %w", err)
+		}
+		d.PeerExchangeNodes = []multiaddr.Multiaddr{a}
+	}
+	return nil
 }

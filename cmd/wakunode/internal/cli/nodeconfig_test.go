@@ -27,6 +27,7 @@ func TestNodeConfigDefaults(t *testing.T) {
 	want.Shards, want.ContentTopics = nil, nil
 	want.NumShardsInNetwork = 1           // nwaku's default: autosharding over one shard
 	want.RelayParams.PeerExchange = false // nwaku's --relay-peer-exchange default
+	want.NAT = "any"                      // nwaku's --nat default (the library's is "none")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("defaults differ:\ngot  %+v\nwant %+v", got, want)
 	}

@@ -72,6 +72,9 @@ type Options struct {
 	Discv5BootstrapNodes      []string
 	Discv5TableIPLimit        uint
 	Discv5BucketIPLimit       uint
+	Discv5ENRAutoUpdate       bool
+	DNSAddrsNameServers       []string
+	NAT                       string
 	RateLimits                []string
 	REST                      bool
 	RESTAddress               string
@@ -94,15 +97,9 @@ type Options struct {
 // its default (or to false) fails with "<flag>: not supported yet". When a capability lands,
 // delete its entries here and map its Options fields in nodeconfig.go.
 var notSupportedYet = []string{
-	// peer management
-	"max-relay-peers", "relay-service-ratio", "ip-colocation-limit", "peer-store-capacity",
 	"peer-persistence",
 	// store sync (/vac/waku/reconciliation)
 	"store-sync", "store-sync-interval", "store-sync-range", "store-sync-relay-jitter",
-	// discovery
-	"dns-discovery", "dns-discovery-url", "discv5-discovery", "discv5-udp-port",
-	"discv5-bootstrap-node", "discv5-table-ip-limit", "discv5-bucket-ip-limit",
-	"peer-exchange", "peer-exchange-node",
 }
 
 // nwaku's DefaultColocationLimit (peer_manager): peers allowed per IP.
@@ -137,6 +134,7 @@ func defaults() *Options {
 		Discv5UDPPort:             9000,
 		Discv5TableIPLimit:        10,
 		Discv5BucketIPLimit:       2,
+		NAT:                       "any",
 		REST:                      true,
 		RESTAddress:               "127.0.0.1",
 		RESTPort:                  8645,
@@ -220,6 +218,9 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.Var(optBool{&o.Discv5Discovery}, "discv5-discovery", "Enable Node Discovery v5")
 	u16(&o.Discv5UDPPort, "discv5-udp-port", "Listening UDP port for Node Discovery v5")
 	list(&o.Discv5BootstrapNodes, "discv5-bootstrap-node", "ENR of a discv5 bootstrap node. Argument may be repeated", nil)
+	boolean(&o.Discv5ENRAutoUpdate, "discv5-enr-auto-update", "Let discv5 update the ENR's address from what peers observe")
+	list(&o.DNSAddrsNameServers, "dns-addrs-name-server", "DNS name server (host or host:port) for DNS discovery. Argument may be repeated; the first is used", nil)
+	str(&o.NAT, "nat", "NAT traversal: any|none|upnp|pmp|extip:<IP>")
 	fs.Var(uintValue[uint]{&o.Discv5TableIPLimit}, "discv5-table-ip-limit", "Maximum nodes with the same IP in the discv5 table")
 	fs.Var(uintValue[uint]{&o.Discv5BucketIPLimit}, "discv5-bucket-ip-limit", "Maximum nodes with the same IP in a discv5 bucket")
 	boolean(&o.PeerExchange, "peer-exchange", "Enable peer exchange (responder side)")

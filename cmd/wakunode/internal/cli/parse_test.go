@@ -179,12 +179,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad multiaddr", []string{"--ext-multiaddr=1.2.3.4:60000"}, []string{"--ext-multiaddr", "not a multiaddr"}},
 		{"staticnode without peer id", []string{"--staticnode=/ip4/127.0.0.1/tcp/60000"}, []string{"--staticnode", "/p2p/"}},
 		{"store sync", []string{"--store-sync"}, []string{"--store-sync: not supported yet"}},
-		{"discv5", []string{"--discv5-discovery"}, []string{"--discv5-discovery: not supported yet"}},
-		{"discv5 port", []string{"--discv5-udp-port=9001"}, []string{"--discv5-udp-port: not supported yet"}},
-		{"bootstrap", []string{"--discv5-bootstrap-node=enr:-abc"}, []string{"--discv5-bootstrap-node: not supported yet"}},
-		{"dns discovery", []string{"--dns-discovery-url=enrtree://AB@x.example"}, []string{"--dns-discovery-url: not supported yet"}},
-		{"ratio", []string{"--relay-service-ratio=50:50"}, []string{"--relay-service-ratio: not supported yet"}},
-		{"max relay peers", []string{"--max-relay-peers=10"}, []string{"--max-relay-peers: not supported yet"}},
+		{"peer persistence", []string{"--peer-persistence"}, []string{"--peer-persistence: not supported yet"}},
 		{"unsupported value still type-checked", []string{"--filter-subscription-timeout=70000"}, []string{"--filter-subscription-timeout", "out of range"}},
 		{"missing config file", []string{"--config-file=/nonexistent/x.toml"}, []string{"--config-file", "/nonexistent/x.toml"}},
 	}
