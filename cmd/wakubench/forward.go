@@ -36,7 +36,7 @@ func forward(args []string) error {
 		return err
 	}
 	defer cleanup()
-	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--tcp-port=0",
+	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
 		"--rest-port=0", "--metrics-server=true", "--metrics-server-port=0", "--data-dir="+dir+"/dut", "--log-level=INFO")
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ func ingest(args []string) error {
 		return err
 	}
 	defer cleanup()
-	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--tcp-port=0",
+	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
 		"--rest-port=0", "--store=true", "--store-message-db-url="+*db, "--data-dir="+dir+"/dut", "--log-level=INFO")
 	if err != nil {
 		return err

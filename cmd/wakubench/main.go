@@ -141,7 +141,7 @@ func startup(args []string) error {
 			return err
 		}
 		start := time.Now()
-		p, ready, err := launch(*bin, "--listen-address=127.0.0.1", "--tcp-port=0", "--rest-port=0",
+		p, ready, err := launch(*bin, "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--rest-port=0",
 			"--data-dir="+dir, "--store=true", "--log-level=INFO")
 		if err != nil {
 			return err

@@ -63,7 +63,7 @@ func TestRunServesAndStops(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	args := []string{
-		"--listen-address=127.0.0.1", "--tcp-port=0", "--data-dir=" + t.TempDir(),
+		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--data-dir=" + t.TempDir(),
 		"--rest-port=0", "--metrics-server", "--metrics-server-port=0",
 		"--log-format=json", "--log-level=debug", "--shard=0",
 	}
