@@ -34,8 +34,11 @@ type run struct {
 }
 
 func profile(name string) (relay.Params, string) {
-	if name == "library" {
+	switch name {
+	case "library":
 		return LibraryParams(), "library"
+	case "nwaku":
+		return relay.NwakuParams(), "nwaku"
 	}
 	return relay.DefaultParams(), "node"
 }

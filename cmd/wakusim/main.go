@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.Nodes, "nodes", 30, "number of relay nodes")
 	fs.IntVar(&c.Degree, "degree", 8, "connections per node in the random graph")
 	fs.StringVar(&c.Router, "router", sim.RouterGossip, "flood or gossipsub")
-	profile := fs.String("params", "node", "gossipsub profile: node (relay.DefaultParams) or library (go-libp2p-pubsub defaults)")
+	profile := fs.String("params", "node", "gossipsub profile: node (relay.DefaultParams), nwaku (relay.NwakuParams) or library (go-libp2p-pubsub defaults)")
 	d := fs.Int("D", 0, "override gossipsub D")
 	dlo := fs.Int("Dlo", 0, "override gossipsub Dlo")
 	dhi := fs.Int("Dhi", 0, "override gossipsub Dhi")
@@ -106,10 +106,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch *profile {
 	case "node":
 		c.Params, c.ParamsName = relay.DefaultParams(), "node"
+	case "nwaku":
+		c.Params, c.ParamsName = relay.NwakuParams(), "nwaku"
 	case "library":
 		c.Params, c.ParamsName = sim.LibraryParams(), "library"
 	default:
-		return fmt.Errorf("unknown --params %q (node or library)", *profile)
+		return fmt.Errorf("unknown --params %q (node, nwaku or library)", *profile)
 	}
 	if *d > 0 || *dlo > 0 || *dhi > 0 || *dlazy >= 0 {
 		p := c.Params
