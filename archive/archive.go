@@ -193,21 +193,51 @@ func Open(ctx context.Context, cfg Config) (*Archive, error) {
 // Ephemeral messages and those outside ±20 s of now are refused. A message is durable once a
 // later Flush has returned nil.
 func (a *Archive) Insert(e *message.Envelope) error {
+	if err := a.eligible(e, true); err != nil {
+		return err
+	}
+	return a.enqueue(nil, e)
+}
+
+// InsertHistorical queues a message fetched from another store node (store resume): the ±20 s
+// window does not apply to history, but ephemeral and timestamp-less messages are still
+// refused. It waits for queue space until ctx ends rather than dropping.
+func (a *Archive) InsertHistorical(ctx context.Context, e *message.Envelope) error {
+	if err := a.eligible(e, false); err != nil {
+		return err
+	}
+	return a.enqueue(ctx, e)
+}
+
+func (a *Archive) eligible(e *message.Envelope, recent bool) error {
 	if e.Message.GetEphemeral() {
 		a.cfg.Metrics.Dropped("ephemeral")
 		return ErrEphemeral
 	}
 	ts := e.Message.GetTimestamp()
 	now := a.cfg.Now().UnixNano()
-	if ts == 0 || ts > now+int64(MaxTimestampVariance) || ts < now-int64(MaxTimestampVariance) {
+	if ts == 0 || (recent && (ts > now+int64(MaxTimestampVariance) || ts < now-int64(MaxTimestampVariance))) {
 		a.cfg.Metrics.Dropped("timestamp")
 		return ErrTimestamp
 	}
+	return nil
+}
+
+// enqueue hands e to the writer: at once or not at all with a nil ctx, else waiting until ctx ends.
+func (a *Archive) enqueue(ctx context.Context, e *message.Envelope) error {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	if a.closed {
 		a.cfg.Metrics.Dropped("closed")
 		return ErrClosed
+	}
+	if ctx != nil {
+		select {
+		case a.queue <- item{env: e}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	select {
 	case a.queue <- item{env: e}:

@@ -296,3 +296,33 @@ func TestBadURL(t *testing.T) {
 		}
 	}
 }
+
+// History fetched by store resume is older than the ±20 s window but is still archived;
+// ephemeral and timestamp-less messages are not.
+func TestInsertHistorical(t *testing.T) {
+	forEach(t, func(t *testing.T, dbURL string) {
+		a := open(t, dbURL)
+		ctx := context.Background()
+		old := env(t, "/waku/2/rs/1/0", "/a/1/b/c", testNow.Add(-time.Hour).UnixNano(), "an hour ago")
+		eph := env(t, "/waku/2/rs/1/0", "/a/1/b/c", testNow.Add(-time.Hour).UnixNano(), "eph")
+		eph.Message.Ephemeral = ptr(true)
+		if err := a.Insert(old); !errors.Is(err, ErrTimestamp) {
+			t.Fatalf("Insert of an hour-old message: %v, want ErrTimestamp", err)
+		}
+		if err := a.InsertHistorical(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.InsertHistorical(ctx, eph); !errors.Is(err, ErrEphemeral) {
+			t.Fatalf("ephemeral: %v", err)
+		}
+		if err := a.InsertHistorical(ctx, env(t, "/waku/2/rs/1/0", "/a/1/b/c", 0, "zero")); !errors.Is(err, ErrTimestamp) {
+			t.Fatalf("no timestamp: %v", err)
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := a.Count(ctx); n != 1 {
+			t.Fatalf("count %d, want 1", n)
+		}
+	})
+}
