@@ -2,6 +2,8 @@ package filter
 
 import (
 	"context"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
 	"os"
 	"strconv"
 	"sync"
@@ -21,7 +23,17 @@ func BenchmarkFanout(b *testing.B) {
 		clients = v
 	}
 	buf := max(b.N, 256)
-	s, sh := startService(b, Config{QueueSize: buf})
+	// The service host takes every client's connection: libp2p's default resource limits
+	// would reset some of 1,000 (a node caps connections with --max-connections instead).
+	sh, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay(),
+		libp2p.ResourceManager(&network.NullResourceManager{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sh.Close() })
+	s := NewService(sh, Config{QueueSize: buf})
+	s.Start()
+	b.Cleanup(s.Stop)
 	const ct = "/bench/1/fanout/proto"
 	subs := make([]*Subscription, clients)
 	for i := range subs {

@@ -100,9 +100,16 @@ func (p *nodeProc) stop() {
 
 // procStat reads the process's CPU time (user+system) and current/peak RSS from /proc.
 func procStat(pid int) (cpu time.Duration, rssKB, peakKB int, err error) {
+	cpu, mem, err := procMem(pid)
+	return cpu, mem["VmRSS:"], mem["VmHWM:"], err
+}
+
+// procMem reads CPU time and every memory line of /proc/<pid>/status in kB (VmRSS, VmHWM,
+// RssAnon, RssFile, ...).
+func procMem(pid int) (cpu time.Duration, mem map[string]int, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, nil, err
 	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	ut, _ := strconv.Atoi(f[11])
@@ -110,21 +117,15 @@ func procStat(pid int) (cpu time.Duration, rssKB, peakKB int, err error) {
 	cpu = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, nil, err
 	}
+	mem = map[string]int{}
 	for _, line := range strings.Split(string(s), "\n") {
-		fs := strings.Fields(line)
-		if len(fs) < 2 {
-			continue
-		}
-		switch fs[0] {
-		case "VmRSS:":
-			rssKB, _ = strconv.Atoi(fs[1])
-		case "VmHWM:":
-			peakKB, _ = strconv.Atoi(fs[1])
+		if fs := strings.Fields(line); len(fs) == 3 && fs[2] == "kB" {
+			mem[fs[0]], _ = strconv.Atoi(fs[1])
 		}
 	}
-	return cpu, rssKB, peakKB, nil
+	return cpu, mem, nil
 }
 
 func startup(args []string) error {
@@ -133,8 +134,8 @@ func startup(args []string) error {
 	runs := fs.Int("runs", 5, "number of starts")
 	idle := fs.Duration("idle", 10*time.Second, "idle time before reading RSS")
 	_ = fs.Parse(args)
-	fmt.Println("| run | start → REST ready | first /health 200 | idle RSS after", *idle, "|")
-	fmt.Println("|---:|---:|---:|---:|")
+	fmt.Println("| run | start → REST ready | first /health 200 | idle RSS after", *idle, "| of which private (RssAnon) | of which binary pages (RssFile) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|")
 	for i := 1; i <= *runs; i++ {
 		dir, err := os.MkdirTemp("", "wakubench")
 		if err != nil {
@@ -152,13 +153,14 @@ func startup(args []string) error {
 		}
 		healthy := time.Since(start)
 		time.Sleep(*idle)
-		_, rss, _, err := procStat(p.cmd.Process.Pid)
+		_, mem, err := procMem(p.cmd.Process.Pid)
 		p.stop()
 		os.RemoveAll(dir)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("| %d | %s | %s | %.1f MB |\n", i, ready.Round(time.Millisecond), healthy.Round(time.Millisecond), float64(rss)/1024)
+		fmt.Printf("| %d | %s | %s | %.1f MB | %.1f MB | %.1f MB |\n", i, ready.Round(time.Millisecond), healthy.Round(time.Millisecond),
+			float64(mem["VmRSS:"])/1024, float64(mem["RssAnon:"])/1024, float64(mem["RssFile:"])/1024)
 	}
 	return nil
 }
