@@ -24,37 +24,31 @@ var (
 )
 
 // servicePeer resolves the peer a client call goes to: the explicit address, else the
-// configured one (--storenode etc.), else a connected peer the peer manager selects.
-func (n *Node) servicePeer(ctx context.Context, explicit, configured multiaddr.Multiaddr, proto protocol.ID) (peer.ID, error) {
+// configured one (--storenode etc.), else the peer the peer manager selects for proto and
+// pubsubTopic (identify or ENR capabilities, metadata or ENR shards). It dials if needed.
+func (n *Node) servicePeer(ctx context.Context, explicit, configured multiaddr.Multiaddr, proto protocol.ID, pubsubTopic string) (peer.ID, error) {
 	addr := explicit
 	if addr == nil {
 		addr = configured
 	}
-	if addr == nil {
-		if p, ok := n.selectServicePeer(proto); ok {
-			return p, nil
+	var info peer.AddrInfo
+	if addr != nil {
+		ai, err := peer.AddrInfoFromP2pAddr(addr)
+		if err != nil {
+			return "", fmt.Errorf("service peer %s: %w", addr, err)
 		}
-		return "", fmt.Errorf("%w for %s", ErrNoServicePeer, proto)
+		info = *ai
+	} else {
+		p, err := n.SelectPeer(proto, pubsubTopic)
+		if err != nil {
+			return "", fmt.Errorf("%w for %s: %w", ErrNoServicePeer, proto, err)
+		}
+		info.ID = p // addresses come from the peer store
 	}
-	info, err := peer.AddrInfoFromP2pAddr(addr)
-	if err != nil {
-		return "", fmt.Errorf("service peer %s: %w", addr, err)
-	}
-	if err := n.Host().Connect(ctx, *info); err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrDialFailure, addr, err)
+	if err := n.Host().Connect(ctx, info); err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrDialFailure, info.ID, err)
 	}
 	return info.ID, nil
-}
-
-// selectServicePeer picks a connected peer that advertised proto through identify.
-func (n *Node) selectServicePeer(proto protocol.ID) (peer.ID, bool) {
-	h := n.Host()
-	for _, p := range h.Network().Peers() {
-		if ok, _ := h.Peerstore().SupportsProtocols(p, proto); len(ok) > 0 {
-			return p, true
-		}
-	}
-	return "", false
 }
 
 // StoreQuery runs a store v3 query: against the local archive when the node stores and no
@@ -63,7 +57,7 @@ func (n *Node) StoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, req
 	if peerAddr == nil && n.storeSvc != nil {
 		return n.storeSvc.Answer(ctx, "", req), nil
 	}
-	p, err := n.servicePeer(ctx, peerAddr, n.cfg.StoreNode, store.QueryProtocol)
+	p, err := n.servicePeer(ctx, peerAddr, n.cfg.StoreNode, store.QueryProtocol, req.GetPubsubTopic())
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +75,7 @@ func (n *Node) LegacyStoreQuery(ctx context.Context, peerAddr multiaddr.Multiadd
 		out, _ := n.storeSvc.AnswerLegacy(ctx, "", &storepb.HistoryRPC{Query: q})
 		return out.GetResponse(), nil
 	}
-	p, err := n.servicePeer(ctx, peerAddr, n.cfg.StoreNode, store.LegacyProtocol)
+	p, err := n.servicePeer(ctx, peerAddr, n.cfg.StoreNode, store.LegacyProtocol, q.GetPubsubTopic())
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +100,7 @@ func (n *Node) LightpushPublish(ctx context.Context, peerAddr multiaddr.Multiadd
 	if legacy {
 		proto = lightpush.ProtocolLegacy
 	}
-	p, err := n.servicePeer(ctx, peerAddr, n.cfg.LightpushNode, proto)
+	p, err := n.servicePeer(ctx, peerAddr, n.cfg.LightpushNode, proto, pubsubTopic)
 	if err != nil {
 		return 0, err
 	}
@@ -135,7 +129,7 @@ func (n *Node) FilterSubscribe(ctx context.Context, pubsubTopic string, contentT
 			pubsubTopic = t
 		}
 	}
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol)
+	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, pubsubTopic)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +143,7 @@ func (n *Node) FilterUnsubscribe(ctx context.Context, sub *filter.Subscription) 
 
 // FilterUnsubscribeAll drops every subscription at the filter service node.
 func (n *Node) FilterUnsubscribeAll(ctx context.Context) error {
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol)
+	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
 	if err != nil {
 		return err
 	}
@@ -158,7 +152,7 @@ func (n *Node) FilterUnsubscribeAll(ctx context.Context) error {
 
 // FilterPing checks that the filter service node still holds our subscriptions.
 func (n *Node) FilterPing(ctx context.Context) error {
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol)
+	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func (n *Node) Resume(ctx context.Context) (int, error) {
 	if newest > 0 {
 		start = max(start, newest-int64(message.DefaultMaxTimeDrift))
 	}
-	p, err := n.servicePeer(ctx, nil, n.cfg.StoreNode, store.QueryProtocol)
+	p, err := n.servicePeer(ctx, nil, n.cfg.StoreNode, store.QueryProtocol, "")
 	if err != nil {
 		return 0, err
 	}
