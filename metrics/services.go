@@ -2,14 +2,17 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// services holds the collectors of the service protocols, created on first use so a node
-// without them exports nothing for them.
+// services holds the collectors of the service protocols, registered on first use (once) so a
+// node without them exports nothing for them.
 type services struct {
+	filterOnce, lightpushOnce, archiveOnce, storeOnce sync.Once
+
 	filterRequests, filterErrors, lightpushRequests, lightpushErrors *prometheus.CounterVec
 	filterPushes                                                     prometheus.Counter
 	filterSubscriptions                                              prometheus.Gauge
@@ -29,11 +32,13 @@ func (r *Registry) counterVec(name, help string, labels ...string) *prometheus.C
 // Filter returns the filter.Metrics implementation (nwaku names).
 func (r *Registry) Filter() filterMetrics {
 	s := &r.svc
-	s.filterRequests = r.counterVec("waku_filter_requests", "Filter subscribe-protocol requests by type.", "type")
-	s.filterErrors = r.counterVec("waku_filter_errors", "Filter errors by type.", "type")
-	s.filterPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_filter_messages_pushed_total", Help: "Messages pushed to filter subscribers."})
-	s.filterSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_filter_subscriptions", Help: "Peers with filter subscriptions."})
-	r.reg.MustRegister(s.filterPushes, s.filterSubscriptions)
+	s.filterOnce.Do(func() {
+		s.filterRequests = r.counterVec("waku_filter_requests", "Filter subscribe-protocol requests by type.", "type")
+		s.filterErrors = r.counterVec("waku_filter_errors", "Filter errors by type.", "type")
+		s.filterPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_filter_messages_pushed_total", Help: "Messages pushed to filter subscribers."})
+		s.filterSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_filter_subscriptions", Help: "Peers with filter subscriptions."})
+		r.reg.MustRegister(s.filterPushes, s.filterSubscriptions)
+	})
 	return filterMetrics{s}
 }
 
@@ -57,8 +62,10 @@ func (m filterMetrics) Subscribers(n int) { m.s.filterSubscriptions.Set(float64(
 // Lightpush returns the lightpush.Metrics implementation.
 func (r *Registry) Lightpush() lightpushMetrics {
 	s := &r.svc
-	s.lightpushRequests = r.counterVec("waku_lightpush_messages", "Lightpush requests by protocol version.", "type")
-	s.lightpushErrors = r.counterVec("waku_lightpush_errors", "Lightpush requests answered with an error, by status.", "type")
+	s.lightpushOnce.Do(func() {
+		s.lightpushRequests = r.counterVec("waku_lightpush_messages", "Lightpush requests by protocol version.", "type")
+		s.lightpushErrors = r.counterVec("waku_lightpush_errors", "Lightpush requests answered with an error, by status.", "type")
+	})
 	return lightpushMetrics{s}
 }
 
@@ -74,10 +81,12 @@ func (m lightpushMetrics) Request(version string, status uint32) {
 // Archive returns the archive.Metrics implementation.
 func (r *Registry) Archive() archiveMetrics {
 	s := &r.svc
-	s.archiveMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_archive_messages_inserted_total", Help: "Messages written to the archive."})
-	s.archiveErrors = r.counterVec("waku_archive_errors", "Archive errors and refusals by type.", "type")
-	s.archiveQuery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_query_duration_seconds", Help: "Archive query time.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
-	r.reg.MustRegister(s.archiveMessages, s.archiveQuery)
+	s.archiveOnce.Do(func() {
+		s.archiveMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_archive_messages_inserted_total", Help: "Messages written to the archive."})
+		s.archiveErrors = r.counterVec("waku_archive_errors", "Archive errors and refusals by type.", "type")
+		s.archiveQuery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_query_duration_seconds", Help: "Archive query time.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
+		r.reg.MustRegister(s.archiveMessages, s.archiveQuery)
+	})
 	return archiveMetrics{s}
 }
 
@@ -97,9 +106,11 @@ func (m archiveMetrics) Query(d time.Duration, err error) {
 // Store returns the store.Metrics implementation.
 func (r *Registry) Store() storeMetrics {
 	s := &r.svc
-	s.storeQueries = r.counterVec("waku_store_queries", "Store queries answered, by protocol and status.", "protocol", "status")
-	s.storeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_store_query_duration_seconds", Help: "Time to answer a store query.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
-	r.reg.MustRegister(s.storeDuration)
+	s.storeOnce.Do(func() {
+		s.storeQueries = r.counterVec("waku_store_queries", "Store queries answered, by protocol and status.", "protocol", "status")
+		s.storeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_store_query_duration_seconds", Help: "Time to answer a store query.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
+		r.reg.MustRegister(s.storeDuration)
+	})
 	return storeMetrics{s}
 }
 

@@ -1,0 +1,69 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestRelayAndServiceMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	r := New(reg, "v1.2.3")
+	rm := r.Relay()
+	rm.MessageAccepted("/waku/2/rs/1/3", 2048)
+	rm.MessageAccepted("/waku/2/rs/1/3", 1024)
+	rm.MessageRejected("/waku/2/rs/1/3", "timestamp_drift")
+	rm.MessageDropped("/waku/2/rs/1/3", "outbound_queue_full")
+	rm.RPCBytes("/waku/2/rs/1/3", "in", 5000)
+	rm.TopicPeers("/waku/2/rs/1/3", 7, 4)
+	r.Filter().Request("SUBSCRIBE", 200)
+	r.Filter().Request("SUBSCRIBE", 503)
+	r.Lightpush().Request("v3", 421)
+	r.Store().Request("v3", 200, time.Millisecond)
+	a := r.Archive()
+	a.Inserted(10, 10)
+	a.Dropped("ephemeral")
+
+	for _, c := range []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"accepted", r.nodeMessages.WithLabelValues("relay"), 2},
+		{"net bytes", r.networkBytes.WithLabelValues("/waku/2/rs/1/3", "net", "in"), 3072},
+		{"gross bytes", r.networkBytes.WithLabelValues("/waku/2/rs/1/3", "gross", "in"), 5000},
+		{"rejected", r.rejected.WithLabelValues("/waku/2/rs/1/3", "timestamp_drift"), 1},
+		{"dropped", r.dropped.WithLabelValues("/waku/2/rs/1/3", "outbound_queue_full"), 1},
+		{"peers per shard", r.peersPerShard.WithLabelValues("3"), 7},
+		{"mesh per shard", r.meshPerShard.WithLabelValues("3"), 4},
+		{"filter requests", r.svc.filterRequests.WithLabelValues("SUBSCRIBE"), 2},
+		{"filter errors", r.svc.filterErrors.WithLabelValues("status_503"), 1},
+		{"lightpush errors", r.svc.lightpushErrors.WithLabelValues("421"), 1},
+		{"store queries", r.svc.storeQueries.WithLabelValues("v3", "200"), 1},
+		{"archive inserted", r.svc.archiveMessages, 10},
+		{"archive refused", r.svc.archiveErrors.WithLabelValues("ephemeral"), 1},
+	} {
+		if got := testutil.ToFloat64(c.c); got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	// The exported names are nwaku's where spec/metrics.md gives them.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	all := strings.Join(names, " ")
+	for _, want := range []string{"waku_version", "waku_node_messages", "waku_relay_network_bytes", "waku_histogram_message_size",
+		"waku_connected_peers_per_shard", "waku_filter_requests", "waku_lightpush_messages", "waku_store_queries", "waku_archive_errors"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("metric %s not exported (have %s)", want, all)
+		}
+	}
+}
