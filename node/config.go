@@ -65,6 +65,9 @@ type Config struct {
 	// Service peers for the node's own clients (--storenode, --filternode, --lightpushnode).
 	StoreNode, FilterNode, LightpushNode multiaddr.Multiaddr
 
+	// PeerPersistence keeps known peers in DataDir/peers.json across restarts (--peer-persistence).
+	PeerPersistence bool
+
 	// Discovery configures peer limits, discv5, DNS discovery and peer exchange (discovery.go).
 	Discovery DiscoveryConfig
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+
 	"github.com/wakunode/wakunode/enr"
 )
 
@@ -134,5 +136,39 @@ func TestNATExtIPAnnounced(t *testing.T) {
 		if _, err := New(c); err == nil {
 			t.Errorf("--nat=%s accepted", bad)
 		}
+	}
+}
+
+// A node with peer persistence finds its peers again after a restart without being told.
+func TestPeerPersistence(t *testing.T) {
+	b := startNode(t, testConfig(t))
+	ca := testConfig(t)
+	ca.PeerPersistence = true
+	a := startNode(t, ca)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Connect(ctx, addrWith(t, b, "/tcp/")); err != nil {
+		t.Fatal(err)
+	}
+	waitTopicPeers(t, a, 1)
+	// The peer manager records b once its metadata check is done.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, ok := a.peers.Shards(b.ID()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("peer manager never recorded the connected peer")
+		}
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a = startNode(t, ca) // same data dir, no static node
+	deadline := time.Now().Add(15 * time.Second)
+	for a.Host().Network().Connectedness(b.ID()) != network.Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("restarted node did not reconnect to its persisted peer")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

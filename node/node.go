@@ -177,6 +177,9 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startDiscovery(); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
+	if n.cfg.PeerPersistence {
+		n.startPeerPersistence()
+	}
 	if n.cfg.Store.Resume {
 		n.startResume()
 	}

@@ -75,7 +75,9 @@ func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) 
 		r.origin = origin
 	}
 	if info != nil {
-		r.caps, r.hasCaps = info.Caps, true
+		if info.Caps != 0 { // waku2 = 0 is no valid Waku record: capabilities stay unknown
+			r.caps, r.hasCaps = info.Caps, true
+		}
 		if info.Shards != nil {
 			s := info.Shards.Normalized()
 			r.shards = &s

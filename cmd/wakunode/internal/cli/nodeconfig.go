@@ -140,6 +140,7 @@ func (o *Options) discoveryConfig(cfg *node.Config) error {
 		d.PeerStoreCapacity = *o.PeerStoreCapacity
 	}
 	d.IPColocationLimit = o.IPColocationLimit
+	cfg.PeerPersistence = o.PeerPersistence
 
 	d.Discv5 = o.Discv5Discovery != nil && *o.Discv5Discovery
 	d.Discv5UDPPort = int(o.Discv5UDPPort)

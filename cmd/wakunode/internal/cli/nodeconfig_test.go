@@ -139,7 +139,7 @@ func TestNodeConfigServices(t *testing.T) {
 		"--store-max-num-db-connections=7", "--store-message-db-vacuum", "--store-resume", "--storenode=" + peerAddr,
 		"--filter", "--filter-max-peers-to-serve=9", "--filter-max-criteria=11", "--filter-subscription-timeout=60",
 		"--lightpush", "--lightpushnode=" + peerAddr, "--filternode=" + peerAddr,
-		"--rate-limit=store:10/1s", "--rate-limit=lightpush:5/1m",
+		"--rate-limit=store:10/1s", "--rate-limit=lightpush:5/1m", "--peer-persistence",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +158,9 @@ func TestNodeConfigServices(t *testing.T) {
 	}
 	if !cfg.Lightpush || cfg.StoreNode.String() != peerAddr || cfg.LightpushNode.String() != peerAddr || cfg.FilterNode.String() != peerAddr {
 		t.Fatalf("lightpush %v, service peers %v %v %v", cfg.Lightpush, cfg.StoreNode, cfg.LightpushNode, cfg.FilterNode)
+	}
+	if !cfg.PeerPersistence {
+		t.Fatal("--peer-persistence not mapped")
 	}
 	if s := cfg.RateLimits.For("storev3"); s.Volume != 10 || s.Period.Seconds() != 1 {
 		t.Fatalf("store rate limit = %+v", s)

@@ -97,7 +97,6 @@ type Options struct {
 // its default (or to false) fails with "<flag>: not supported yet". When a capability lands,
 // delete its entries here and map its Options fields in nodeconfig.go.
 var notSupportedYet = []string{
-	"peer-persistence",
 	// store sync (/vac/waku/reconciliation)
 	"store-sync", "store-sync-interval", "store-sync-range", "store-sync-relay-jitter",
 }

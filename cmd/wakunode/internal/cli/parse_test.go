@@ -179,7 +179,6 @@ func TestParseErrors(t *testing.T) {
 		{"bad multiaddr", []string{"--ext-multiaddr=1.2.3.4:60000"}, []string{"--ext-multiaddr", "not a multiaddr"}},
 		{"staticnode without peer id", []string{"--staticnode=/ip4/127.0.0.1/tcp/60000"}, []string{"--staticnode", "/p2p/"}},
 		{"store sync", []string{"--store-sync"}, []string{"--store-sync: not supported yet"}},
-		{"peer persistence", []string{"--peer-persistence"}, []string{"--peer-persistence: not supported yet"}},
 		{"unsupported value still type-checked", []string{"--filter-subscription-timeout=70000"}, []string{"--filter-subscription-timeout", "out of range"}},
 		{"missing config file", []string{"--config-file=/nonexistent/x.toml"}, []string{"--config-file", "/nonexistent/x.toml"}},
 	}
