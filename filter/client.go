@@ -269,9 +269,9 @@ func (c *Client) request(ctx context.Context, p peer.ID, typ pb.FilterSubscribeR
 		if resp.GetStatusCode() != StatusOK {
 			desc := resp.GetStatusDesc()
 			if desc == "" {
-				desc = statusText(resp.GetStatusCode())
+				desc = rpc.StatusText(resp.GetStatusCode())
 			}
-			return fmt.Errorf("filter %s to %s: %w", typ, p, &StatusError{Code: resp.GetStatusCode(), Desc: desc})
+			return fmt.Errorf("filter %s to %s: %w", typ, p, &StatusError{Protocol: "filter", Code: resp.GetStatusCode(), Desc: desc})
 		}
 	}
 	return nil

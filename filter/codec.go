@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/filter/pb"
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -58,27 +58,10 @@ const (
 var descTooManyTopics = "exceeds maximum content topics: " + strconv.Itoa(MaxContentTopicsPerRequest)
 
 // StatusError is a non-200 answer from a filter service node.
-type StatusError struct {
-	Code uint32
-	Desc string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("filter: status %d: %s", e.Code, e.Desc)
-}
+type StatusError = rpc.StatusError
 
 // IsStatus reports whether err is a *StatusError with the given code.
-func IsStatus(err error, code uint32) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == code
-}
-
-func statusText(code uint32) string {
-	if t := http.StatusText(int(code)); t != "" {
-		return t
-	}
-	return "status " + strconv.Itoa(int(code))
-}
+func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 
 // Criterion is one (pubsub topic, content topic) pair; a peer's subscription is a set of them.
 type Criterion struct {

@@ -46,9 +46,9 @@ func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb
 	if code := resp.GetStatusCode(); code != StatusOK {
 		desc := resp.GetStatusDesc()
 		if desc == "" {
-			desc = statusText(code)
+			desc = rpc.StatusText(code)
 		}
-		return 0, &StatusError{Code: code, Desc: desc}
+		return 0, &StatusError{Protocol: "lightpush", Code: code, Desc: desc}
 	}
 	return int(resp.GetRelayPeerCount()), nil
 }
@@ -65,7 +65,7 @@ func (c *Client) PushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, 
 		return fmt.Errorf("lightpush legacy: response without push response")
 	}
 	if !resp.Response.GetIsSuccess() {
-		return &StatusError{Desc: resp.Response.GetInfo()}
+		return &StatusError{Protocol: "lightpush", Desc: resp.Response.GetInfo()}
 	}
 	return nil
 }

@@ -4,12 +4,10 @@ package lightpush
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
-	"strconv"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -53,30 +51,10 @@ const descRateLimited = "Request rejected due to too many requests"
 
 // StatusError is a failed push as answered by the service node. Code is the v3 status code;
 // it is 0 for the legacy protocol, which carries only is_success and an info text.
-type StatusError struct {
-	Code uint32
-	Desc string
-}
-
-func (e *StatusError) Error() string {
-	if e.Code == 0 {
-		return "lightpush: " + e.Desc
-	}
-	return fmt.Sprintf("lightpush: status %d: %s", e.Code, e.Desc)
-}
+type StatusError = rpc.StatusError
 
 // IsStatus reports whether err is a *StatusError with the given code.
-func IsStatus(err error, code uint32) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == code
-}
-
-func statusText(code uint32) string {
-	if t := http.StatusText(int(code)); t != "" {
-		return t
-	}
-	return "status " + strconv.Itoa(int(code))
-}
+func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 
 // classify maps a publish error onto its v3 status code.
 func classify(err error) uint32 {

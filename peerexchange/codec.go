@@ -4,7 +4,6 @@
 package peerexchange
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/p2p/enode"
@@ -13,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/peerexchange/pb"
 )
 
@@ -41,23 +41,10 @@ const (
 )
 
 // StatusError is a non-200 answer.
-type StatusError struct {
-	Code uint32
-	Desc string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("peer exchange: status %d %s", e.Code, e.Desc)
-}
+type StatusError = rpc.StatusError
 
 // ErrTooManyRequests is the 429 answer (errors.Is works on any *StatusError with that code).
-var ErrTooManyRequests = &StatusError{Code: StatusTooManyRequests}
-
-// Is matches status errors by code.
-func (e *StatusError) Is(target error) bool {
-	var t *StatusError
-	return errors.As(target, &t) && t.Code == e.Code
-}
+var ErrTooManyRequests = &StatusError{Protocol: "peer exchange", Code: StatusTooManyRequests}
 
 // Peer is one peer from a response.
 type Peer struct {
@@ -87,10 +74,10 @@ func EncodeENR(n *enode.Node) ([]byte, error) { return rlp.EncodeToBytes(n.Recor
 func DecodeResponse(rpc *pb.PeerExchangeRPC) (peers []Peer, skipped int, err error) {
 	resp := rpc.GetResponse()
 	if resp == nil {
-		return nil, 0, &StatusError{Code: StatusBadResponse, Desc: "no response"}
+		return nil, 0, &StatusError{Protocol: "peer exchange", Code: StatusBadResponse, Desc: "no response"}
 	}
 	if resp.StatusCode != nil && resp.GetStatusCode() != StatusSuccess {
-		return nil, 0, &StatusError{Code: resp.GetStatusCode(), Desc: resp.GetStatusDesc()}
+		return nil, 0, &StatusError{Protocol: "peer exchange", Code: resp.GetStatusCode(), Desc: resp.GetStatusDesc()}
 	}
 	for _, pi := range resp.GetPeerInfos() {
 		n, err := DecodeENR(pi.GetEnr())

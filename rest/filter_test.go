@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"

@@ -89,9 +89,9 @@ func (s *Server) handleStoreLegacy(w http.ResponseWriter, r *http.Request) {
 		switch resp.GetError() {
 		case storepb.HistoryResponse_NONE:
 		case storepb.HistoryResponse_INVALID_CURSOR:
-			err = &store.StatusError{Code: store.StatusBadRequest, Desc: "invalid cursor"}
+			err = &store.StatusError{Protocol: "store", Code: store.StatusBadRequest, Desc: "invalid cursor"}
 		default:
-			err = &store.StatusError{Code: uint32(resp.GetError()), Desc: resp.GetError().String()}
+			err = &store.StatusError{Protocol: "store", Code: uint32(resp.GetError()), Desc: resp.GetError().String()}
 		}
 	}
 	if err != nil {

@@ -54,13 +54,13 @@ func (c *Client) Query(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest
 		return nil, fmt.Errorf("store query %s: %w", p, err)
 	}
 	if resp.RequestId != req.RequestId {
-		return resp, &StatusError{Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", resp.RequestId, req.RequestId)}
+		return resp, &StatusError{Protocol: "store", Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", resp.RequestId, req.RequestId)}
 	}
 	if resp.StatusCode == nil {
-		return resp, &StatusError{Code: StatusBadResponse, Desc: "response has no status_code"}
+		return resp, &StatusError{Protocol: "store", Code: StatusBadResponse, Desc: "response has no status_code"}
 	}
 	if resp.GetStatusCode() != StatusOK {
-		return resp, &StatusError{Code: resp.GetStatusCode(), Desc: resp.GetStatusDesc()}
+		return resp, &StatusError{Protocol: "store", Code: resp.GetStatusCode(), Desc: resp.GetStatusDesc()}
 	}
 	return resp, nil
 }
@@ -96,15 +96,15 @@ func (c *Client) LegacyQuery(ctx context.Context, p peer.ID, q *pb.HistoryQuery)
 	resp := out.GetResponse()
 	switch {
 	case out.RequestId != req.RequestId:
-		return resp, &StatusError{Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", out.RequestId, req.RequestId)}
+		return resp, &StatusError{Protocol: "store", Code: StatusBadResponse, Desc: fmt.Sprintf("request_id %q, want %q", out.RequestId, req.RequestId)}
 	case resp == nil:
-		return nil, &StatusError{Code: StatusBadResponse, Desc: "no response"}
+		return nil, &StatusError{Protocol: "store", Code: StatusBadResponse, Desc: "no response"}
 	case resp.Error == pb.HistoryResponse_NONE:
 		return resp, nil
 	case resp.Error == pb.HistoryResponse_INVALID_CURSOR:
-		return resp, &StatusError{Code: StatusBadRequest, Desc: "invalid cursor"}
+		return resp, &StatusError{Protocol: "store", Code: StatusBadRequest, Desc: "invalid cursor"}
 	default:
-		return resp, &StatusError{Code: uint32(resp.Error), Desc: resp.Error.String()}
+		return resp, &StatusError{Protocol: "store", Code: uint32(resp.Error), Desc: resp.Error.String()}
 	}
 }
 

@@ -5,12 +5,12 @@ package store
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/store/pb"
 )
@@ -46,18 +46,10 @@ const (
 )
 
 // StatusError is a non-200 answer from a store node (or 300 for an answer that makes no sense).
-type StatusError struct {
-	Code uint32
-	Desc string
-}
-
-func (e *StatusError) Error() string { return fmt.Sprintf("store: status %d: %s", e.Code, e.Desc) }
+type StatusError = rpc.StatusError
 
 // IsStatus reports whether err is a StatusError with code.
-func IsStatus(err error, code uint32) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == code
-}
+func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 
 // toArchiveQuery validates a v3 request by store.md's rules and maps it to an archive query.
 func toArchiveQuery(req *pb.StoreQueryRequest) (archive.Query, error) {
@@ -105,7 +97,7 @@ func toArchiveQuery(req *pb.StoreQueryRequest) (archive.Query, error) {
 	return q, nil
 }
 
-func errBad(s string) error { return &StatusError{Code: StatusBadRequest, Desc: s} }
+func errBad(s string) error { return &StatusError{Protocol: "store", Code: StatusBadRequest, Desc: s} }
 
 // pageSize applies the default when unset or 0 and caps at MaxPageSize.
 func pageSize(limit *uint64) int {
