@@ -16,8 +16,8 @@ import (
 // ServeMux matches on the escaped path and PathValue unescapes, so an encoded '/' stays inside
 // its segment.
 func (s *Server) relayRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /relay/v1/subscriptions", s.handleRelaySubscribe)
-	mux.HandleFunc("DELETE /relay/v1/subscriptions", s.handleRelayUnsubscribe)
+	mux.HandleFunc("POST /relay/v1/subscriptions", s.handleRelayTopics(true))
+	mux.HandleFunc("DELETE /relay/v1/subscriptions", s.handleRelayTopics(false))
 	mux.HandleFunc("GET /relay/v1/messages/{pubsubTopic}", s.handleRelayGet)
 	mux.HandleFunc("POST /relay/v1/messages/{pubsubTopic}", s.handleRelayPost)
 	mux.HandleFunc("POST /relay/v1/auto/subscriptions", s.handleAutoSubscribe)
@@ -45,23 +45,31 @@ func (s *Server) checkPubsubTopics(topics []string) error {
 	return nil
 }
 
-func (s *Server) handleRelaySubscribe(w http.ResponseWriter, r *http.Request) {
-	topics, ok := s.readStrings(w, r)
-	if !ok {
-		return
+// handleRelayTopics serves POST (join) and DELETE (leave) /relay/v1/subscriptions: a JSON array
+// of static-shard pubsub topics, all checked before any is applied.
+func (s *Server) handleRelayTopics(join bool) http.HandlerFunc {
+	verb, apply, cache := "subscribe", s.subscribe, func(t string) { s.cache.byPubsub.track(t) }
+	if !join {
+		verb, apply, cache = "unsubscribe", s.unsubscribe, s.cache.byPubsub.untrack
 	}
-	if err := s.checkPubsubTopics(topics); err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	for _, t := range topics {
-		if err := s.subscribe(t); err != nil {
-			writeText(w, statusOf(err, http.StatusInternalServerError), "Failed to subscribe: "+err.Error())
+	return func(w http.ResponseWriter, r *http.Request) {
+		topics, ok := s.readStrings(w, r)
+		if !ok {
 			return
 		}
-		s.cache.byPubsub.track(t)
+		if err := s.checkPubsubTopics(topics); err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		for _, t := range topics {
+			if err := apply(t); err != nil {
+				writeText(w, statusOf(err, http.StatusInternalServerError), "Failed to "+verb+": "+err.Error())
+				return
+			}
+			cache(t)
+		}
+		writeOK(w)
 	}
-	writeOK(w)
 }
 
 // subscribe joins topic unless the node already relays it.
@@ -77,25 +85,6 @@ func (s *Server) unsubscribe(topic string) error {
 		return nil
 	}
 	return s.n.RelayUnsubscribe(topic)
-}
-
-func (s *Server) handleRelayUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	topics, ok := s.readStrings(w, r)
-	if !ok {
-		return
-	}
-	if err := s.checkPubsubTopics(topics); err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	for _, t := range topics {
-		if err := s.unsubscribe(t); err != nil {
-			writeText(w, statusOf(err, http.StatusInternalServerError), "Failed to unsubscribe: "+err.Error())
-			return
-		}
-		s.cache.byPubsub.untrack(t)
-	}
-	writeOK(w)
 }
 
 // handleRelayGet returns, and forgets, the messages received on the topic since the last call.
