@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/filter"
@@ -130,7 +131,7 @@ func (f consumerFunc) Deliver(e *message.Envelope) { f(e) }
 type lightpushPublisher struct{ n *Node }
 
 func (p lightpushPublisher) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (int, error) {
-	env, err := message.NewEnvelope(topic, m, 0)
+	env, err := message.NewEnvelope(topic, m, time.Now().UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", lightpush.ErrInvalidMessage, err)
 	}
