@@ -96,6 +96,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	for _, v := range []struct {
+		name string
+		bad  bool
+	}{
+		{"--nodes", c.Nodes < 2}, {"--degree", c.Degree < 1}, {"--shards", c.Shards < 1},
+		{"--messages", c.Messages < 1}, {"--size", c.Size < 1}, {"--rate", c.Rate <= 0},
+		{"--churn", c.Churn < 0 || c.Churn > 1}, {"--loss", c.Loss < 0 || c.Loss >= 1},
+	} {
+		if v.bad {
+			return fmt.Errorf("%s: value out of range", v.name)
+		}
+	}
 	if *verbose {
 		c.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+)
+
+// The command prints one JSON object with the keys issue 6 names, for each router.
+func TestRunJSON(t *testing.T) {
+	for _, router := range []string{"flood", "gossipsub"} {
+		var out strings.Builder
+		args := []string{"--nodes", "12", "--degree", "4", "--router", router, "--shards", "1",
+			"--messages", "8", "--size", "500", "--rate", "20", "--warmup", "1s", "--drain", "1s", "--json"}
+		if err := run(context.Background(), args, &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", router, err)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+			t.Fatalf("%s: output is not one JSON object: %v\n%s", router, err, out.String())
+		}
+		for _, k := range []string{"nodes", "router", "copies_per_message", "amplification", "delivery_ratio", "latency_p50_ms", "latency_p99_ms"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("%s: key %q missing in %v", router, k, r)
+			}
+		}
+		if r["router"] != router || r["nodes"] != float64(12) || r["delivery_ratio"] != float64(1) {
+			t.Errorf("%s: router %v, nodes %v, delivery %v", router, r["router"], r["nodes"], r["delivery_ratio"])
+		}
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--router", "carrier-pigeon"},
+		{"--params", "bogus"},
+		{"--nodes", "-3"},
+		{"--loss", "1.5"},
+		{"--rate", "0"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+}
