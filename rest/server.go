@@ -185,7 +185,7 @@ func (s *Server) Start() error {
 			s.log.Error("REST server stopped", "err", err)
 		}
 	}(s.srv, s.served)
-	s.log.Info("REST server listening", "addr", ln.Addr().String())
+	s.log.Debug("REST server listening", "addr", ln.Addr().String())
 	return nil
 }
 
