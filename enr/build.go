@@ -21,6 +21,9 @@ type BuildConfig struct {
 	PrivateKey *ecdsa.PrivateKey
 	// IP is announced as ip (IPv4) or ip6; nil or unspecified announces no address.
 	IP net.IP
+	// AutoUpdateIP (--discv5-enr-auto-update) makes IP a fallback: once discv5 peers agree on
+	// the address they see us at, the record carries that one instead.
+	AutoUpdateIP bool
 	// TCPPort (libp2p) and UDPPort (discv5); 0 leaves the key out.
 	TCPPort, UDPPort uint16
 	// Multiaddrs go into the multiaddrs field, in order, for what ip/tcp cannot express
@@ -61,7 +64,11 @@ func Build(cfg BuildConfig) (*LocalNode, error) {
 	}
 	l := &LocalNode{db: db, ln: enode.NewLocalNode(db, cfg.PrivateKey), log: cfg.Logger}
 	if ip := cfg.IP; ip != nil && !ip.IsUnspecified() {
-		l.ln.SetStaticIP(ip)
+		if cfg.AutoUpdateIP {
+			l.ln.SetFallbackIP(ip)
+		} else {
+			l.ln.SetStaticIP(ip)
+		}
 	}
 	if cfg.UDPPort != 0 {
 		l.ln.SetFallbackUDP(int(cfg.UDPPort))

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -266,5 +267,31 @@ func TestSeqAndShardUpdates(t *testing.T) {
 	}
 	if info, _ := Decode(ln.Node()); info.Caps != Relay|Store || ln.Node().Seq() <= prev {
 		t.Fatalf("caps %v seq %d", info.Caps, ln.Node().Seq())
+	}
+}
+
+// With AutoUpdateIP the address discv5 peers report replaces the configured one once enough
+// of them agree; without it the configured address stays.
+func TestAutoUpdateIP(t *testing.T) {
+	for _, auto := range []bool{false, true} {
+		key, _ := crypto.GenerateKey()
+		ln, err := Build(BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), UDPPort: 9000, AutoUpdateIP: auto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := netip.MustParseAddrPort("203.0.113.9:9000") // TEST-NET-3: never contacted
+		for i := range 20 {
+			from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}), 9000)
+			ln.Enode().UDPEndpointStatement(from, seen)
+		}
+		got := ln.Node().IP()
+		want := net.IPv4(127, 0, 0, 1)
+		if auto {
+			want = net.IP(seen.Addr().AsSlice())
+		}
+		if !got.Equal(want) {
+			t.Errorf("auto=%v: record ip %v, want %v", auto, got, want)
+		}
+		ln.Close()
 	}
 }

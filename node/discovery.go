@@ -43,8 +43,7 @@ type DiscoveryConfig struct {
 	// exactly these limits (per /24) as constants and does not let us change them.
 	Discv5TableIPLimit, Discv5BucketIPLimit int
 	// Discv5ENRAutoUpdate (--discv5-enr-auto-update) lets discv5 set the record's ip/udp from
-	// what peers report; it only applies when the record has no ip (a 0.0.0.0 listener with no
-	// routable address).
+	// what its peers agree they see (the configured address becomes a fallback).
 	Discv5ENRAutoUpdate bool
 
 	// DNSDiscovery (--dns-discovery) syncs DNSDiscoveryURLs (--dns-discovery-url, enrtree://)

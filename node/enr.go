@@ -25,7 +25,7 @@ func (n *Node) buildENR(h host.Host) error {
 		}
 	}
 	ln, err := enr.Build(enr.BuildConfig{
-		PrivateKey: n.key, IP: ip, TCPPort: tcpPort,
+		PrivateKey: n.key, IP: ip, AutoUpdateIP: n.cfg.Discovery.Discv5ENRAutoUpdate, TCPPort: tcpPort,
 		Multiaddrs: extra, Caps: n.capabilities(), Shards: n.relayShards(), Logger: n.log,
 	})
 	if err != nil {
