@@ -150,6 +150,11 @@ func (o *Options) discoveryConfig(cfg *node.Config) error {
 			return fmt.Errorf("--discv5-bootstrap-node: %w", err)
 		}
 	}
+	// go-ethereum's discv5 table applies exactly nwaku's defaults (10 per /24 per table, 2 per
+	// bucket) as constants; another value could not take effect, so it is refused.
+	if o.Discv5TableIPLimit != 10 || o.Discv5BucketIPLimit != 2 {
+		return errors.New("--discv5-table-ip-limit and --discv5-bucket-ip-limit: only 10 and 2 are supported (fixed in go-ethereum's discv5 table)")
+	}
 	d.Discv5TableIPLimit, d.Discv5BucketIPLimit = int(o.Discv5TableIPLimit), int(o.Discv5BucketIPLimit)
 	d.Discv5ENRAutoUpdate = o.Discv5ENRAutoUpdate
 

@@ -171,6 +171,9 @@ func TestNodeConfigServices(t *testing.T) {
 		{"--rate-limit=bogus:1/1s"},
 		{"--store-resume"}, // needs --storenode
 		{"--storenode=not-a-multiaddr"},
+		{"--discv5-table-ip-limit=20"},
+		{"--relay-service-ratio=70:40"},
+		{"--dns-discovery"}, // needs a URL
 	} {
 		o, err := Parse(bad)
 		if err == nil {
