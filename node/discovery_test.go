@@ -50,19 +50,6 @@ func discConfig(t *testing.T, boot ...string) Config {
 	return cfg
 }
 
-func startDisc(t *testing.T, cfg Config) *Node {
-	t.Helper()
-	n, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Stop() })
-	return n
-}
-
 // waitFor polls cond for up to limit (a liveness bound, not a speed assertion).
 func waitFor(t *testing.T, limit time.Duration, what func() string, cond func() bool) {
 	t.Helper()
@@ -80,18 +67,18 @@ func TestDiscv5TwentyNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 nodes")
 	}
-	boot := startDisc(t, discConfig(t))
+	boot := startNode(t, discConfig(t))
 	bootENR := boot.ENR()
 	if r, err := enr.Parse(bootENR); err != nil || r.UDP() == 0 {
 		t.Fatalf("boot ENR %s has no udp (%v)", bootENR, err)
 	}
 	nodes := []*Node{boot}
 	for i := 1; i < 20; i++ {
-		nodes = append(nodes, startDisc(t, discConfig(t, bootENR)))
+		nodes = append(nodes, startNode(t, discConfig(t, bootENR)))
 	}
 	fcfg := discConfig(t, bootENR)
 	fcfg.ClusterID, fcfg.Shards = 2, []uint16{0}
-	foreign := startDisc(t, fcfg)
+	foreign := startNode(t, fcfg)
 	foreignRec, err := enr.Parse(foreign.ENR())
 	if err != nil {
 		t.Fatal(err)
@@ -174,12 +161,12 @@ func must[T any](v T, err error) T {
 // relay node without services learns filter, lightpush and store peers by peer exchange.
 func TestPeerExchangeFindsServicePeers(t *testing.T) {
 	pxCfg := discConfig(t)
-	px := startDisc(t, pxCfg)
+	px := startNode(t, pxCfg)
 	var services []*Node
 	for i := 0; i < 3; i++ {
 		cfg := discConfig(t, px.ENR())
 		cfg.Filter.Enabled, cfg.Lightpush, cfg.Store.Enabled = true, true, true
-		services = append(services, startDisc(t, cfg))
+		services = append(services, startNode(t, cfg))
 	}
 	// The responder's cache fills from discv5.
 	lcfg := DefaultConfig()
@@ -189,7 +176,7 @@ func TestPeerExchangeFindsServicePeers(t *testing.T) {
 	lcfg.Discovery.IPColocationLimit = 0
 	lcfg.Discovery.PeerExchange = false
 	lcfg.Discovery.PeerExchangeNodes = px.ListenAddrs()[:1]
-	light := startDisc(t, lcfg)
+	light := startNode(t, lcfg)
 
 	isService := map[peer.ID]bool{}
 	for _, s := range services {
@@ -222,7 +209,7 @@ func TestDNSDiscovery(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		cfg := discConfig(t)
 		cfg.Discovery.Discv5 = false
-		n := startDisc(t, cfg)
+		n := startNode(t, cfg)
 		listed = append(listed, n)
 		recs = append(recs, must(enr.Parse(n.ENR())))
 	}
@@ -238,7 +225,7 @@ func TestDNSDiscovery(t *testing.T) {
 	cfg.Discovery.DNSDiscovery = true
 	cfg.Discovery.DNSDiscoveryURLs = []string{tree.URL}
 	cfg.Discovery.DNSNameServer = addr
-	n := startDisc(t, cfg)
+	n := startNode(t, cfg)
 	for _, l := range listed {
 		waitFor(t, 30*time.Second, func() string { return "listed node not connected" }, func() bool {
 			return n.Host().Network().Connectedness(l.ID()) == network.Connected
