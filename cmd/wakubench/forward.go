@@ -31,39 +31,14 @@ func forward(args []string) error {
 	dur := fs.Duration("dur", 5*time.Second, "duration of each step")
 	_ = fs.Parse(args)
 
-	dir, cleanup, err := tempDir()
+	p, peers, cleanup, err := startRig(*bin, 2, "--metrics-server=true", "--metrics-server-port=0")
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
-		"--rest-port=0", "--metrics-server=true", "--metrics-server-port=0", "--data-dir="+dir+"/dut", "--log-level=INFO")
-	if err != nil {
-		return err
-	}
-	defer p.stop()
 	metricsURL := "http://" + <-p.metrics + "/metrics"
-	dutAddr, err := listenAddr(p.rest)
-	if err != nil {
-		return err
-	}
-	pub, err := peerNode(dir + "/pub")
-	if err != nil {
-		return err
-	}
-	defer pub.Stop()
-	recv, err := peerNode(dir + "/recv")
-	if err != nil {
-		return err
-	}
-	defer recv.Stop()
+	pub, recv := peers[0], peers[1]
 	ctx := context.Background()
-	for _, n := range []*node.Node{pub, recv} {
-		if err := n.Connect(ctx, dutAddr); err != nil {
-			return err
-		}
-	}
-	time.Sleep(3 * time.Second) // a few heartbeats for the mesh to form
 	sub := recv.Subscribe(nil, 1<<20)
 	defer sub.Close()
 
@@ -103,6 +78,52 @@ func peerNode(dir string) (*node.Node, error) {
 		return nil, err
 	}
 	return n, n.Start(context.Background())
+}
+
+// startRig launches the node under test (cluster 16, shard 0, loopback only) with extra flags
+// and n in-process peer nodes connected only to it, and waits a few heartbeats for the mesh.
+// cleanup stops everything and removes the data directories.
+func startRig(bin string, n int, extra ...string) (*nodeProc, []*node.Node, func(), error) {
+	dir, rmdir, err := tempDir()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var stops []func()
+	cleanup := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		rmdir()
+	}
+	args := append([]string{"--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
+		"--rest-port=0", "--data-dir=" + dir + "/dut", "--log-level=INFO"}, extra...)
+	p, _, err := launch(bin, args...)
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	stops = append(stops, p.stop)
+	dutAddr, err := listenAddr(p.rest)
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	var peers []*node.Node
+	for i := range n {
+		pn, err := peerNode(fmt.Sprintf("%s/peer%d", dir, i))
+		if err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+		stops = append(stops, func() { _ = pn.Stop() })
+		if err := pn.Connect(context.Background(), dutAddr); err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+		peers = append(peers, pn)
+	}
+	time.Sleep(3 * time.Second) // a few heartbeats for the mesh to form
+	return p, peers, cleanup, nil
 }
 
 // publishAt publishes at rate msg/s for d, in 1 ms ticks; the payload carries a sequence number.

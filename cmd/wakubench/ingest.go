@@ -25,31 +25,13 @@ func ingest(args []string) error {
 	size := fs.Int("size", 1024, "payload size in bytes")
 	_ = fs.Parse(args)
 
-	dir, cleanup, err := tempDir()
+	p, peers, cleanup, err := startRig(*bin, 1, "--store=true", "--store-message-db-url="+*db)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	p, _, err := launch(*bin, "--cluster-id=16", "--shard=0", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
-		"--rest-port=0", "--store=true", "--store-message-db-url="+*db, "--data-dir="+dir+"/dut", "--log-level=INFO")
-	if err != nil {
-		return err
-	}
-	defer p.stop()
-	dutAddr, err := listenAddr(p.rest)
-	if err != nil {
-		return err
-	}
-	pub, err := peerNode(dir + "/pub")
-	if err != nil {
-		return err
-	}
-	defer pub.Stop()
+	pub := peers[0]
 	ctx := context.Background()
-	if err := pub.Connect(ctx, dutAddr); err != nil {
-		return err
-	}
-	time.Sleep(3 * time.Second)
 
 	var seq uint64
 	start := time.Now()
