@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dlo := fs.Int("Dlo", 0, "override gossipsub Dlo")
 	dhi := fs.Int("Dhi", 0, "override gossipsub Dhi")
 	dlazy := fs.Int("Dlazy", -1, "override gossipsub Dlazy")
+	history := fs.Int("history", 0, "override gossipsub HistoryLength (heartbeats of messages kept to answer IWANT)")
 	var idw, fpub optBool
 	fs.Var(&idw, "idontwant", "IDONTWANT on|off (default: the profile's)")
 	fs.Var(&fpub, "flood-publish", "flood publish on|off (default: the profile's)")
@@ -124,6 +125,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.Params, c.ParamsName = sim.LibraryParams(), "library"
 	default:
 		return fmt.Errorf("unknown --params %q (node, nwaku or library)", *profile)
+	}
+	if *history > 0 {
+		if *history < c.Params.HistoryGossip {
+			return fmt.Errorf("--history %d: must be at least HistoryGossip (%d)", *history, c.Params.HistoryGossip)
+		}
+		c.Params.HistoryLength = *history
+		c.ParamsName += fmt.Sprintf("+history%d", *history)
 	}
 	if *d > 0 || *dlo > 0 || *dhi > 0 || *dlazy >= 0 {
 		p := c.Params
