@@ -134,6 +134,18 @@ func (c *Client) Close() {
 	c.closed = true
 }
 
+// Peers lists the service peers this client holds subscriptions at, sorted.
+func (c *Client) Peers() []peer.ID {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]peer.ID, 0, len(c.subs))
+	for p := range c.subs {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // trackStream adds (or removes) an open push stream; adding fails once the client is closed.
 func (c *Client) trackStream(st network.Stream, add bool) bool {
 	c.mu.Lock()

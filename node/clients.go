@@ -141,22 +141,44 @@ func (n *Node) FilterUnsubscribe(ctx context.Context, sub *filter.Subscription) 
 	return n.filterClient.Unsubscribe(ctx, sub)
 }
 
-// FilterUnsubscribeAll drops every subscription at the filter service node.
+// FilterUnsubscribeAll drops every subscription at the filter service nodes we subscribed at
+// (or --filternode).
 func (n *Node) FilterUnsubscribeAll(ctx context.Context) error {
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
+	ps, err := n.filterPeers(ctx)
 	if err != nil {
 		return err
 	}
-	return n.filterClient.UnsubscribeAll(ctx, p)
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, n.filterClient.UnsubscribeAll(ctx, p))
+	}
+	return errors.Join(errs...)
 }
 
-// FilterPing checks that the filter service node still holds our subscriptions.
+// FilterPing checks that the filter service nodes still hold our subscriptions.
 func (n *Node) FilterPing(ctx context.Context) error {
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
+	ps, err := n.filterPeers(ctx)
 	if err != nil {
 		return err
 	}
-	return n.filterClient.Ping(ctx, p)
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, n.filterClient.Ping(ctx, p))
+	}
+	return errors.Join(errs...)
+}
+
+// filterPeers are the peers holding our filter subscriptions; with none, --filternode or the
+// peer the manager would choose.
+func (n *Node) filterPeers(ctx context.Context) ([]peer.ID, error) {
+	if ps := n.filterClient.Peers(); len(ps) > 0 {
+		return ps, nil
+	}
+	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
+	if err != nil {
+		return nil, err
+	}
+	return []peer.ID{p}, nil
 }
 
 // FilterSubscriptions lists what the filter service serves (nil when not mounted).

@@ -44,3 +44,46 @@ func TestClientSelectsServicePeer(t *testing.T) {
 		t.Fatalf("remote store answered %v", resp.Messages)
 	}
 }
+
+// Filter ping and unsubscribe-all go to the service node holding our subscription, not to
+// whichever filter peer the selector picks.
+func TestFilterPingGoesToSubscribedPeer(t *testing.T) {
+	var services []*Node
+	for range 2 {
+		c := testConfig(t)
+		c.Filter.Enabled = true
+		services = append(services, startNode(t, c))
+	}
+	b := startNode(t, testConfig(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, s := range services {
+		if err := b.Connect(ctx, addrWith(t, s, "/tcp/")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err = b.FilterSubscribe(ctx, testTopic, []string{"/test/1/relay/proto"}); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := b.FilterPing(ctx); err != nil {
+			t.Fatalf("ping %d: %v", i, err)
+		}
+	}
+	if err := b.FilterUnsubscribeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, s := range services {
+		held += len(s.FilterSubscriptions())
+	}
+	if held != 0 {
+		t.Fatalf("%d subscriptions left at the service nodes", held)
+	}
+}
