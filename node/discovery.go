@@ -90,7 +90,7 @@ func (n *Node) startDiscovery() error {
 	var px *peerexchange.Service
 	if dc.PeerExchange {
 		px = peerexchange.NewService(n.host, peerexchange.ServiceConfig{
-			InMesh: n.inMesh, RateLimiter: limiterOrNil(n.limiter(ratelimit.PeerExchange)), Logger: n.log})
+			InMesh: n.inMesh, RateLimiter: n.limiter(ratelimit.PeerExchange), Logger: n.log})
 		px.Start()
 		n.onStop(func() error { px.Stop(); return nil })
 	}
@@ -126,14 +126,6 @@ func (n *Node) startDiscovery() error {
 		n.goOwned(func(ctx context.Context) { n.peerExchangeLoop(ctx, pc, targets, interval) })
 	}
 	return nil
-}
-
-// limiterOrNil keeps a nil *ratelimit.Limiter from becoming a non-nil interface.
-func limiterOrNil(l *ratelimit.Limiter) peerexchange.Limiter {
-	if l == nil {
-		return nil
-	}
-	return l
 }
 
 func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service) (*discv5.Discovery, error) {

@@ -112,7 +112,8 @@ func (n *Node) dbURL() string {
 	return u
 }
 
-// limiter builds the per-peer limiter for a protocol, nil when unlimited.
+// limiter builds the per-peer limiter for a protocol, nil when unlimited (a nil *Limiter allows
+// everything, so it can be passed to any service as is).
 func (n *Node) limiter(p ratelimit.Protocol) *ratelimit.Limiter {
 	s := n.cfg.RateLimits.For(p)
 	if s.IsUnlimited() {
