@@ -3,7 +3,6 @@ package rpc
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 )
 
@@ -36,10 +35,18 @@ func IsStatus(err error, code uint32) bool {
 	return errors.As(err, &se) && se.Code == code
 }
 
-// StatusText is the HTTP reason phrase for code (the codes deliberately match HTTP's), used
-// when a service node leaves the description empty.
+// statusTexts are the codes Waku's request/response protocols use (they follow HTTP's), with
+// the names nwaku gives them.
+var statusTexts = map[uint32]string{
+	200: "OK", 300: "Bad Response", 400: "Bad Request", 401: "Bad Response", 404: "Not Found",
+	413: "Payload Too Large", 420: "Invalid Message", 421: "Unsupported Pubsub Topic",
+	429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+	504: "Peer Dial Failure", 505: "No Peers To Relay", 599: "Dial Failure",
+}
+
+// StatusText names a status code, for answers whose description is empty.
 func StatusText(code uint32) string {
-	if t := http.StatusText(int(code)); t != "" {
+	if t, ok := statusTexts[code]; ok {
 		return t
 	}
 	return "status " + strconv.Itoa(int(code))

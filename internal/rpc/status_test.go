@@ -22,7 +22,7 @@ func TestStatusError(t *testing.T) {
 	if legacy.Error() != "lightpush: no peers" {
 		t.Fatalf("code-less Error() = %q", legacy.Error())
 	}
-	if StatusText(503) != "Service Unavailable" || StatusText(599) != "status 599" {
-		t.Fatalf("StatusText: %q, %q", StatusText(503), StatusText(599))
+	if StatusText(503) != "Service Unavailable" || StatusText(505) != "No Peers To Relay" || StatusText(299) != "status 299" {
+		t.Fatalf("StatusText: %q, %q, %q", StatusText(503), StatusText(505), StatusText(299))
 	}
 }
