@@ -38,30 +38,12 @@ type FilterSubscriptionResponse struct {
 }
 
 // FilterWakuMessage is a pushed message as GET /filter/v2/messages returns it: no proof.
-type FilterWakuMessage struct {
-	Payload      string `json:"payload"`
-	ContentTopic string `json:"contentTopic"`
-	Version      uint32 `json:"version"`
-	Timestamp    int64  `json:"timestamp"`
-	Meta         string `json:"meta,omitempty"`
-	Ephemeral    bool   `json:"ephemeral"`
-}
+type FilterWakuMessage = MessageJSON
 
 func toFilterMessages(es []*message.Envelope) []FilterWakuMessage {
 	out := make([]FilterWakuMessage, 0, len(es))
 	for _, e := range es {
-		m := e.Message
-		fm := FilterWakuMessage{
-			Payload:      b64.EncodeToString(m.GetPayload()),
-			ContentTopic: m.GetContentTopic(),
-			Version:      m.GetVersion(),
-			Timestamp:    m.GetTimestamp(),
-			Ephemeral:    m.GetEphemeral(),
-		}
-		if len(m.GetMeta()) > 0 {
-			fm.Meta = b64.EncodeToString(m.GetMeta())
-		}
-		out = append(out, fm)
+		out = append(out, toMessageJSON(e.Message))
 	}
 	return out
 }

@@ -17,29 +17,39 @@ var b64 = base64.StdEncoding.Strict()
 // RelayWakuMessage is the JSON WakuMessage of rest-api.md §1.1 as relay endpoints emit it:
 // version, timestamp, ephemeral and proof always present, meta omitted when empty.
 type RelayWakuMessage struct {
+	MessageJSON
+	Proof string `json:"proof"`
+}
+
+// MessageJSON is a WakuMessage's fields as every endpoint writes them (spec/rest-api.md §1.1);
+// the endpoints differ only in how they carry the RLN proof.
+type MessageJSON struct {
 	Payload      string `json:"payload"`
 	ContentTopic string `json:"contentTopic"`
 	Version      uint32 `json:"version"`
 	Timestamp    int64  `json:"timestamp"`
 	Meta         string `json:"meta,omitempty"`
 	Ephemeral    bool   `json:"ephemeral"`
-	Proof        string `json:"proof"`
 }
 
-// toRelayMessage renders a WakuMessage for output.
-func toRelayMessage(m *pb.WakuMessage) RelayWakuMessage {
-	out := RelayWakuMessage{
+// toMessageJSON renders a WakuMessage's fields (base64 payload and meta; meta omitted when empty).
+func toMessageJSON(m *pb.WakuMessage) MessageJSON {
+	out := MessageJSON{
 		Payload:      b64.EncodeToString(m.GetPayload()),
 		ContentTopic: m.GetContentTopic(),
 		Version:      m.GetVersion(),
 		Timestamp:    m.GetTimestamp(),
 		Ephemeral:    m.GetEphemeral(),
-		Proof:        b64.EncodeToString(m.GetRateLimitProof()),
 	}
 	if len(m.GetMeta()) > 0 {
 		out.Meta = b64.EncodeToString(m.GetMeta())
 	}
 	return out
+}
+
+// toRelayMessage renders a WakuMessage for relay output: proof always present, maybe "".
+func toRelayMessage(m *pb.WakuMessage) RelayWakuMessage {
+	return RelayWakuMessage{MessageJSON: toMessageJSON(m), Proof: b64.EncodeToString(m.GetRateLimitProof())}
 }
 
 func toRelayMessages(es []*message.Envelope) []RelayWakuMessage {

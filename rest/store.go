@@ -39,26 +39,12 @@ const (
 // StoreWakuMessage is a WakuMessage as the store endpoints emit it: meta and proof only
 // when set (rest-api.md §1.1).
 type StoreWakuMessage struct {
-	Payload      string `json:"payload"`
-	ContentTopic string `json:"contentTopic"`
-	Version      uint32 `json:"version"`
-	Timestamp    int64  `json:"timestamp"`
-	Ephemeral    bool   `json:"ephemeral"`
-	Meta         string `json:"meta,omitempty"`
-	Proof        string `json:"proof,omitempty"`
+	MessageJSON
+	Proof string `json:"proof,omitempty"`
 }
 
 func toStoreMessage(m *pb.WakuMessage) *StoreWakuMessage {
-	out := &StoreWakuMessage{
-		Payload:      b64.EncodeToString(m.GetPayload()),
-		ContentTopic: m.GetContentTopic(),
-		Version:      m.GetVersion(),
-		Timestamp:    m.GetTimestamp(),
-		Ephemeral:    m.GetEphemeral(),
-	}
-	if len(m.GetMeta()) > 0 {
-		out.Meta = b64.EncodeToString(m.GetMeta())
-	}
+	out := &StoreWakuMessage{MessageJSON: toMessageJSON(m)}
 	if len(m.GetRateLimitProof()) > 0 {
 		out.Proof = b64.EncodeToString(m.GetRateLimitProof())
 	}

@@ -13,14 +13,7 @@ import (
 )
 
 // LegacyStoreMessage is a WakuMessage in the legacy store answer: no proof.
-type LegacyStoreMessage struct {
-	Payload      string `json:"payload"`
-	ContentTopic string `json:"contentTopic"`
-	Version      uint32 `json:"version"`
-	Timestamp    int64  `json:"timestamp"`
-	Ephemeral    bool   `json:"ephemeral"`
-	Meta         string `json:"meta,omitempty"`
-}
+type LegacyStoreMessage = MessageJSON
 
 // LegacyDigest wraps the cursor digest as nwaku writes it: {"data": "<base64>"}.
 type LegacyDigest struct {
@@ -46,17 +39,7 @@ type LegacyStoreResponse struct {
 func toLegacyResponse(r *storepb.HistoryResponse) LegacyStoreResponse {
 	out := LegacyStoreResponse{Messages: make([]LegacyStoreMessage, 0, len(r.GetMessages()))}
 	for _, m := range r.GetMessages() {
-		lm := LegacyStoreMessage{
-			Payload:      b64.EncodeToString(m.GetPayload()),
-			ContentTopic: m.GetContentTopic(),
-			Version:      m.GetVersion(),
-			Timestamp:    m.GetTimestamp(),
-			Ephemeral:    m.GetEphemeral(),
-		}
-		if len(m.GetMeta()) > 0 {
-			lm.Meta = b64.EncodeToString(m.GetMeta())
-		}
-		out.Messages = append(out.Messages, lm)
+		out.Messages = append(out.Messages, toMessageJSON(m))
 	}
 	if c := r.GetPagingInfo().GetCursor(); c != nil {
 		out.Cursor = &LegacyCursor{

@@ -125,7 +125,7 @@ func TestStoreV3Response(t *testing.T) {
 	r.want(t, 200, jsonCT)
 	id := f.svc.storeReq.RequestId
 	want := `{"requestId":"` + id + `","statusCode":200,"statusDesc":"OK","messages":[` +
-		`{"messageHash":"` + hexHash(0xab) + `","message":{"payload":"aGk=","contentTopic":"` + chatCT + `","version":1,"timestamp":1700000000000000000,"ephemeral":true,"meta":"AQ=="},"pubsubTopic":"` + shard0 + `"},` +
+		`{"messageHash":"` + hexHash(0xab) + `","message":{"payload":"aGk=","contentTopic":"` + chatCT + `","version":1,"timestamp":1700000000000000000,"meta":"AQ==","ephemeral":true},"pubsubTopic":"` + shard0 + `"},` +
 		`{"messageHash":"` + hexHash(0xcd) + `","message":{"payload":"eW8=","contentTopic":"` + chatCT + `","version":0,"timestamp":1700000000000000000,"ephemeral":false,"proof":"Ag=="},"pubsubTopic":"` + shard0 + `"},` +
 		`{"messageHash":"` + hexHash(0xef) + `"}],` +
 		`"paginationCursor":"` + hexHash(0xcd) + `"}`
