@@ -2,13 +2,15 @@ package filter
 
 import (
 	"context"
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/network"
 	"os"
 	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -37,9 +39,9 @@ func BenchmarkFanout(b *testing.B) {
 	const ct = "/bench/1/fanout/proto"
 	subs := make([]*Subscription, clients)
 	for i := range subs {
-		c := NewClient(newHost(b), ClientConfig{BufferSize: buf})
+		c := NewClient(testhost.New(b), ClientConfig{BufferSize: buf})
 		b.Cleanup(c.Close)
-		connect(b, c.h, sh)
+		testhost.Connect(b, c.h, sh)
 		ss, err := c.Subscribe(context.Background(), sh.ID(), testTopic, ct)
 		if err != nil {
 			b.Fatal(err)

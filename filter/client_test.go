@@ -11,12 +11,13 @@ import (
 	"github.com/libp2p/go-msgio"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 )
 
 func newClient(t testing.TB, cfg ClientConfig) (*Client, func() network.Network) {
 	t.Helper()
-	h := newHost(t)
+	h := testhost.New(t)
 	c := NewClient(h, cfg)
 	t.Cleanup(c.Close)
 	return c, h.Network
@@ -32,9 +33,9 @@ func TestClientManySubscribers(t *testing.T) {
 	}
 	var subs []sub
 	for i := 0; i < clients; i++ {
-		c := NewClient(newHost(t), ClientConfig{})
+		c := NewClient(testhost.New(t), ClientConfig{})
 		t.Cleanup(c.Close)
-		connect(t, c.h, sh)
+		testhost.Connect(t, c.h, sh)
 		// client i wants topic i%perTopic plus the shared last one
 		mine := []string{cts[i%perTopic], "/app/1/all/proto"}
 		ss, err := c.Subscribe(context.Background(), sh.ID(), testTopic, mine...)
@@ -71,7 +72,7 @@ func TestClientManySubscribers(t *testing.T) {
 func TestClientStatusErrors(t *testing.T) {
 	_, sh := startService(t, Config{})
 	c, _ := newClient(t, ClientConfig{})
-	connect(t, c.h, sh)
+	testhost.Connect(t, c.h, sh)
 	ctx := context.Background()
 	if err := c.Ping(ctx, sh.ID()); !IsStatus(err, StatusNotFound) {
 		t.Fatalf("ping: %v", err)
@@ -105,7 +106,7 @@ func TestClientStatusErrors(t *testing.T) {
 func TestClientUnsubscribeKeepsSharedTopics(t *testing.T) {
 	s, sh := startService(t, Config{})
 	c, _ := newClient(t, ClientConfig{})
-	connect(t, c.h, sh)
+	testhost.Connect(t, c.h, sh)
 	ctx := context.Background()
 	s1, err := c.Subscribe(ctx, sh.ID(), testTopic, "/a/1/x/proto", "/a/1/y/proto")
 	if err != nil {
@@ -138,15 +139,15 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 	pt := proto.String(testTopic)
 	const ct = "/a/1/x/proto"
 
-	stuck := newHost(t)
-	connect(t, stuck, sh)
+	stuck := testhost.New(t)
+	testhost.Connect(t, stuck, sh)
 	block := make(chan struct{})
 	defer close(block)
 	stuck.SetStreamHandler(PushProtocol, func(st network.Stream) { <-block; st.Reset() })
 	rawRequest(t, stuck, sh.ID(), sub, pt, ct)
 
-	dead := newHost(t)
-	connect(t, dead, sh)
+	dead := testhost.New(t)
+	testhost.Connect(t, dead, sh)
 	rawRequest(t, dead, sh.ID(), sub, pt, ct)
 	deadID := dead.ID()
 	_ = dead.Close()
@@ -154,7 +155,7 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 	var good []*Subscription
 	for i := 0; i < 5; i++ {
 		c, _ := newClient(t, ClientConfig{BufferSize: 1000})
-		connect(t, c.h, sh)
+		testhost.Connect(t, c.h, sh)
 		ss, err := c.Subscribe(context.Background(), sh.ID(), testTopic, ct)
 		if err != nil {
 			t.Fatal(err)
@@ -188,11 +189,11 @@ func TestSlowAndDeadSubscribers(t *testing.T) {
 }
 
 func TestClientResubscribes(t *testing.T) {
-	h := newHost(t)
+	h := testhost.New(t)
 	s1 := NewService(h, Config{})
 	s1.Start()
 	c, _ := newClient(t, ClientConfig{PingInterval: 50_000_000}) // 50 ms
-	connect(t, c.h, h)
+	testhost.Connect(t, c.h, h)
 	ss, err := c.Subscribe(context.Background(), h.ID(), testTopic, "/a/1/x/proto")
 	if err != nil {
 		t.Fatal(err)
@@ -221,13 +222,13 @@ func TestClientResubscribes(t *testing.T) {
 func TestClientRejectsStrangerPush(t *testing.T) {
 	s, sh := startService(t, Config{})
 	c, _ := newClient(t, ClientConfig{})
-	connect(t, c.h, sh)
+	testhost.Connect(t, c.h, sh)
 	ss, err := c.Subscribe(context.Background(), sh.ID(), testTopic, "/a/1/x/proto")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stranger := newHost(t)
-	connect(t, stranger, c.h)
+	stranger := testhost.New(t)
+	testhost.Connect(t, stranger, c.h)
 	st, err := stranger.NewStream(context.Background(), c.h.ID(), PushProtocol)
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +267,7 @@ func TestPushCodecRoundTrip(t *testing.T) {
 // Push must never block, whatever the subscriber's state: overflow is dropped and counted.
 func TestPushNeverBlocks(t *testing.T) {
 	m := newCountMetrics()
-	s := NewService(newHost(t), Config{QueueSize: 2, Metrics: m})
+	s := NewService(testhost.New(t), Config{QueueSize: 2, Metrics: m})
 	c := Criterion{testTopic, "/a/1/x/proto"}
 	// A subscriber with no worker: nothing drains its queue.
 	sb := &subscriber{id: "p", criteria: map[Criterion]struct{}{c: {}}, queue: make(chan []byte, 2), done: make(chan struct{})}

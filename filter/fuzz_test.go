@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/filter/pb"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -26,7 +27,7 @@ func FuzzHandleRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{0x0a, 0xff})
-	s := NewService(newHost(f), Config{MaxCriteria: 50})
+	s := NewService(testhost.New(f), Config{MaxCriteria: 50})
 	f.Cleanup(s.Stop)
 	valid := map[uint32]bool{200: true, 400: true, 404: true, 503: true}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -70,7 +71,7 @@ func FuzzDecodePush(f *testing.F) {
 func BenchmarkSubscriptionMemory(b *testing.B) {
 	const peers, perPeer = 1000, 10
 	for i := 0; i < b.N; i++ {
-		s := NewService(newHost(b), Config{})
+		s := NewService(testhost.New(b), Config{})
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)

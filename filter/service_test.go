@@ -16,6 +16,7 @@ import (
 
 	"github.com/wakunode/wakunode/filter/pb"
 	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/ratelimit"
 )
@@ -44,7 +45,7 @@ func rawRequest(t testing.TB, from host.Host, to peer.ID, typ reqType, pubsub *s
 
 func startService(t testing.TB, cfg Config) (*Service, host.Host) {
 	t.Helper()
-	h := newHost(t)
+	h := testhost.New(t)
 	s := NewService(h, cfg)
 	s.Start()
 	t.Cleanup(s.Stop)
@@ -61,9 +62,9 @@ func topics(prefix string, n int) []string {
 
 func TestServiceStatusCodes(t *testing.T) {
 	_, sh := startService(t, Config{MaxPeers: 2, MaxCriteria: 150})
-	a, b, c := newHost(t), newHost(t), newHost(t)
+	a, b, c := testhost.New(t), testhost.New(t), testhost.New(t)
 	for _, h := range []host.Host{a, b, c} {
-		connect(t, h, sh)
+		testhost.Connect(t, h, sh)
 	}
 	pt := proto.String(testTopic)
 	empty := proto.String("")
@@ -112,8 +113,8 @@ func TestServiceStatusCodes(t *testing.T) {
 
 func TestServiceUndecodableRequest(t *testing.T) {
 	s, sh := startService(t, Config{})
-	a := newHost(t)
-	connect(t, a, sh)
+	a := testhost.New(t)
+	testhost.Connect(t, a, sh)
 	st, err := a.NewStream(context.Background(), sh.ID(), SubscribeProtocol)
 	if err != nil {
 		t.Fatal(err)
@@ -139,9 +140,9 @@ func TestServiceUndecodableRequest(t *testing.T) {
 func TestServiceRateLimit(t *testing.T) {
 	lim := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
 	_, sh := startService(t, Config{RateLimiter: lim})
-	a, b := newHost(t), newHost(t)
-	connect(t, a, sh)
-	connect(t, b, sh)
+	a, b := testhost.New(t), testhost.New(t)
+	testhost.Connect(t, a, sh)
+	testhost.Connect(t, b, sh)
 	pt := proto.String(testTopic)
 	for i, want := range []uint32{200, 200, 429, 429} {
 		resp := rawRequest(t, a, sh.ID(), sub, pt, "/a/1/x/proto")
@@ -161,9 +162,9 @@ func TestServiceExpiry(t *testing.T) {
 	now := time.Unix(10_000, 0)
 	clock := func() time.Time { return now }
 	s, sh := startService(t, Config{Now: clock, SubscriptionTimeout: 5 * time.Minute})
-	a, b := newHost(t), newHost(t)
-	connect(t, a, sh)
-	connect(t, b, sh)
+	a, b := testhost.New(t), testhost.New(t)
+	testhost.Connect(t, a, sh)
+	testhost.Connect(t, b, sh)
 	pt := proto.String(testTopic)
 	rawRequest(t, a, sh.ID(), sub, pt, "/a/1/x/proto")
 	rawRequest(t, b, sh.ID(), sub, pt, "/a/1/x/proto")
@@ -230,8 +231,8 @@ func newPushSink(h host.Host) *pushSink {
 func TestServicePushAndUnsubscribe(t *testing.T) {
 	m := newCountMetrics()
 	s, sh := startService(t, Config{Metrics: m})
-	a := newHost(t)
-	connect(t, a, sh)
+	a := testhost.New(t)
+	testhost.Connect(t, a, sh)
 	sink := newPushSink(a)
 	pt := proto.String(testTopic)
 	rawRequest(t, a, sh.ID(), sub, pt, "/a/1/keep/proto", "/a/1/drop/proto")
@@ -263,8 +264,8 @@ func TestServicePushAndUnsubscribe(t *testing.T) {
 // is replaced on the next push.
 func TestServicePushesOnOneStream(t *testing.T) {
 	s, sh := startService(t, Config{})
-	a := newHost(t)
-	connect(t, a, sh)
+	a := testhost.New(t)
+	testhost.Connect(t, a, sh)
 	sink := newPushSink(a)
 	rawRequest(t, a, sh.ID(), sub, proto.String(testTopic), "/a/1/x/proto")
 	for i := range 150 {

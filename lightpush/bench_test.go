@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/wakunode/wakunode/internal/testhost"
 )
 
 // BenchmarkPushV3 measures lightpush v3 requests/s end to end between two hosts on
@@ -12,7 +14,7 @@ import (
 // Run: go test -run XXX -bench PushV3 -benchtime 2000x ./lightpush/
 func BenchmarkPushV3(b *testing.B) {
 	sh := startService(b, Config{Publisher: &fakeRelay{peers: 1}})
-	ch := newHost(b)
+	ch := testhost.New(b)
 	if err := ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()}); err != nil {
 		b.Fatal(err)
 	}

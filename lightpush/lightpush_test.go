@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/lightpush/pb"
 	"github.com/wakunode/wakunode/message"
 	mpb "github.com/wakunode/wakunode/message/pb"
@@ -25,16 +25,6 @@ import (
 )
 
 const served = "/waku/2/rs/1/0"
-
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	return h
-}
 
 // fakeRelay validates with the node's real rules, then "publishes" to peers relay peers,
 // unless the content topic names an error to return.
@@ -72,7 +62,7 @@ func (r *fakeRelay) Publish(_ context.Context, topic string, m *mpb.WakuMessage)
 
 func startService(t testing.TB, cfg Config) host.Host {
 	t.Helper()
-	h := newHost(t)
+	h := testhost.New(t)
 	s, err := NewService(h, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +88,7 @@ func TestStatusCodes(t *testing.T) {
 	alone := startService(t, Config{Publisher: lonely})
 	strict := startService(t, Config{Publisher: lonely, RequireRelayPeers: true})
 
-	ch := newHost(t)
+	ch := testhost.New(t)
 	for _, h := range []host.Host{svc, static, alone, strict} {
 		if err := ch.Connect(context.Background(), peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err != nil {
 			t.Fatal(err)
@@ -169,7 +159,7 @@ func TestStatusCodes(t *testing.T) {
 // js-waku reads relay_peer_count only on success; a lone node must still set it (to 0).
 func TestZeroPeersIsExplicit(t *testing.T) {
 	sh := startService(t, Config{Publisher: &fakeRelay{}})
-	ch := newHost(t)
+	ch := testhost.New(t)
 	_ = ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
 	req := &pb.LightpushRequest{RequestId: "id-1", PubsubTopic: proto.String(served), Message: msg("/t/1/ok/proto", 1)}
 	resp := &pb.LightpushResponse{}
@@ -184,7 +174,7 @@ func TestZeroPeersIsExplicit(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	lim := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
 	sh := startService(t, Config{Publisher: &fakeRelay{peers: 1}, RateLimiter: lim})
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	for _, h := range []host.Host{a, b} {
 		_ = h.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
 	}
@@ -208,7 +198,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestUndecodableRequests(t *testing.T) {
 	sh := startService(t, Config{Publisher: &fakeRelay{}})
-	ch := newHost(t)
+	ch := testhost.New(t)
 	_ = ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
 	garbage := []byte{0x0a, 0xff}
 	for _, tc := range []struct {

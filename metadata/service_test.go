@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -16,27 +15,9 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/metadata/pb"
 )
-
-func newHost(t *testing.T) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func connect(t *testing.T, a, b host.Host) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func shardsOf(s ...uint16) func() []uint16 { return func() []uint16 { return s } }
 
@@ -48,14 +29,14 @@ func ctx(t *testing.T) context.Context {
 
 // A relay node (cluster 1, shards 0..7) and a light node (cluster 1, no shards) query each other.
 func TestQueryBothWays(t *testing.T) {
-	relayH, lightH := newHost(t), newHost(t)
+	relayH, lightH := testhost.New(t), testhost.New(t)
 	relayCfg := Config{Cluster: 1, Shards: shardsOf(0, 1, 2, 3, 4, 5, 6, 7)}
 	lightCfg := Config{Cluster: 1}
 	relaySvc := NewService(relayH, relayCfg)
 	defer relaySvc.Close()
 	lightSvc := NewService(lightH, lightCfg)
 	defer lightSvc.Close()
-	connect(t, lightH, relayH)
+	testhost.Connect(t, lightH, relayH)
 
 	got, err := NewClient(lightH, lightCfg).Query(ctx(t), relayH.ID())
 	if err != nil {
@@ -91,12 +72,12 @@ func TestQueryBothWays(t *testing.T) {
 
 // The shard func is read per exchange, so answers follow subscription changes.
 func TestServiceFollowsShards(t *testing.T) {
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	var mu sync.Mutex
 	cur := []uint16{1}
 	svc := NewService(a, Config{Cluster: 16, Shards: func() []uint16 { mu.Lock(); defer mu.Unlock(); return cur }})
 	defer svc.Close()
-	connect(t, b, a)
+	testhost.Connect(t, b, a)
 	c := NewClient(b, Config{Cluster: 16})
 	for _, want := range [][]uint16{{1}, {2, 3}, nil} {
 		mu.Lock()
@@ -170,10 +151,10 @@ func fields(t *testing.T, b []byte) []field {
 // The response carries cluster_id, each shard as an unpacked field 2 varint (js-waku), and the
 // packed list in field 3 (go-waku).
 func TestResponseWireFormat(t *testing.T) {
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	svc := NewService(a, Config{Cluster: 1, Shards: shardsOf(0, 5, 300)})
 	defer svc.Close()
-	connect(t, b, a)
+	testhost.Connect(t, b, a)
 	req, _ := proto.Marshal(newRequest(1, nil))
 	fs := fields(t, exchangeRaw(t, b, a.ID(), req))
 
@@ -216,10 +197,10 @@ func TestResponseWireFormat(t *testing.T) {
 
 // js-waku 0.0.36 sends shards only in field 2, unpacked; nwaku may send field 2 packed.
 func TestRequestFieldTwoOnly(t *testing.T) {
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	svc := NewService(a, Config{Cluster: 1})
 	defer svc.Close()
-	connect(t, b, a)
+	testhost.Connect(t, b, a)
 
 	unpacked := protowire.AppendTag(nil, 1, protowire.VarintType)
 	unpacked = protowire.AppendVarint(unpacked, 1)
@@ -264,9 +245,9 @@ func TestFieldThreePreferred(t *testing.T) {
 }
 
 func TestCloseRemovesHandler(t *testing.T) {
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	svc := NewService(a, Config{Cluster: 1})
-	connect(t, b, a)
+	testhost.Connect(t, b, a)
 	c := NewClient(b, Config{Cluster: 1})
 	if _, err := c.Query(ctx(t), a.ID()); err != nil {
 		t.Fatal(err)
@@ -284,10 +265,10 @@ func TestCloseRemovesHandler(t *testing.T) {
 }
 
 func TestRemoteForgottenOnDisconnect(t *testing.T) {
-	a, b := newHost(t), newHost(t)
+	a, b := testhost.New(t), testhost.New(t)
 	svc := NewService(a, Config{Cluster: 1})
 	defer svc.Close()
-	connect(t, b, a)
+	testhost.Connect(t, b, a)
 	if _, err := NewClient(b, Config{Cluster: 1, Shards: shardsOf(3)}).Query(ctx(t), a.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -320,8 +301,8 @@ func TestRemoteForgottenOnDisconnect(t *testing.T) {
 }
 
 func TestQueryUnreachable(t *testing.T) {
-	a, b := newHost(t), newHost(t)
-	connect(t, b, a) // a has no metadata service
+	a, b := testhost.New(t), testhost.New(t)
+	testhost.Connect(t, b, a) // a has no metadata service
 	if _, err := NewClient(b, Config{Cluster: 1}).Query(ctx(t), a.ID()); err == nil {
 		t.Fatal("want error")
 	}

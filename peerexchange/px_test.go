@@ -9,26 +9,15 @@ import (
 
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/p2p/enode"
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/enr"
 	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/peerexchange/pb"
 	"github.com/wakunode/wakunode/ratelimit"
 )
-
-func newHost(t *testing.T) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
 
 func record(t testing.TB, cluster uint16, caps enr.Capabilities) (*enode.Node, enr.Info) {
 	t.Helper()
@@ -47,15 +36,8 @@ func record(t testing.TB, cluster uint16, caps enr.Capabilities) (*enode.Node, e
 	return n, info
 }
 
-func connect(t *testing.T, a, b host.Host) {
-	t.Helper()
-	if err := a.Connect(context.Background(), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestExchange(t *testing.T) {
-	server, client := newHost(t), newHost(t)
+	server, client := testhost.New(t), testhost.New(t)
 	var mesh = map[peer.ID]bool{}
 	svc := NewService(server, ServiceConfig{InMesh: func(p peer.ID) bool { return mesh[p] }, StrictMesh: true})
 	svc.Start()
@@ -72,7 +54,7 @@ func TestExchange(t *testing.T) {
 			all[info.PeerID] = true
 		}
 	}
-	connect(t, client, server)
+	testhost.Connect(t, client, server)
 	c := NewClient(client, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -139,12 +121,12 @@ func TestExchange(t *testing.T) {
 }
 
 func TestStatusCodes(t *testing.T) {
-	server, client := newHost(t), newHost(t)
+	server, client := testhost.New(t), testhost.New(t)
 	lim := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
 	svc := NewService(server, ServiceConfig{RateLimiter: lim})
 	svc.Start()
 	defer svc.Stop()
-	connect(t, client, server)
+	testhost.Connect(t, client, server)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	raw := func(req *pb.PeerExchangeRPC) uint32 {

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -73,7 +74,7 @@ type forwardNet struct {
 
 // newForwardNet builds publisher → node under test → receiver; the ends only know the middle.
 func newForwardNet(b *testing.B) *forwardNet {
-	hosts := []host.Host{newHost(b), newHost(b), newHost(b)}
+	hosts := []host.Host{testhost.New(b), testhost.New(b), testhost.New(b)}
 	n := &forwardNet{sink: &latencySink{}}
 	relays := make([]*Relay, 3)
 	for i, h := range hosts {
@@ -91,8 +92,8 @@ func newForwardNet(b *testing.B) *forwardNet {
 		}
 	}
 	n.pub, n.mid, n.recv = relays[0], relays[1], relays[2]
-	connect(b, hosts[0], hosts[1])
-	connect(b, hosts[2], hosts[1])
+	testhost.Connect(b, hosts[0], hosts[1])
+	testhost.Connect(b, hosts[2], hosts[1])
 	waitFor(b, "mesh", func() bool {
 		return len(n.mid.MeshPeers(testTopic)) == 2 && len(n.pub.MeshPeers(testTopic)) == 1 && len(n.recv.MeshPeers(testTopic)) == 1
 	})

@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -28,28 +27,6 @@ const (
 	testTopic        = "/waku/2/rs/1/0"
 	testContentTopic = "/test/1/relay/proto"
 )
-
-func newHost(tb testing.TB, opts ...libp2p.Option) host.Host {
-	tb.Helper()
-	if len(opts) == 0 {
-		opts = []libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")}
-	}
-	h, err := libp2p.New(opts...)
-	if err != nil {
-		tb.Fatalf("new host: %v", err)
-	}
-	tb.Cleanup(func() { _ = h.Close() })
-	return h
-}
-
-func connect(tb testing.TB, a, b host.Host) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-}
 
 func testRules() message.Rules { return message.Rules{MaxTimeDrift: message.DefaultMaxTimeDrift} }
 
@@ -190,7 +167,7 @@ type rawPeer struct {
 
 func newRawPeer(tb testing.TB, target host.Host) *rawPeer {
 	tb.Helper()
-	rp := &rawPeer{h: newHost(tb), seen: make(chan struct{}, 1024)}
+	rp := &rawPeer{h: testhost.New(tb), seen: make(chan struct{}, 1024)}
 	rp.h.SetStreamHandler(ProtocolID, func(s network.Stream) {
 		r := bufio.NewReader(s)
 		for {
@@ -213,7 +190,7 @@ func newRawPeer(tb testing.TB, target host.Host) *rawPeer {
 			}
 		}
 	})
-	connect(tb, rp.h, target)
+	testhost.Connect(tb, rp.h, target)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := rp.h.NewStream(ctx, target.ID(), ProtocolID)

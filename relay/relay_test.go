@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -22,7 +23,7 @@ import (
 // pair starts two relays on connected hosts, both subscribed to testTopic, and waits for the mesh.
 func pair(t *testing.T, opts ...libp2p.Option) (a, b *Relay, ca, cb *collector, ha, hb host.Host) {
 	t.Helper()
-	ha, hb = newHost(t, opts...), newHost(t, opts...)
+	ha, hb = testhost.New(t, opts...), testhost.New(t, opts...)
 	ca, cb = newCollector(), newCollector()
 	a, b = newRelay(t, ha, testConfig(nil), ca), newRelay(t, hb, testConfig(nil), cb)
 	for _, r := range []*Relay{a, b} {
@@ -30,7 +31,7 @@ func pair(t *testing.T, opts ...libp2p.Option) (a, b *Relay, ca, cb *collector, 
 			t.Fatal(err)
 		}
 	}
-	connect(t, ha, hb)
+	testhost.Connect(t, ha, hb)
 	waitFor(t, "mesh a<->b", func() bool {
 		return slices.Contains(a.MeshPeers(testTopic), hb.ID()) && slices.Contains(b.MeshPeers(testTopic), ha.ID())
 	})
@@ -101,14 +102,14 @@ func TestRingEveryoneReceivesExactlyOnce(t *testing.T) {
 	relays := make([]*Relay, n)
 	sinks := make([]*collector, n)
 	for i := range n {
-		hosts[i], sinks[i] = newHost(t), newCollector()
+		hosts[i], sinks[i] = testhost.New(t), newCollector()
 		relays[i] = newRelay(t, hosts[i], testConfig(nil), sinks[i])
 		if err := relays[i].Subscribe(testTopic); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range n {
-		connect(t, hosts[i], hosts[(i+1)%n])
+		testhost.Connect(t, hosts[i], hosts[(i+1)%n])
 	}
 	for i := range n {
 		waitFor(t, "ring mesh", func() bool { return len(relays[i].MeshPeers(testTopic)) == 2 })
@@ -142,7 +143,7 @@ func TestRingEveryoneReceivesExactlyOnce(t *testing.T) {
 func TestLonePublish(t *testing.T) {
 	m := newCountMetrics()
 	c := newCollector()
-	r := newRelay(t, newHost(t), testConfig(m), c)
+	r := newRelay(t, testhost.New(t), testConfig(m), c)
 	if err := r.Subscribe(testTopic); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func mustEnvelope(t *testing.T, topic string, m *pb.WakuMessage) *message.Envelo
 func TestPublishReturnsValidationError(t *testing.T) {
 	m := newCountMetrics()
 	c := newCollector()
-	r := newRelay(t, newHost(t), testConfig(m), c)
+	r := newRelay(t, testhost.New(t), testConfig(m), c)
 	if err := r.Subscribe(testTopic); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 }
 
 func TestMeshScoreAndPeerMetrics(t *testing.T) {
-	ha, hb := newHost(t), newHost(t)
+	ha, hb := testhost.New(t), testhost.New(t)
 	m := newCountMetrics()
 	cfg := testConfig(m)
 	cfg.ScoreInterval = 50 * time.Millisecond
@@ -265,7 +266,7 @@ func TestMeshScoreAndPeerMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	connect(t, ha, hb)
+	testhost.Connect(t, ha, hb)
 	waitFor(t, "mesh", func() bool { return slices.Equal(a.MeshPeers(testTopic), []peer.ID{hb.ID()}) })
 	if got := a.TopicPeers(testTopic); !slices.Equal(got, []peer.ID{hb.ID()}) {
 		t.Fatalf("topic peers %v", got)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -57,7 +58,7 @@ func publishedFields(t *testing.T, frame []byte) [][]protowire.Number {
 }
 
 func TestWirePublishedMessagesCarryNoAuthor(t *testing.T) {
-	h := newHost(t)
+	h := testhost.New(t)
 	r := newRelay(t, h, testConfig(nil), nil)
 	if err := r.Subscribe(testTopic); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestMsgIDIsSHA256OfData(t *testing.T) {
 
 // TestWireRejectsInvalid sends hand-built RPCs that local Publish would never produce.
 func TestWireRejectsInvalid(t *testing.T) {
-	h := newHost(t)
+	h := testhost.New(t)
 	m := newCountMetrics()
 	c := newCollector()
 	cfg := testConfig(m)
@@ -171,7 +172,7 @@ func TestWireRejectsInvalid(t *testing.T) {
 // TestRejectsSigningPeer: a stock gossipsub peer (StrictSign, author + seqno) on the Waku
 // protocol ID gets its messages rejected.
 func TestRejectsSigningPeer(t *testing.T) {
-	h, hs := newHost(t), newHost(t)
+	h, hs := testhost.New(t), testhost.New(t)
 	m := newCountMetrics()
 	c := newCollector()
 	r := newRelay(t, h, testConfig(m), c)
@@ -197,7 +198,7 @@ func TestRejectsSigningPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Cancel()
-	connect(t, hs, h)
+	testhost.Connect(t, hs, h)
 	// pubsub silently skips topic peers whose outbound stream is not up yet, so also wait for
 	// the signer's router to register us.
 	waitFor(t, "peers see each other", func() bool {

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -24,24 +23,6 @@ const (
 )
 
 var testNow = time.Unix(1_700_000_000, 0)
-
-// newHost starts a libp2p host listening on 127.0.0.1 only.
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	return h
-}
-
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	if err := a.Connect(context.Background(), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // corpus: n messages on testTopic, alternating content topics A,A,B, 1 ms apart with ties.
 func corpus(n int) []*message.Envelope {
@@ -99,12 +80,12 @@ func openArchive(t testing.TB, es []*message.Envelope) *archive.Archive {
 // setup starts a store node over q and a client host connected to it.
 func setup(t testing.TB, q Querier, cfg ServiceConfig) (*Client, peer.ID) {
 	t.Helper()
-	server, client := newHost(t), newHost(t)
+	server, client := testhost.New(t), testhost.New(t)
 	cfg.Legacy = true
 	s := NewService(server, q, cfg)
 	s.Start()
 	t.Cleanup(s.Stop)
-	connect(t, client, server)
+	testhost.Connect(t, client, server)
 	return NewClient(client, ClientConfig{}), server.ID()
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-msgio"
 
 	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/store/pb"
 )
@@ -179,11 +180,11 @@ func TestPresence(t *testing.T) {
 
 // TestMalformedBytes: bytes that are not a StoreQueryRequest get a 400 with a status code.
 func TestMalformedBytes(t *testing.T) {
-	server, client := newHost(t), newHost(t)
+	server, client := testhost.New(t), testhost.New(t)
 	s := NewService(server, openArchive(t, nil), ServiceConfig{})
 	s.Start()
 	defer s.Stop()
-	connect(t, client, server)
+	testhost.Connect(t, client, server)
 	st, err := client.NewStream(context.Background(), server.ID(), QueryProtocol)
 	if err != nil {
 		t.Fatal(err)
