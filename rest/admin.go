@@ -52,6 +52,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/peers", s.handleGetPeers)
 	mux.HandleFunc("POST /admin/v1/peers", s.handlePostPeers)
 	mux.HandleFunc("GET /admin/v1/peer/{peerId}", s.handleGetPeer)
+	mux.HandleFunc("POST /admin/v1/log-level/{logLevel}", s.handleLogLevel)
 }
 
 func (s *Server) handleGetPeers(w http.ResponseWriter, _ *http.Request) {

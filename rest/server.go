@@ -83,7 +83,14 @@ type Config struct {
 	Version            string // reported by /debug/v1/version
 	// MaxBodyBytes bounds request bodies; 0 = DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	Logger       *slog.Logger // nil = slog.Default()
+	// CacheMaxBytes bounds the encoded messages each REST message cache (relay, filter)
+	// holds in total; 0 = DefaultCacheMaxBytes.
+	CacheMaxBytes int64
+	// LogLevel sets the running log level from one of nwaku's level names (TRACE, DEBUG,
+	// INFO, NOTICE, WARN, ERROR, FATAL; any case) for POST /admin/v1/log-level/{level}, and
+	// returns an error for a name it does not know. nil: that endpoint answers 503.
+	LogLevel func(level string) error
+	Logger   *slog.Logger // nil = slog.Default()
 }
 
 // Defaults of nwaku's command line.
