@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,6 +88,11 @@ func filterStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// filterFields are the keys of the filter request bodies; requestId is required, as in nwaku.
+var filterFields = map[string]bool{"requestId": true, "pubsubTopic": true, "contentFilters": true}
+
+const msgRequestIDMissing = "Field `requestId` is missing"
+
 // readFilterRequest decodes the body with exact keys; on failure it has answered 400 with
 // requestId "unknown". needTopics requires a non-empty contentFilters.
 func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needTopics bool) (FilterSubscribeRequest, bool) {
@@ -101,12 +105,15 @@ func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needT
 	if err != nil {
 		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return fail(http.StatusBadRequest, unknownRequestID, "invalid JSON: want a filter request object")
+	obj, err := decodeObject(body, "filter request", filterFields)
+	if err != nil {
+		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
 	}
 	if err := field(obj, "requestId", &req.RequestID); err != nil {
 		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
+	}
+	if _, ok := obj["requestId"]; !ok {
+		return fail(http.StatusBadRequest, unknownRequestID, msgRequestIDMissing)
 	}
 	if err := field(obj, "pubsubTopic", &req.PubsubTopic); err != nil {
 		return fail(http.StatusBadRequest, req.RequestID, err.Error())

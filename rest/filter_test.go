@@ -224,6 +224,12 @@ func TestFilterBadRequests(t *testing.T) {
 		{"bad autoshard topic", "POST", "/filter/v2/subscriptions", jsonCT, subBody("9", "", "nonsense"), "9"},
 		{"unsubscribe empty", "DELETE", "/filter/v2/subscriptions", jsonCT, `{"requestId":"10","contentFilters":[]}`, "10"},
 		{"all without body", "DELETE", "/filter/v2/subscriptions/all", jsonCT, ``, unknownRequestID},
+		{"subscribe without requestId", "POST", "/filter/v2/subscriptions", jsonCT, `{"pubsubTopic":"/waku/2/rs/1/0","contentFilters":["/a/1/b/proto"]}`, unknownRequestID},
+		{"update without requestId", "PUT", "/filter/v2/subscriptions", jsonCT, `{"pubsubTopic":"/waku/2/rs/1/0","contentFilters":["/a/1/b/proto"]}`, unknownRequestID},
+		{"unsubscribe without requestId", "DELETE", "/filter/v2/subscriptions", jsonCT, `{"pubsubTopic":"/waku/2/rs/1/0","contentFilters":["/a/1/b/proto"]}`, unknownRequestID},
+		{"all without requestId", "DELETE", "/filter/v2/subscriptions/all", jsonCT, `{}`, unknownRequestID},
+		{"null requestId", "POST", "/filter/v2/subscriptions", jsonCT, `{"requestId":null,"contentFilters":["/a/1/b/proto"]}`, unknownRequestID},
+		{"unknown field", "POST", "/filter/v2/subscriptions", jsonCT, `{"requestId":"11","contentFilters":["/a/1/b/proto"],"peer":"x"}`, unknownRequestID},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

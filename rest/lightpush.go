@@ -43,6 +43,9 @@ func (s *Server) lightpushRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /lightpush/v1/message", s.handleLightpushLegacy)
 }
 
+// pushFields are the keys of a lightpush request body.
+var pushFields = map[string]bool{"pubsubTopic": true, "message": true}
+
 // readPushRequest reads {"pubsubTopic": "...", "message": {...}}; on failure it has
 // answered 400 as text.
 func (s *Server) readPushRequest(w http.ResponseWriter, r *http.Request) (string, *pb.WakuMessage, bool) {
@@ -50,9 +53,9 @@ func (s *Server) readPushRequest(w http.ResponseWriter, r *http.Request) (string
 	if !ok {
 		return "", nil, false
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		writeText(w, http.StatusBadRequest, "invalid JSON: want a push request object")
+	obj, err := decodeObject(body, "push request", pushFields)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
 		return "", nil, false
 	}
 	var topic string
@@ -61,14 +64,11 @@ func (s *Server) readPushRequest(w http.ResponseWriter, r *http.Request) (string
 		return "", nil, false
 	}
 	raw, ok := obj["message"]
-	if !ok || string(raw) == "null" {
+	if !ok {
 		writeText(w, http.StatusBadRequest, "Field `message` is missing")
 		return "", nil, false
 	}
-	m, unknown, err := decodeMessage(raw)
-	if len(unknown) > 0 {
-		s.log.Debug("ignoring unknown WakuMessage fields", "fields", unknown, "path", r.URL.Path)
-	}
+	m, err := decodeMessage(raw)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, "Invalid message: "+err.Error())
 		return "", nil, false

@@ -40,6 +40,9 @@ func TestLightpushV3(t *testing.T) {
 		{"topic not a string", jsonCT, `{"pubsubTopic":1,"message":{"payload":"aGk=","contentTopic":"/a/1/b/proto"}}`, "pubsubTopic"},
 		{"duplicate key", jsonCT, `{"message":{"payload":"aGk=","contentTopic":"/a"},"message":{}}`, "duplicate"},
 		{"array", jsonCT, `[]`, "invalid JSON"},
+		{"unknown message field", jsonCT, `{"message":{"payload":"aGk=","contentTopic":"/a/1/b/proto","extra":"x"}}`, `unknown field "extra"`},
+		{"unknown request field", jsonCT, `{"message":{"payload":"aGk=","contentTopic":"/a/1/b/proto"},"peer":"x"}`, `unknown field "peer"`},
+		{"null timestamp", jsonCT, `{"message":{"payload":"aGk=","contentTopic":"/a/1/b/proto","timestamp":null}}`, "invalid timestamp"},
 		{"content type", "text/plain", pushBody, "Content-Type"},
 	}
 	for _, path := range []string{"/lightpush/v3/message", "/lightpush/v1/message"} {

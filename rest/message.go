@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
@@ -65,74 +66,90 @@ var (
 	errMissingContentTopic = errors.New("missing or empty contentTopic")
 )
 
-// knownFields are the JSON keys of a WakuMessage; others are ignored (nwaku only warns).
+// knownFields are the JSON keys of a WakuMessage. Any other key, and null for any of these,
+// is refused with 400, as nwaku's reader does (an unknown key there aborts the decode).
 var knownFields = map[string]bool{
 	"payload": true, "contentTopic": true, "version": true, "timestamp": true,
 	"meta": true, "ephemeral": true, "proof": true,
 }
 
-// decodeMessage parses a JSON WakuMessage from body, which checkJSON has already vetted
-// (one value, no duplicate keys). Keys match exactly, as in nwaku (encoding/json would also
-// accept "Payload"). It returns the unknown keys so the caller can log them.
-func decodeMessage(body []byte) (*pb.WakuMessage, []string, error) {
+// decodeObject parses a JSON object of the given keys: an unknown key or a null value is an
+// error (strict readers of nwaku's request bodies).
+func decodeObject(body []byte, what string, known map[string]bool) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, nil, errors.New("invalid JSON: want a WakuMessage object")
+		return nil, fmt.Errorf("invalid JSON: want a %s object", what)
 	}
-	var unknown []string
-	for k := range obj {
-		if !knownFields[k] {
-			unknown = append(unknown, k)
+	for k, v := range obj {
+		if !known[k] {
+			return nil, fmt.Errorf("%w %q in %s", errUnknownField, k, what)
+		}
+		if string(v) == "null" {
+			return nil, fmt.Errorf("invalid %s: null", k)
 		}
 	}
+	return obj, nil
+}
+
+var errUnknownField = errors.New("unknown field")
+
+// decodeMessage parses a JSON WakuMessage from body, which checkJSON has already vetted
+// (one value, no duplicate keys). Keys match exactly, as in nwaku (encoding/json would also
+// accept "Payload"). A zero or absent timestamp is set to now, as nwaku's REST does for every
+// door (relay and lightpush).
+func decodeMessage(body []byte) (*pb.WakuMessage, error) {
+	obj, err := decodeObject(body, "WakuMessage", knownFields)
+	if err != nil {
+		return nil, err
+	}
 	m := &pb.WakuMessage{}
-	var err error
 	if m.Payload, err = b64Field(obj, "payload"); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if len(m.Payload) == 0 {
-		return nil, unknown, errMissingPayload
+		return nil, errMissingPayload
 	}
 	if err := field(obj, "contentTopic", &m.ContentTopic); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if m.ContentTopic == "" {
-		return nil, unknown, errMissingContentTopic
+		return nil, errMissingContentTopic
 	}
 	var version uint32
 	if err := field(obj, "version", &version); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if version != 0 {
 		m.Version = &version
 	}
 	var ts int64
 	if err := field(obj, "timestamp", &ts); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
-	if ts != 0 { // 0 or absent: the node stamps it
-		m.Timestamp = &ts
+	if ts == 0 {
+		ts = time.Now().UnixNano()
 	}
+	m.Timestamp = &ts
 	if m.Meta, err = b64Field(obj, "meta"); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if len(m.Meta) == 0 {
 		m.Meta = nil
 	}
 	if m.RateLimitProof, err = b64Field(obj, "proof"); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if len(m.RateLimitProof) == 0 {
 		m.RateLimitProof = nil
 	}
 	var eph bool
 	if err := field(obj, "ephemeral", &eph); err != nil {
-		return nil, unknown, err
+		return nil, err
 	}
 	if eph {
 		m.Ephemeral = &eph
 	}
-	return m, unknown, nil
+	return m, nil
 }
 
 // field decodes obj[name] into v when present and not null.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -36,9 +37,9 @@ func TestCheckJSON(t *testing.T) {
 }
 
 func TestMessageRoundTrip(t *testing.T) {
-	v, ts, eph := uint32(1), int64(-5), true
+	v, ts, ts2, eph := uint32(1), int64(-5), int64(1700000000000000001), true
 	msgs := []*pb.WakuMessage{
-		{Payload: []byte{0}, ContentTopic: "/a/1/b/c"},
+		{Payload: []byte{0}, ContentTopic: "/a/1/b/c", Timestamp: &ts2},
 		{Payload: []byte("\xff\xfe payload"), ContentTopic: "x", Version: &v, Timestamp: &ts, Meta: []byte("m"), RateLimitProof: []byte{1, 2, 3}, Ephemeral: &eph},
 	}
 	for _, m := range msgs {
@@ -49,22 +50,37 @@ func TestMessageRoundTrip(t *testing.T) {
 		if err := checkJSON(b); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		got, unknown, err := decodeMessage(b)
-		if err != nil || len(unknown) != 0 {
-			t.Fatalf("%s: %v %v", b, err, unknown)
+		got, err := decodeMessage(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
 		}
 		if !proto.Equal(got, m) {
 			t.Errorf("round trip %s:\n got  %v\n want %v", b, got, m)
 		}
 	}
-	_, unknown, err := decodeMessage([]byte(`{"payload":"AA==","contentTopic":"x","rateLimitProof":"AA==","nested":{}}`))
-	if err != nil || len(unknown) != 2 {
-		t.Errorf("unknown keys: %v %v", unknown, err)
+}
+
+// TestDecodeMessageStrict: nwaku's reader refuses unknown keys and null values; an absent or
+// zero timestamp is stamped with the current time.
+func TestDecodeMessageStrict(t *testing.T) {
+	for _, body := range []string{
+		`{"payload":"AA==","contentTopic":"x","rateLimitProof":"AA=="}`,
+		`{"payload":"AA==","contentTopic":"x","extra":1}`,
+		`{"payload":"AA==","contentTopic":"x","timestamp":null}`,
+		`{"payload":"AA==","contentTopic":"x","version":null}`,
+		`{"payload":"AA==","contentTopic":"x","meta":null}`,
+		`{"payload":null,"contentTopic":"x"}`,
+	} {
+		if m, err := decodeMessage([]byte(body)); err == nil {
+			t.Errorf("%s accepted as %v", body, m)
+		}
 	}
-	// null is absent.
-	m, _, err := decodeMessage([]byte(`{"payload":"AA==","contentTopic":"x","version":null,"meta":null,"ephemeral":null}`))
-	if err != nil || m.Version != nil || m.Meta != nil || m.Ephemeral != nil {
-		t.Errorf("nulls: %v %v", m, err)
+	before := time.Now().UnixNano()
+	for _, body := range []string{`{"payload":"AA==","contentTopic":"x"}`, `{"payload":"AA==","contentTopic":"x","timestamp":0}`} {
+		m, err := decodeMessage([]byte(body))
+		if err != nil || m.GetTimestamp() < before || m.GetTimestamp() > time.Now().UnixNano() {
+			t.Errorf("%s: timestamp %d, err %v", body, m.GetTimestamp(), err)
+		}
 	}
 }
 
@@ -88,7 +104,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		if !json.Valid(b) {
 			t.Fatalf("checkJSON accepted invalid JSON %q", b)
 		}
-		m, _, err := decodeMessage(b)
+		m, err := decodeMessage(b)
 		if err != nil {
 			return
 		}
@@ -99,7 +115,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _, err := decodeMessage(out)
+		again, err := decodeMessage(out)
 		if err != nil {
 			t.Fatalf("re-decode %s: %v", out, err)
 		}

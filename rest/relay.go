@@ -222,10 +222,7 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request) (*pb.WakuMe
 	if !ok {
 		return nil, false
 	}
-	m, unknown, err := decodeMessage(body)
-	if len(unknown) > 0 {
-		s.log.Debug("ignoring unknown WakuMessage fields", "fields", unknown, "path", r.URL.Path)
-	}
+	m, err := decodeMessage(body)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return nil, false

@@ -224,7 +224,7 @@ func TestRelayPostMessage(t *testing.T) {
 	path := "/relay/v1/messages/" + shard0Enc
 
 	r := do(t, h, "POST", path, "application/json; charset=utf-8",
-		`{"payload":"aGVsbG8=","contentTopic":"`+chatCT+`","version":2,"timestamp":1700000000000000001,"meta":"AQI=","ephemeral":true,"proof":"AAE=","extra":1}`)
+		`{"payload":"aGVsbG8=","contentTopic":"`+chatCT+`","version":2,"timestamp":1700000000000000001,"meta":"AQI=","ephemeral":true,"proof":"AAE="}`)
 	r.want(t, 200, "text/plain")
 	if r.body != "OK" {
 		t.Errorf("body %q", r.body)
@@ -256,8 +256,10 @@ func TestRelayPostMessage(t *testing.T) {
 		{"bad meta", jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c","meta":"%%"}`, "invalid meta"},
 		{"missing payload", jsonCT, `{"contentTopic":"/a/1/b/c"}`, "payload"},
 		{"empty payload", jsonCT, `{"payload":"","contentTopic":"/a/1/b/c"}`, "payload"},
-		{"payload wrong case", jsonCT, `{"Payload":"aGk=","contentTopic":"/a/1/b/c"}`, "payload"},
+		{"payload wrong case", jsonCT, `{"Payload":"aGk=","contentTopic":"/a/1/b/c"}`, `unknown field "Payload"`},
 		{"missing contentTopic", jsonCT, `{"payload":"aGk="}`, "contentTopic"},
+		{"unknown field", jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c","extra":1}`, `unknown field "extra"`},
+		{"null timestamp", jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c","timestamp":null}`, "invalid timestamp"},
 		{"negative version", jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c","version":-1}`, "invalid version"},
 		{"string timestamp", jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c","timestamp":"1"}`, "invalid timestamp"},
 		{"not an object", jsonCT, `["x"]`, "WakuMessage"},
