@@ -2,6 +2,7 @@ package rest
 
 import (
 	"sync"
+	"time"
 
 	"github.com/wakunode/wakunode/message"
 )
@@ -9,87 +10,84 @@ import (
 // DefaultCacheCapacity is nwaku's --rest-relay-cache-capacity: messages kept per topic.
 const DefaultCacheCapacity = 50
 
+// DefaultCacheMaxBytes bounds the messages one REST cache holds in total, whatever the
+// capacity and the number of topics: 16 MiB, about a hundred messages of the largest size.
+const DefaultCacheMaxBytes = 16 << 20
+
 // maxCachedTopics bounds how many topics one cache tracks, whatever arrives on the bus.
 const maxCachedTopics = 1024
 
-// ring keeps the newest cap envelopes; older ones are overwritten.
-type ring struct {
-	buf   []*message.Envelope
-	start int // index of the oldest
-	n     int
+// entryOverhead is what an envelope costs beyond its encoded bytes (decoded fields, pointers);
+// the payload aliases the encoded bytes (message.Decode).
+const entryOverhead = 256
+
+func entrySize(e *message.Envelope) int64 { return int64(len(e.Raw)) + entryOverhead }
+
+type cacheEntry struct {
+	e   *message.Envelope
+	seq uint64 // arrival order across the whole cache, for the byte bound's eviction
 }
 
-func (r *ring) push(e *message.Envelope) {
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
-		r.n++
-		return
-	}
-	r.buf[r.start] = e
-	r.start = (r.start + 1) % len(r.buf)
-}
-
-// drain returns the envelopes oldest first and empties the ring.
-func (r *ring) drain() []*message.Envelope {
-	out := make([]*message.Envelope, r.n)
-	for i := range r.n {
-		j := (r.start + i) % len(r.buf)
-		out[i] = r.buf[j]
-		r.buf[j] = nil
-	}
-	r.start, r.n = 0, 0
-	return out
-}
-
-// topicCache holds, per topic, the messages received since the last read. It is fed from the
-// node's message bus, so add never blocks beyond a short mutex hold.
-type topicCache struct {
+// msgCache holds, per topic, the messages received since they were last read: at most
+// capacity per topic, maxCachedTopics topics and maxBytes in total (the oldest message of the
+// whole cache goes first). A read consumes what it returns. It is fed from the node's bus or
+// a filter subscription, so add never blocks beyond a short mutex hold.
+type msgCache struct {
 	mu       sync.Mutex
 	capacity int
-	// autoTrack starts a ring for any topic seen (pubsub topics: the node delivers only
+	maxBytes int64
+	// autoTrack starts a queue for any topic seen (pubsub topics: the node delivers only
 	// topics it relays); otherwise only topics added by track are kept (content topics,
 	// which any peer can invent).
 	autoTrack bool
-	topics    map[string]*ring
+	// dedupe drops a message whose hash is already queued under its topic or was seen
+	// recently (filter: overlapping subscriptions each receive the same push).
+	dedupe *recentHashes
+	topics map[string][]cacheEntry // oldest first
+	bytes  int64
+	seq    uint64
+	// duplicates counts the messages dedupe dropped.
+	duplicates uint64
 }
 
-func newTopicCache(capacity int, autoTrack bool) *topicCache {
-	return &topicCache{capacity: capacity, autoTrack: autoTrack, topics: map[string]*ring{}}
+func newMsgCache(capacity int, maxBytes int64, autoTrack, dedupe bool) *msgCache {
+	c := &msgCache{capacity: capacity, maxBytes: maxBytes, autoTrack: autoTrack, topics: map[string][]cacheEntry{}}
+	if dedupe {
+		c.dedupe = newRecentHashes(max(4*capacity, 1024), 0)
+	}
+	return c
 }
 
 // track starts keeping messages for topic; it reports false when the cache is full.
-func (c *topicCache) track(topic string) bool {
+func (c *msgCache) track(topic string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.trackLocked(topic)
 }
 
-func (c *topicCache) trackLocked(topic string) bool {
+func (c *msgCache) trackLocked(topic string) bool {
 	if _, ok := c.topics[topic]; ok {
 		return true
 	}
 	if len(c.topics) >= maxCachedTopics {
 		return false
 	}
-	c.topics[topic] = &ring{buf: make([]*message.Envelope, c.capacity)}
+	c.topics[topic] = nil
 	return true
 }
 
-func (c *topicCache) untrack(topic string) {
-	c.mu.Lock()
-	delete(c.topics, topic)
-	c.mu.Unlock()
-}
-
-func (c *topicCache) tracked(topic string) bool {
+// untrack forgets topic and its unread messages.
+func (c *msgCache) untrack(topic string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.topics[topic]
-	return ok
+	for _, en := range c.topics[topic] {
+		c.bytes -= entrySize(en.e)
+	}
+	delete(c.topics, topic)
 }
 
 // trackedTopics lists the tracked topics (for unsubscribe bookkeeping).
-func (c *topicCache) trackedTopics() []string {
+func (c *msgCache) trackedTopics() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]string, 0, len(c.topics))
@@ -99,39 +97,103 @@ func (c *topicCache) trackedTopics() []string {
 	return out
 }
 
-func (c *topicCache) add(topic string, e *message.Envelope) {
+func (c *msgCache) add(topic string, e *message.Envelope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.topics[topic]
+	q, ok := c.topics[topic]
 	if !ok {
 		if !c.autoTrack || !c.trackLocked(topic) {
 			return
 		}
-		r = c.topics[topic]
 	}
-	r.push(e)
+	if c.dedupe != nil && !c.dedupe.add(e.Hash) {
+		c.duplicates++
+		return
+	}
+	size := entrySize(e)
+	if size > c.maxBytes {
+		return
+	}
+	if len(q) >= c.capacity {
+		c.bytes -= entrySize(q[0].e)
+		q[0] = cacheEntry{}
+		q = q[1:]
+	}
+	c.seq++
+	c.topics[topic] = append(q, cacheEntry{e: e, seq: c.seq})
+	c.bytes += size
+	for c.bytes > c.maxBytes {
+		c.evictOldestLocked()
+	}
 }
 
-// take returns and clears the messages cached for topic; ok is false if it is not tracked.
-func (c *topicCache) take(topic string) (msgs []*message.Envelope, ok bool) {
+// evictOldestLocked drops the oldest message of the whole cache (rare: only over maxBytes).
+func (c *msgCache) evictOldestLocked() {
+	var oldest string
+	var seq uint64
+	found := false
+	for t, q := range c.topics {
+		if len(q) > 0 && (!found || q[0].seq < seq) {
+			oldest, seq, found = t, q[0].seq, true
+		}
+	}
+	if !found {
+		c.bytes = 0
+		return
+	}
+	q := c.topics[oldest]
+	c.bytes -= entrySize(q[0].e)
+	q[0] = cacheEntry{}
+	c.topics[oldest] = q[1:]
+}
+
+// take returns and forgets the messages cached for topic, oldest first; ok is false if the
+// topic is not tracked.
+func (c *msgCache) take(topic string) (msgs []*message.Envelope, ok bool) {
+	return c.takeMatching(topic, nil)
+}
+
+// takeMatching returns and forgets the messages of topic for which match is true (nil: all);
+// the others stay for a later read.
+func (c *msgCache) takeMatching(topic string, match func(*message.Envelope) bool) ([]*message.Envelope, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.topics[topic]
+	q, ok := c.topics[topic]
 	if !ok {
 		return nil, false
 	}
-	return r.drain(), true
+	var out []*message.Envelope
+	var keep []cacheEntry
+	for _, en := range q {
+		if match == nil || match(en.e) {
+			out = append(out, en.e)
+			c.bytes -= entrySize(en.e)
+		} else {
+			keep = append(keep, en)
+		}
+	}
+	c.topics[topic] = keep
+	return out, true
 }
 
 // relayCache is the REST server's consumer on the node's bus: one cache by pubsub topic,
-// one by content topic (for the autosharding endpoints).
+// read whole by /relay/v1/messages/{pubsubTopic} or per content topic by
+// /relay/v1/auto/messages/{contentTopic}; either read consumes (one cache, as nwaku's).
+// It also remembers the hashes of recent messages for lightpush's duplicate check.
 type relayCache struct {
-	byPubsub  *topicCache
-	byContent *topicCache
+	byPubsub *msgCache
+	seen     *recentHashes
 }
 
-func newRelayCache(capacity int) *relayCache {
-	return &relayCache{byPubsub: newTopicCache(capacity, true), byContent: newTopicCache(capacity, false)}
+// seenTTL and maxSeen mirror gossipsub's seen-messages window (relay.Params.SeenMessagesTTL):
+// a message seen within it is dropped by gossipsub as a duplicate.
+const (
+	seenTTL = 2 * time.Minute
+	maxSeen = 16384
+)
+
+func newRelayCache(capacity int, maxBytes int64) *relayCache {
+	return &relayCache{byPubsub: newMsgCache(capacity, maxBytes, true, false), seen: newRecentHashes(maxSeen, seenTTL)}
 }
 
 // Deliver implements node.Consumer.
@@ -139,6 +201,49 @@ func (c *relayCache) Deliver(e *message.Envelope) {
 	if e == nil || e.Message == nil {
 		return
 	}
+	c.seen.add(e.Hash)
 	c.byPubsub.add(e.PubsubTopic, e)
-	c.byContent.add(e.Message.GetContentTopic(), e)
+}
+
+// recentHashes remembers the last max message hashes, each for ttl (0: until pushed out).
+type recentHashes struct {
+	mu    sync.Mutex
+	ttl   time.Duration
+	at    map[message.Hash]time.Time
+	order []message.Hash // ring, oldest at next when full
+	next  int
+	now   func() time.Time
+}
+
+func newRecentHashes(max int, ttl time.Duration) *recentHashes {
+	return &recentHashes{ttl: ttl, at: make(map[message.Hash]time.Time, max), order: make([]message.Hash, 0, max), now: time.Now}
+}
+
+// add records h and reports whether it was new (not seen within ttl).
+func (r *recentHashes) add(h message.Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if t, ok := r.at[h]; ok {
+		fresh := r.ttl > 0 && now.Sub(t) > r.ttl
+		r.at[h] = now
+		return fresh
+	}
+	if len(r.order) < cap(r.order) {
+		r.order = append(r.order, h)
+	} else {
+		delete(r.at, r.order[r.next])
+		r.order[r.next] = h
+		r.next = (r.next + 1) % len(r.order)
+	}
+	r.at[h] = now
+	return true
+}
+
+// has reports whether h was seen within ttl.
+func (r *recentHashes) has(h message.Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.at[h]
+	return ok && (r.ttl == 0 || r.now().Sub(t) <= r.ttl)
 }

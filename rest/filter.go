@@ -271,7 +271,7 @@ func (s *Server) handleFilterMessages(w http.ResponseWriter, r *http.Request) {
 // goroutine that drains its channel into the per-content-topic cache.
 type filterSubs struct {
 	op    sync.Mutex // serializes subscription changes (they span network calls)
-	cache *topicCache
+	cache *msgCache // by content topic, deduplicated by message hash
 
 	mu     sync.Mutex
 	subs   map[*filter.Subscription]chan struct{} // → stop
@@ -279,8 +279,8 @@ type filterSubs struct {
 	wg     sync.WaitGroup
 }
 
-func newFilterSubs(capacity int) *filterSubs {
-	return &filterSubs{cache: newTopicCache(capacity, false), subs: map[*filter.Subscription]chan struct{}{}}
+func newFilterSubs(capacity int, maxBytes int64) *filterSubs {
+	return &filterSubs{cache: newMsgCache(capacity, maxBytes, false, true), subs: map[*filter.Subscription]chan struct{}{}}
 }
 
 var errTooManyFilterTopics = fmt.Errorf("REST filter cache holds %d content topics already", maxCachedTopics)

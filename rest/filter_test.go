@@ -121,11 +121,11 @@ func newestCached(s *Server, ct string) string {
 	c := s.filters.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.topics[ct]
-	if !ok || r.n == 0 {
+	q := c.topics[ct]
+	if len(q) == 0 {
 		return ""
 	}
-	return string(r.buf[(r.start+r.n-1)%len(r.buf)].Message.Payload)
+	return string(q[len(q)-1].e.Message.Payload)
 }
 
 func TestFilterUnsubscribe(t *testing.T) {
@@ -308,5 +308,38 @@ func TestFilterCloseUnsubscribes(t *testing.T) {
 	r.want(t, 503, jsonCT)
 	if len(f.activeFilterTopics()) != 0 {
 		t.Fatalf("active after Close %v", f.activeFilterTopics())
+	}
+}
+
+// TestFilterOverlapDeduped: two REST subscriptions covering the same content topic (a refresh,
+// an overlap) each receive the service's push; GET returns the message once.
+func TestFilterOverlapDeduped(t *testing.T) {
+	f := newFakeNode(t)
+	srv := newTestServer(t, f, nil)
+	h := srv.Handler()
+	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("1", shard0, ctA)).want(t, 200, jsonCT)
+	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("2", shard0, ctA, ctB)).want(t, 200, jsonCT)
+	if n := f.filterPush(envelope(t, shard0, ctA, "once")); n != 2 {
+		t.Fatalf("push reached %d subscriptions, want 2", n)
+	}
+	c := srv.filters.cache
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		dupes := c.duplicates
+		c.mu.Unlock()
+		if dupes == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second copy never reached the cache")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := do(t, h, "GET", "/filter/v2/messages/"+url.PathEscape(ctA), "", "")
+	r.want(t, 200, jsonCT)
+	var got []FilterWakuMessage
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || len(got) != 1 || got[0].Payload != b64.EncodeToString([]byte("once")) {
+		t.Fatalf("GET after an overlapping push: %s", r.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
@@ -126,7 +127,8 @@ func (s *Server) handleAutoSubscribe(w http.ResponseWriter, r *http.Request) {
 			writeText(w, statusOf(err, http.StatusInternalServerError), "Failed to subscribe: "+err.Error())
 			return
 		}
-		if !s.cache.byContent.track(ct) {
+		s.cache.byPubsub.track(shards[i])
+		if !s.auto.add(ct) {
 			writeText(w, http.StatusInternalServerError, fmt.Sprintf("Failed to subscribe: more than %d content topics", maxCachedTopics))
 			return
 		}
@@ -146,11 +148,8 @@ func (s *Server) handleAutoUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	for _, ct := range cts {
-		s.cache.byContent.untrack(ct)
-	}
 	inUse := map[string]bool{}
-	for _, ct := range s.cache.byContent.trackedTopics() {
+	for _, ct := range s.auto.remove(cts) {
 		if t, err := s.n.PubsubTopicFor("", ct); err == nil {
 			inUse[t] = true
 		}
@@ -163,8 +162,40 @@ func (s *Server) handleAutoUnsubscribe(w http.ResponseWriter, r *http.Request) {
 			writeText(w, statusOf(err, http.StatusInternalServerError), "Failed to unsubscribe: "+err.Error())
 			return
 		}
+		s.cache.byPubsub.untrack(t)
 	}
 	writeOK(w)
+}
+
+// contentTopics is the bounded set of content topics subscribed through REST autosharding.
+type contentTopics struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+// add reports false when the set is full.
+func (c *contentTopics) add(ct string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.set[ct] && len(c.set) >= maxCachedTopics {
+		return false
+	}
+	c.set[ct] = true
+	return true
+}
+
+// remove drops cts and returns the content topics that remain.
+func (c *contentTopics) remove(cts []string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ct := range cts {
+		delete(c.set, ct)
+	}
+	out := make([]string, 0, len(c.set))
+	for ct := range c.set {
+		out = append(out, ct)
+	}
+	return out
 }
 
 // autoShards parses content topics and maps each to its autoshard's pubsub topic.
@@ -183,19 +214,18 @@ func (s *Server) autoShards(cts []string) ([]string, error) {
 	return out, nil
 }
 
-// handleAutoGet returns the messages cached for a content topic. A content topic not
-// subscribed through REST but whose shard the node relays (e.g. --content-topic) is tracked
-// from this first call on.
+// handleAutoGet returns, and forgets, the messages of a content topic received on its
+// autoshard since the last read: the shard's traffic as cached by pubsub topic, whether the
+// content topic was subscribed through REST or not (e.g. --content-topic). 404 unless the
+// node relays that shard.
 func (s *Server) handleAutoGet(w http.ResponseWriter, r *http.Request) {
 	ct := r.PathValue("contentTopic")
-	msgs, ok := s.cache.byContent.take(ct)
-	if !ok {
-		t, err := s.n.PubsubTopicFor("", ct)
-		if err != nil || !s.n.IsSubscribed(t) || !s.cache.byContent.track(ct) {
-			writeText(w, http.StatusNotFound, "Not subscribed to topic: "+ct)
-			return
-		}
+	t, err := s.n.PubsubTopicFor("", ct)
+	if err != nil || !s.n.IsSubscribed(t) {
+		writeText(w, http.StatusNotFound, "Not subscribed to topic: "+ct)
+		return
 	}
+	msgs, _ := s.cache.byPubsub.takeMatching(t, func(e *message.Envelope) bool { return e.Message.GetContentTopic() == ct })
 	writeJSON(w, toRelayMessages(msgs))
 }
 

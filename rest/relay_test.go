@@ -375,14 +375,13 @@ func TestAutoRelay(t *testing.T) {
 	do(t, h, "GET", getPath, "", "").want(t, 404, "text/plain")
 
 	// A content topic whose shard the node relays anyway (--content-topic) is served from
-	// the first GET on.
+	// the shard's traffic: the first GET returns what arrived before it.
+	f.mu.Lock()
 	f.subs[shardTopic] = true
-	if got := getMessages(t, h, getPath); len(got) != 0 {
-		t.Fatalf("%+v", got)
-	}
-	deliverMsg(t, f, shardTopic, chatCT, "late", 2)
-	if got := getMessages(t, h, getPath); len(got) != 1 {
-		t.Fatalf("tracked from first GET: %+v", got)
+	f.mu.Unlock()
+	deliverMsg(t, f, shardTopic, chatCT, "early", 2)
+	if got := getMessages(t, h, getPath); len(got) != 1 || got[0].Payload != b64.EncodeToString([]byte("early")) {
+		t.Fatalf("first GET of a relayed shard's content topic: %+v", got)
 	}
 
 	f.numShards = 0
@@ -395,5 +394,38 @@ func TestAutoRelay(t *testing.T) {
 		if !strings.Contains(r.body, "autosharding") {
 			t.Errorf("%s %s without autosharding: %q", tc.method, tc.path, r.body)
 		}
+	}
+}
+
+// TestRelayOneCache: the pubsub-topic and content-topic reads share one cache, and a read
+// consumes: a message read by content topic does not come back by pubsub topic, nor the
+// reverse.
+func TestRelayOneCache(t *testing.T) {
+	f := newFakeNode(t)
+	h := newTestServer(t, f, func(c *Config) { c.RelayCacheCapacity = 10 }).Handler()
+	sh, err := sharding.Autosharding{Cluster: 1, NumShards: 8}.Shard(chatCT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shardTopic := sh.PubsubTopic()
+	byPubsub := "/relay/v1/messages/" + url.PathEscape(shardTopic)
+	byContent := "/relay/v1/auto/messages/" + url.PathEscape(chatCT)
+	do(t, h, "POST", "/relay/v1/subscriptions", jsonCT, `["`+shardTopic+`"]`).want(t, 200, "text/plain")
+
+	deliverMsg(t, f, shardTopic, chatCT, "chat-1", 1)
+	deliverMsg(t, f, shardTopic, "/other/1/x/proto", "other", 2)
+	deliverMsg(t, f, shardTopic, chatCT, "chat-2", 3)
+	if got := getMessages(t, h, byContent); len(got) != 2 || got[0].Payload != b64.EncodeToString([]byte("chat-1")) {
+		t.Fatalf("by content topic: %+v", got)
+	}
+	if got := getMessages(t, h, byPubsub); len(got) != 1 || got[0].Payload != b64.EncodeToString([]byte("other")) {
+		t.Fatalf("by pubsub topic after the content read: %+v", got)
+	}
+	deliverMsg(t, f, shardTopic, chatCT, "chat-3", 4)
+	if got := getMessages(t, h, byPubsub); len(got) != 1 {
+		t.Fatalf("by pubsub topic: %+v", got)
+	}
+	if got := getMessages(t, h, byContent); len(got) != 0 {
+		t.Fatalf("read twice, by pubsub then content topic: %+v", got)
 	}
 }

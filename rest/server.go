@@ -109,6 +109,7 @@ type Server struct {
 	n       Node
 	handler http.Handler
 	cache   *relayCache
+	auto    *contentTopics // subscribed through /relay/v1/auto/subscriptions
 	filters *filterSubs
 	origins []originPattern
 
@@ -131,6 +132,9 @@ func New(cfg Config, n Node) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.CacheMaxBytes <= 0 {
+		cfg.CacheMaxBytes = DefaultCacheMaxBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -138,8 +142,9 @@ func New(cfg Config, n Node) *Server {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "rest"),
 		n:       n,
-		cache:   newRelayCache(cfg.RelayCacheCapacity),
-		filters: newFilterSubs(cfg.RelayCacheCapacity),
+		cache:   newRelayCache(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
+		auto:    &contentTopics{set: map[string]bool{}},
+		filters: newFilterSubs(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
 		origins: parseOrigins(cfg.AllowOrigins),
 	}
 	s.removeFn = n.AddConsumer(s.cache)
