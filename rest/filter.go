@@ -271,7 +271,7 @@ func (s *Server) handleFilterMessages(w http.ResponseWriter, r *http.Request) {
 // goroutine that drains its channel into the per-content-topic cache.
 type filterSubs struct {
 	op    sync.Mutex // serializes subscription changes (they span network calls)
-	cache *msgCache // by content topic, deduplicated by message hash
+	cache *msgCache  // by content topic, deduplicated by message hash
 
 	mu     sync.Mutex
 	subs   map[*filter.Subscription]chan struct{} // → stop
