@@ -92,7 +92,7 @@ func (s *Server) handlePostPeers(w http.ResponseWriter, r *http.Request) {
 		}
 		ma, err := multiaddr.NewMultiaddr(a)
 		if err != nil {
-			fail(err)
+			fail(fmt.Errorf("%s: %w", textInvalidMultiaddr, err))
 			return
 		}
 		if _, err := peer.AddrInfoFromP2pAddr(ma); err != nil {

@@ -91,8 +91,6 @@ func filterStatus(err error) int {
 // filterFields are the keys of the filter request bodies; requestId is required, as in nwaku.
 var filterFields = map[string]bool{"requestId": true, "pubsubTopic": true, "contentFilters": true}
 
-const msgRequestIDMissing = "Field `requestId` is missing"
-
 // readFilterRequest decodes the body with exact keys; on failure it has answered 400 with
 // requestId "unknown". needTopics requires a non-empty contentFilters.
 func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needTopics bool) (FilterSubscribeRequest, bool) {
@@ -109,11 +107,8 @@ func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needT
 	if err != nil {
 		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
 	}
-	if err := field(obj, "requestId", &req.RequestID); err != nil {
-		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
-	}
-	if _, ok := obj["requestId"]; !ok {
-		return fail(http.StatusBadRequest, unknownRequestID, msgRequestIDMissing)
+	if _, ok := obj["requestId"]; !ok || field(obj, "requestId", &req.RequestID) != nil {
+		return fail(http.StatusBadRequest, unknownRequestID, textBadRequestID)
 	}
 	if err := field(obj, "pubsubTopic", &req.PubsubTopic); err != nil {
 		return fail(http.StatusBadRequest, req.RequestID, err.Error())
@@ -128,7 +123,7 @@ func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needT
 	case len(req.ContentFilters) == 0:
 		return fail(http.StatusBadRequest, req.RequestID, "contentFilters is empty")
 	case len(req.ContentFilters) > filter.MaxContentTopicsPerRequest:
-		return fail(http.StatusBadRequest, req.RequestID, fmt.Sprintf("more than %d content filters", filter.MaxContentTopicsPerRequest))
+		return fail(http.StatusBadRequest, req.RequestID, tooManyTopicsText())
 	}
 	for _, ct := range req.ContentFilters {
 		if ct == "" {
@@ -154,7 +149,7 @@ func (s *Server) handleFilterSubscribe(w http.ResponseWriter, r *http.Request) {
 	defer s.filters.op.Unlock()
 	sub, err := s.n.FilterSubscribe(ctx, req.PubsubTopic, req.ContentFilters)
 	if err != nil {
-		writeFilter(w, filterStatus(err), req.RequestID, err.Error())
+		writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 		return
 	}
 	if err := s.filters.add(sub); err != nil {
@@ -204,7 +199,7 @@ func (s *Server) handleFilterUnsubscribe(w http.ResponseWriter, r *http.Request)
 		if len(keep) > 0 {
 			repl, err := s.n.FilterSubscribe(ctx, sub.PubsubTopic, keep)
 			if err != nil {
-				writeFilter(w, filterStatus(err), req.RequestID, err.Error())
+				writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 				return
 			}
 			if err := s.filters.add(repl); err != nil {
@@ -215,7 +210,7 @@ func (s *Server) handleFilterUnsubscribe(w http.ResponseWriter, r *http.Request)
 		}
 		s.filters.remove(sub)
 		if err := s.n.FilterUnsubscribe(ctx, sub); err != nil {
-			writeFilter(w, filterStatus(err), req.RequestID, err.Error())
+			writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 			return
 		}
 	}
@@ -236,7 +231,7 @@ func (s *Server) handleFilterUnsubscribeAll(w http.ResponseWriter, r *http.Reque
 	s.filters.op.Lock()
 	defer s.filters.op.Unlock()
 	if err := s.n.FilterUnsubscribeAll(ctx); err != nil {
-		writeFilter(w, filterStatus(err), req.RequestID, err.Error())
+		writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 		return
 	}
 	for _, sub := range s.filters.list() {
@@ -250,7 +245,7 @@ func (s *Server) handleFilterPing(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	if err := s.n.FilterPing(ctx); err != nil {
-		writeFilter(w, filterStatus(err), id, err.Error())
+		writeFilter(w, filterStatus(err), id, filterText(err))
 		return
 	}
 	writeFilter(w, http.StatusOK, id, "OK")

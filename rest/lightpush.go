@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/multiformats/go-multiaddr"
@@ -33,6 +32,7 @@ type PushResponse struct {
 const (
 	msgNoLightpushPeer   = "No suitable service peer & no discovery method"
 	msgPushTimeout       = "Push request timed out"
+	msgPushFailed        = "Failed to request a message push: "
 	msgLegacyRateLimited = "Request rate limmit reached" // sic, nwaku's text
 	// legacyRateLimitInfo is the info text of a legacy push refused by a rate limit.
 	legacyRateLimitInfo = "Request rejected due to too many requests"
@@ -81,6 +81,11 @@ func (s *Server) handleLightpushV3(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h, hashed := s.pushHash(topic, m)
+	if hashed && s.cache.seen.has(h) {
+		writeJSONStatus(w, int(lightpush.StatusNoPeersToRelay), PushResponse{StatusDesc: textNoPeersV3})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	n, err := s.n.LightpushPublish(ctx, nil, topic, m, false)
@@ -89,8 +94,23 @@ func (s *Server) handleLightpushV3(w http.ResponseWriter, r *http.Request) {
 		writeJSONStatus(w, code, PushResponse{StatusDesc: desc})
 		return
 	}
+	if hashed {
+		s.cache.seen.add(h)
+	}
 	count := uint32(max(n, 0))
 	writeJSON(w, PushResponse{RelayPeerCount: &count})
+}
+
+// pushHash is the message hash of a push, for the duplicate check: gossipsub drops a message
+// it has seen within its window without sending it to any peer (nwaku then answers
+// not_published_to_any_peer), while go-libp2p-pubsub reports success. hashed is false when
+// the topic cannot be resolved; the node then gives the answer.
+func (s *Server) pushHash(topic string, m *pb.WakuMessage) (h message.Hash, hashed bool) {
+	t, err := s.n.PubsubTopicFor(topic, m.GetContentTopic())
+	if err != nil {
+		return h, false
+	}
+	return message.ComputeHash(t, m), true
 }
 
 // lightpushStatus maps a failed push to the HTTP status of rest-api.md §9: the service's
@@ -112,7 +132,9 @@ func lightpushStatus(err error) (int, string) {
 		errors.Is(err, lightpush.ErrServiceUnavailable):
 		return int(lightpush.StatusServiceNotAvailable), err.Error()
 	case errors.Is(err, message.ErrTooLarge):
-		return int(lightpush.StatusPayloadTooLarge), err.Error()
+		return int(lightpush.StatusPayloadTooLarge), validationText(err)
+	case errors.Is(err, node.ErrDialFailure):
+		return int(lightpush.StatusNoPeersToRelay), textDialFailure
 	case errors.Is(err, lightpush.ErrUnsupportedTopic), errors.Is(err, node.ErrWrongCluster):
 		return int(lightpush.StatusUnsupportedPubsubTopic), err.Error()
 	case isInvalidMessage(err):
@@ -147,23 +169,35 @@ func (s *Server) handleLightpushLegacy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h, hashed := s.pushHash(topic, m)
+	if hashed && s.cache.seen.has(h) {
+		writeText(w, http.StatusServiceUnavailable, msgPushFailed+textNotPublished)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	_, err := s.n.LightpushPublish(ctx, nil, topic, m, true)
 	var se *lightpush.StatusError
 	switch {
 	case err == nil:
+		if hashed {
+			s.cache.seen.add(h)
+		}
 		writeOK(w)
 	case errors.Is(err, node.ErrNoServicePeer):
 		writeText(w, http.StatusServiceUnavailable, msgNoLightpushPeer)
+	case errors.Is(err, node.ErrDialFailure):
+		writeText(w, http.StatusServiceUnavailable, msgPushFailed+textDialFailure)
 	case errors.Is(err, context.DeadlineExceeded):
 		writeText(w, http.StatusServiceUnavailable, msgPushTimeout)
 	case errors.As(err, &se) && (se.Desc == legacyRateLimitInfo || se.Code == lightpush.StatusTooManyRequests):
 		writeText(w, http.StatusTooManyRequests, msgLegacyRateLimited)
 	case errors.Is(err, message.ErrTooLarge), isInvalidMessage(err):
-		writeText(w, http.StatusBadRequest, "Invalid message: "+err.Error())
+		writeText(w, http.StatusBadRequest, "Invalid message: "+validationText(err))
+	case errors.As(err, &se) && se.Desc != "":
+		writeText(w, http.StatusServiceUnavailable, msgPushFailed+se.Desc) // the service's own text
 	default:
-		writeText(w, http.StatusServiceUnavailable, fmt.Sprintf("Failed to request a message push: %v", err))
+		writeText(w, http.StatusServiceUnavailable, msgPushFailed+err.Error())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/message"
@@ -12,6 +13,11 @@ import (
 )
 
 const pushBody = `{"pubsubTopic":"/waku/2/rs/1/0","message":{"payload":"aGk=","contentTopic":"/toychat/2/huilong/proto","timestamp":5}}`
+
+// pushBodyAt is pushBody with timestamp ts: another message (hash) for each ts.
+func pushBodyAt(ts int) string {
+	return fmt.Sprintf(`{"pubsubTopic":"/waku/2/rs/1/0","message":{"payload":"aGk=","contentTopic":"/toychat/2/huilong/proto","timestamp":%d}}`, ts)
+}
 
 func TestLightpushV3(t *testing.T) {
 	f := newFakeNode(t)
@@ -73,7 +79,8 @@ func TestLightpushV3Status(t *testing.T) {
 		{&lightpush.StatusError{Code: 0, Desc: "nonsense"}, 500, "nonsense"},
 		{fmt.Errorf("x: %w", node.ErrNoServicePeer), 503, msgNoLightpushPeer},
 		{context.DeadlineExceeded, 503, msgPushTimeout},
-		{fmt.Errorf("relay publish: %w", message.ErrTooLarge), 413, "size"},
+		{fmt.Errorf("relay publish: %w of 153600 bytes (message is 200000 bytes)", message.ErrTooLarge), 413, `"Message size exceeded maximum of 153600 bytes"`},
+		{fmt.Errorf("%w: 16Uiu2: no route", node.ErrDialFailure), 505, `"dial_failure"`},
 		{fmt.Errorf("relay publish: %w", message.ErrTimestampDrift), 420, "drift"},
 		{fmt.Errorf("%w: x", lightpush.ErrInvalidMessage), 420, "invalid"},
 		{fmt.Errorf("%w: /waku/2/rs/1/9", lightpush.ErrUnsupportedTopic), 421, "not served"},
@@ -82,12 +89,12 @@ func TestLightpushV3Status(t *testing.T) {
 		{lightpush.ErrNoPeersToRelay, 505, "no peers"},
 		{errFake, 500, "fake"},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.err.Error(), func(t *testing.T) {
 			f.mu.Lock()
 			f.svc.pushErr = tc.err
 			f.mu.Unlock()
-			r := do(t, h, "POST", "/lightpush/v3/message", jsonCT, pushBody)
+			r := do(t, h, "POST", "/lightpush/v3/message", jsonCT, pushBodyAt(100+i))
 			r.want(t, tc.code, jsonCT)
 			if !strings.HasPrefix(r.body, `{"statusDesc":`) || !strings.Contains(r.body, tc.desc) || strings.Contains(r.body, "relayPeerCount") {
 				t.Fatalf("body %s lacks %q", r.body, tc.desc)
@@ -115,15 +122,59 @@ func TestLightpushLegacy(t *testing.T) {
 		{context.DeadlineExceeded, 503, msgPushTimeout},
 		{fmt.Errorf("relay: %w", message.ErrEmptyPayload), 400, "Invalid message"},
 		{errFake, 503, "Failed to request a message push"},
+		{fmt.Errorf("%w: 16Uiu2: no route", node.ErrDialFailure), 503, "Failed to request a message push: dial_failure"},
+		{fmt.Errorf("relay publish: %w of 153600 bytes (message is 200000 bytes)", message.ErrTooLarge), 400, "Invalid message: Message size exceeded maximum of 153600 bytes"},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		f.mu.Lock()
 		f.svc.pushErr = tc.err
 		f.mu.Unlock()
-		r := do(t, h, "POST", "/lightpush/v1/message", jsonCT, pushBody)
+		r := do(t, h, "POST", "/lightpush/v1/message", jsonCT, pushBodyAt(100+i))
 		r.want(t, tc.code, "text/plain")
 		if !strings.Contains(r.body, tc.want) {
 			t.Errorf("%v: body %q lacks %q", tc.err, r.body, tc.want)
+		}
+	}
+}
+
+// TestLightpushDuplicate: a message this node already relayed or pushed within gossipsub's
+// seen window reaches no relay peer; nwaku answers 505 (v3) and 503 not_published_to_any_peer
+// (legacy) rather than 200.
+func TestLightpushDuplicate(t *testing.T) {
+	f := newFakeNode(t)
+	h := newTestServer(t, f, nil).Handler()
+	body := pushBodyAt(7)
+	do(t, h, "POST", "/lightpush/v3/message", jsonCT, body).want(t, 200, jsonCT)
+	r := do(t, h, "POST", "/lightpush/v3/message", jsonCT, body)
+	r.want(t, 505, jsonCT)
+	if r.body != `{"statusDesc":"No peers for topic, skipping publish"}` {
+		t.Fatalf("v3 duplicate: %s", r.body)
+	}
+	r = do(t, h, "POST", "/lightpush/v1/message", jsonCT, body)
+	r.want(t, 503, "text/plain")
+	if r.body != "Failed to request a message push: not_published_to_any_peer" {
+		t.Fatalf("legacy duplicate: %q", r.body)
+	}
+	if len(f.svc.pushed) != 1 {
+		t.Fatalf("%d pushes reached the node, want 1", len(f.svc.pushed))
+	}
+	// A message that arrived over relay is a duplicate too.
+	deliverMsg(t, f, shard0, chatCT, "hi", 8)
+	do(t, h, "POST", "/lightpush/v1/message", jsonCT, pushBodyAt(8)).want(t, 503, "text/plain")
+	// Another message is not.
+	do(t, h, "POST", "/lightpush/v1/message", jsonCT, pushBodyAt(9)).want(t, 200, "text/plain")
+}
+
+// TestLightpushStampsTimestamp: a push without timestamp gets the current time, as relay
+// publish does (nwaku stamps every REST message).
+func TestLightpushStampsTimestamp(t *testing.T) {
+	f := newFakeNode(t)
+	h := newTestServer(t, f, nil).Handler()
+	before := time.Now().UnixNano()
+	for i, path := range []string{"/lightpush/v1/message", "/lightpush/v3/message"} {
+		do(t, h, "POST", path, jsonCT, `{"pubsubTopic":"/waku/2/rs/1/0","message":{"payload":"aGk=","contentTopic":"/a/1/b/proto"}}`).want(t, 200, "")
+		if ts := f.svc.pushed[i].GetTimestamp(); ts < before || ts > time.Now().UnixNano() {
+			t.Fatalf("%s: pushed timestamp %d", path, ts)
 		}
 	}
 }

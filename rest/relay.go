@@ -264,7 +264,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, topic string, m
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	if _, err := s.n.Publish(ctx, topic, m); err != nil {
-		writeText(w, statusOf(err, http.StatusBadRequest), "Failed to publish: "+err.Error())
+		writeText(w, statusOf(err, http.StatusBadRequest), "Failed to publish: "+validationText(err))
 		return
 	}
 	writeOK(w)

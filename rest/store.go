@@ -144,7 +144,7 @@ func parsePeerAddr(v string) (multiaddr.Multiaddr, error) {
 	}
 	ma, err := multiaddr.NewMultiaddr(v)
 	if err != nil {
-		return nil, fmt.Errorf("Invalid peerAddr %q: %v", v, err)
+		return nil, fmt.Errorf("%s %q: %v", textInvalidMultiaddr, v, err)
 	}
 	if _, err := peer.AddrInfoFromP2pAddr(ma); err != nil {
 		return nil, fmt.Errorf("Invalid peerAddr %q: must end in /p2p/<peerId>: %v", v, err)

@@ -1,0 +1,78 @@
+package rest
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/node"
+)
+
+// nwaku's error texts that REST clients (interop suites, scripts) match on. They live in this
+// one file so that the validation error type "proto" is adding to message/ (reason code plus
+// nwaku's text) can replace validationText without touching the handlers.
+const (
+	// textNotPublished is legacy lightpush's answer when the message reached no relay peer
+	// (gossipsub dropped it as a duplicate, or there was no peer).
+	textNotPublished = "not_published_to_any_peer"
+	// textNoPeersV3 is lightpush v3's NO_PEERS_TO_RELAY description for the same case.
+	textNoPeersV3 = "No peers for topic, skipping publish"
+	// textDialFailure is lightpush's answer when the service peer cannot be dialled.
+	textDialFailure = "dial_failure"
+	// textBadRequestID is filter's answer to a missing or malformed requestId.
+	textBadRequestID = "bad request id"
+	// textInvalidMultiaddr prefixes a multiaddr that does not parse (admin peers, peerAddr).
+	textInvalidMultiaddr = "Invalid MultiAddress"
+	// textTooManyTopics is filter's refusal of more than MaxContentTopicsPerRequest.
+	textTooManyTopics = "exceeds maximum content topics: %d"
+)
+
+var maxSizeRE = regexp.MustCompile(`of (\d+) bytes`)
+
+// validationText is nwaku's text for a message the validation path refused, e.g.
+// "Message size exceeded maximum of 153600 bytes"; other errors keep their own text.
+func validationText(err error) string {
+	if errors.Is(err, message.ErrTooLarge) {
+		if m := maxSizeRE.FindStringSubmatch(err.Error()); m != nil {
+			return "Message size exceeded maximum of " + m[1] + " bytes"
+		}
+		return "Message size exceeded maximum"
+	}
+	return err.Error()
+}
+
+// filterKinds are nwaku's FilterSubscribeErrorKind names, which prefix its statusDesc texts
+// ("NOT_FOUND: peer has no subscriptions").
+var filterKinds = map[uint32]string{
+	0: "UNKNOWN", filter.StatusPeerDialFailure: "PEER_DIAL_FAILURE", 500: "BAD_RESPONSE",
+	filter.StatusBadRequest: "BAD_REQUEST", filter.StatusNotFound: "NOT_FOUND",
+	filter.StatusTooManyRequests: "TOO_MANY_REQUESTS", filter.StatusServiceUnavailable: "SERVICE_UNAVAILABLE",
+}
+
+// filterText is the statusDesc of a failed filter call in nwaku's "KIND: cause" form. A
+// service node's description is kept (nwaku's already carry the prefix).
+func filterText(err error) string {
+	var se *filter.StatusError
+	if errors.As(err, &se) {
+		kind, ok := filterKinds[se.Code]
+		if !ok {
+			kind = filterKinds[500]
+		}
+		if se.Desc == "" || strings.HasPrefix(se.Desc, kind+":") {
+			return cmp.Or(se.Desc, kind)
+		}
+		return kind + ": " + se.Desc
+	}
+	if errors.Is(err, node.ErrDialFailure) {
+		return filterKinds[filter.StatusPeerDialFailure] + ": " + err.Error()
+	}
+	return err.Error()
+}
+
+func tooManyTopicsText() string {
+	return filterKinds[filter.StatusBadRequest] + ": " + fmt.Sprintf(textTooManyTopics, filter.MaxContentTopicsPerRequest)
+}
