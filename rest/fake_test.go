@@ -98,7 +98,7 @@ func (f *fakeNode) Connect(_ context.Context, a multiaddr.Multiaddr) error {
 	return nil
 }
 
-func (f *fakeNode) RelaySubscribe(topic string) error {
+func (f *fakeNode) RelaySubscribeAnyCluster(topic string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.subs[topic] {

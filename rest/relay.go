@@ -27,17 +27,13 @@ func (s *Server) relayRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /relay/v1/auto/messages", s.handleAutoPost)
 }
 
-// checkPubsubTopics accepts only static-sharding topics of the node's cluster.
+// checkPubsubTopics accepts static-sharding topics of any cluster: nwaku's REST relays
+// another cluster's shard on request.
 func (s *Server) checkPubsubTopics(topics []string) error {
 	var bad []string
 	for _, t := range topics {
-		sh, err := message.ParseShard(t)
-		if err != nil {
+		if _, err := message.ParseShard(t); err != nil {
 			bad = append(bad, err.Error())
-			continue
-		}
-		if sh.Cluster != s.n.ClusterID() {
-			bad = append(bad, fmt.Sprintf("pubsub topic %q: cluster %d is not ours (%d)", t, sh.Cluster, s.n.ClusterID()))
 		}
 	}
 	if len(bad) > 0 {
@@ -78,7 +74,7 @@ func (s *Server) subscribe(topic string) error {
 	if s.n.IsSubscribed(topic) {
 		return nil
 	}
-	return s.n.RelaySubscribe(topic)
+	return s.n.RelaySubscribeAnyCluster(topic)
 }
 
 func (s *Server) unsubscribe(topic string) error {

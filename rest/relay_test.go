@@ -35,10 +35,15 @@ func TestRelaySubscriptions(t *testing.T) {
 	}
 	// Subscribing again is fine (the fake errors if the server re-subscribes).
 	do(t, h, "POST", "/relay/v1/subscriptions", jsonCT, `["/waku/2/rs/1/0"]`).want(t, 200, "text/plain")
+	// Another cluster's shard is relayed on request, as nwaku does.
+	do(t, h, "POST", "/relay/v1/subscriptions", jsonCT, `["/waku/2/rs/2/0"]`).want(t, 200, "text/plain")
+	if !f.IsSubscribed("/waku/2/rs/2/0") {
+		t.Fatalf("other cluster's shard not subscribed: %v", f.RelayTopics())
+	}
+	do(t, h, "DELETE", "/relay/v1/subscriptions", jsonCT, `["/waku/2/rs/2/0"]`).want(t, 200, "text/plain")
 
 	bad := []struct{ name, ctype, body, wantSub string }{
 		{"not static sharding", jsonCT, `["/waku/2/default-waku/proto"]`, "Invalid pubsub topic"},
-		{"other cluster", jsonCT, `["/waku/2/rs/2/0"]`, "cluster 2"},
 		{"shard out of range", jsonCT, `["/waku/2/rs/1/1024"]`, "1023"},
 		{"one bad among good", jsonCT, `["/waku/2/rs/1/3","garbage"]`, "garbage"},
 		{"missing body", jsonCT, ``, "Missing"},
@@ -79,7 +84,7 @@ func TestRelaySubscriptions(t *testing.T) {
 
 type failingSubscribe struct{ *fakeNode }
 
-func (f *failingSubscribe) RelaySubscribe(string) error {
+func (f *failingSubscribe) RelaySubscribeAnyCluster(string) error {
 	return fmt.Errorf("subscribe: %w", node.ErrRelayDisabled)
 }
 

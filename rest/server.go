@@ -45,7 +45,8 @@ type RelayNode interface {
 	// PubsubTopicFor resolves "" to the content topic's autoshard (node.ErrNoAutosharding).
 	PubsubTopicFor(pubsubTopic, contentTopic string) (string, error)
 	Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error)
-	RelaySubscribe(topic string) error
+	// RelaySubscribeAnyCluster joins a static shard of any cluster (nwaku's REST does).
+	RelaySubscribeAnyCluster(topic string) error
 	RelayUnsubscribe(topic string) error
 	RelayTopics() []string
 	IsSubscribed(topic string) bool

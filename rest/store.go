@@ -113,14 +113,18 @@ func (s *Server) handleStoreV3(w http.ResponseWriter, r *http.Request) {
 		writeStoreError(w, err)
 		return
 	}
-	if resp.GetStatusCode() == store.StatusTooManyRequests {
-		writeText(w, http.StatusTooManyRequests, msgRateLimited)
+	if code := resp.GetStatusCode(); code != store.StatusOK {
+		writeStoreError(w, &store.StatusError{Protocol: "store", Code: code, Desc: resp.GetStatusDesc()})
 		return
 	}
 	writeJSON(w, toStoreResponse(resp))
 }
 
+// writeStoreError answers a failed query as nwaku does: 412 without a store peer, 429 when
+// rate limited, and 500 for everything else, a store's refusal included (text: the store's
+// own description, e.g. "cursor not found"), never 200 with the status in the body.
 func writeStoreError(w http.ResponseWriter, err error) {
+	var se *store.StatusError
 	switch {
 	case errors.Is(err, node.ErrNoServicePeer):
 		writeText(w, http.StatusPreconditionFailed, msgNoStorePeer)
@@ -128,8 +132,8 @@ func writeStoreError(w http.ResponseWriter, err error) {
 		writeText(w, http.StatusInternalServerError, msgStoreTimeout)
 	case store.IsStatus(err, store.StatusTooManyRequests):
 		writeText(w, http.StatusTooManyRequests, msgRateLimited)
-	case store.IsStatus(err, store.StatusBadRequest):
-		writeText(w, http.StatusBadRequest, "Store query failed: "+err.Error())
+	case errors.As(err, &se) && se.Desc != "":
+		writeText(w, http.StatusInternalServerError, se.Desc)
 	case errors.Is(err, node.ErrNotStarted):
 		writeText(w, http.StatusServiceUnavailable, "Store query failed: "+err.Error())
 	default:
@@ -194,22 +198,26 @@ func parseStoreQuery(q url.Values) (*storepb.StoreQueryRequest, error) {
 	return req, nil
 }
 
-// parsePageSize applies the store's default (20) and cap (100); 0 is the default.
+// parsePageSize applies the store's default (20) and cap (100); 0 or a negative size is the
+// default, as in nwaku.
 func parsePageSize(v string) (uint64, error) {
 	if v == "" {
 		return store.DefaultPageSize, nil
 	}
-	n, err := strconv.ParseUint(v, 10, 64)
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("Invalid pageSize %q: want a non-negative integer", v)
+		if _, uerr := strconv.ParseUint(v, 10, 64); uerr == nil {
+			return store.MaxPageSize, nil // beyond int64: capped like any large size
+		}
+		return 0, fmt.Errorf("Invalid pageSize %q: want an integer", v)
 	}
 	switch {
-	case n == 0:
+	case n <= 0:
 		return store.DefaultPageSize, nil
 	case n > store.MaxPageSize:
 		return store.MaxPageSize, nil
 	}
-	return n, nil
+	return uint64(n), nil
 }
 
 // parseTimeParam reads Unix nanoseconds; as in nwaku only positive values filter.

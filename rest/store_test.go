@@ -55,6 +55,27 @@ func TestStoreV3Params(t *testing.T) {
 				t.Fatalf("limit %d", r.GetPaginationLimit())
 			}
 		}},
+		{"negative page size is default", "pageSize=-1", func(t *testing.T, r *storepb.StoreQueryRequest) {
+			if r.GetPaginationLimit() != 20 {
+				t.Fatalf("limit %d", r.GetPaginationLimit())
+			}
+		}},
+		// Query shapes the wire codec and the archive accept: passed through unchanged.
+		{"pubsubTopic only", "pubsubTopic=" + url.QueryEscape(shard0), func(t *testing.T, r *storepb.StoreQueryRequest) {
+			if r.GetPubsubTopic() != shard0 || r.ContentTopics != nil || r.MessageHashes != nil {
+				t.Fatalf("got %v", r)
+			}
+		}},
+		{"contentTopics only", "contentTopics=" + url.QueryEscape(chatCT), func(t *testing.T, r *storepb.StoreQueryRequest) {
+			if r.PubsubTopic != nil || len(r.ContentTopics) != 1 || r.ContentTopics[0] != chatCT {
+				t.Fatalf("got %v", r)
+			}
+		}},
+		{"hashes with pubsubTopic", "pubsubTopic=" + url.QueryEscape(shard0) + "&hashes=" + hexHash(4), func(t *testing.T, r *storepb.StoreQueryRequest) {
+			if r.GetPubsubTopic() != shard0 || len(r.MessageHashes) != 1 || !bytes.Equal(r.MessageHashes[0], hashOf(4)) {
+				t.Fatalf("got %v", r)
+			}
+		}},
 		{"page size zero is default", "pageSize=0", func(t *testing.T, r *storepb.StoreQueryRequest) {
 			if r.GetPaginationLimit() != 20 {
 				t.Fatalf("limit %d", r.GetPaginationLimit())
@@ -88,7 +109,7 @@ func TestStoreV3BadParams(t *testing.T) {
 	h := newTestServer(t, f, nil).Handler()
 	for _, q := range []string{
 		"includeData=maybe", "startTime=abc", "endTime=1.5", "hashes=0x1234", "hashes=" + hexHash(1) + ",zz",
-		"cursor=nothex", "pageSize=-1", "pageSize=x", "peerAddr=garbage", "peerAddr=" + url.QueryEscape("/ip4/127.0.0.1/tcp/1"),
+		"cursor=nothex", "pageSize=x", "pageSize=1.5", "peerAddr=garbage", "peerAddr=" + url.QueryEscape("/ip4/127.0.0.1/tcp/1"),
 	} {
 		t.Run(q, func(t *testing.T) {
 			f.mu.Lock()
@@ -162,8 +183,8 @@ func TestStoreV3Errors(t *testing.T) {
 		{"rate limited error", nil, &store.StatusError{Code: 429}, 429, "text/plain", msgRateLimited},
 		{"bad response", nil, &store.StatusError{Code: store.StatusBadResponse, Desc: "no status"}, 500, "text/plain", "no status"},
 		{"dial failure", nil, errFake, 500, "text/plain", errFake.Error()},
-		{"remote refusal is data", status(400), nil, 200, jsonCT, `"statusCode":400`},
-		{"unavailable is data", status(503), nil, 200, jsonCT, `"statusCode":503`},
+		{"refusal is an HTTP error", status(400), nil, 500, "text/plain", "desc"},
+		{"unavailable is an HTTP error", status(503), nil, 500, "text/plain", "desc"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,7 +246,7 @@ func TestStoreLegacy(t *testing.T) {
 		t.Fatalf("empty body %s", r.body)
 	}
 
-	for _, bad := range []string{"digest=!!!", "digest=" + url.QueryEscape(b64.EncodeToString([]byte("short"))), "senderTime=x", "pageSize=-3", "peerAddr=nope"} {
+	for _, bad := range []string{"digest=!!!", "digest=" + url.QueryEscape(b64.EncodeToString([]byte("short"))), "senderTime=x", "pageSize=y", "peerAddr=nope"} {
 		do(t, h, "GET", "/store/v1/messages?"+bad, "", "").want(t, 400, "text/plain")
 	}
 
@@ -236,7 +257,7 @@ func TestStoreLegacy(t *testing.T) {
 	}{
 		{nil, node.ErrNoServicePeer, 412},
 		{nil, context.DeadlineExceeded, 500},
-		{&storepb.HistoryResponse{Error: storepb.HistoryResponse_INVALID_CURSOR}, nil, 400},
+		{&storepb.HistoryResponse{Error: storepb.HistoryResponse_INVALID_CURSOR}, nil, 500},
 		{&storepb.HistoryResponse{Error: storepb.HistoryResponse_TOO_MANY_REQUESTS}, nil, 429},
 		{&storepb.HistoryResponse{Error: storepb.HistoryResponse_SERVICE_UNAVAILABLE}, nil, 500},
 		{nil, &store.StatusError{Code: 429}, 429},
