@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/wakunode/wakunode/filter"
@@ -157,7 +158,26 @@ func (s *Server) handleFilterSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeFilter(w, http.StatusServiceUnavailable, req.RequestID, err.Error())
 		return
 	}
+	// A refresh or a wider subscription makes older ones redundant: retire them so repeated
+	// subscribes do not pile up. The node's client sends no UNSUBSCRIBE for content topics
+	// sub still wants.
+	for _, old := range s.filters.list() {
+		if old != sub && old.Peer == sub.Peer && old.PubsubTopic == sub.PubsubTopic && covers(sub.ContentTopics, old.ContentTopics) {
+			s.filters.remove(old)
+			_ = s.n.FilterUnsubscribe(ctx, old)
+		}
+	}
 	writeFilter(w, http.StatusOK, req.RequestID, "OK")
+}
+
+// covers reports whether every content topic of b is in a.
+func covers(a, b []string) bool {
+	for _, ct := range b {
+		if !slices.Contains(a, ct) {
+			return false
+		}
+	}
+	return true
 }
 
 // handleFilterUnsubscribe drops the given (pubsub topic, content topic) pairs from the
@@ -286,6 +306,9 @@ func (f *filterSubs) add(sub *filter.Subscription) error {
 	defer f.mu.Unlock()
 	if f.closed {
 		return errors.New("REST server is closing")
+	}
+	if len(f.subs) >= maxCachedTopics {
+		return fmt.Errorf("REST holds %d filter subscriptions already", maxCachedTopics)
 	}
 	for _, ct := range sub.ContentTopics {
 		if !f.cache.track(ct) {

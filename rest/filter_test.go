@@ -317,8 +317,8 @@ func TestFilterOverlapDeduped(t *testing.T) {
 	f := newFakeNode(t)
 	srv := newTestServer(t, f, nil)
 	h := srv.Handler()
-	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("1", shard0, ctA)).want(t, 200, jsonCT)
-	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("2", shard0, ctA, ctB)).want(t, 200, jsonCT)
+	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("1", shard0, ctA, ctB)).want(t, 200, jsonCT)
+	do(t, h, "POST", "/filter/v2/subscriptions", jsonCT, subBody("2", shard0, ctA, "/app/1/c/proto")).want(t, 200, jsonCT)
 	if n := f.filterPush(envelope(t, shard0, ctA, "once")); n != 2 {
 		t.Fatalf("push reached %d subscriptions, want 2", n)
 	}
@@ -341,5 +341,28 @@ func TestFilterOverlapDeduped(t *testing.T) {
 	var got []FilterWakuMessage
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil || len(got) != 1 || got[0].Payload != b64.EncodeToString([]byte("once")) {
 		t.Fatalf("GET after an overlapping push: %s", r.body)
+	}
+}
+
+// TestFilterRefreshDoesNotPileUp: subscribing the same content topics again retires the older
+// REST subscription, so refreshes keep one subscription (and one goroutine) per topic set.
+func TestFilterRefreshDoesNotPileUp(t *testing.T) {
+	f := newFakeNode(t)
+	srv := newTestServer(t, f, nil)
+	h := srv.Handler()
+	for i := range 5 {
+		do(t, h, "PUT", "/filter/v2/subscriptions", jsonCT, subBody(fmt.Sprint(i), shard0, ctA)).want(t, 200, jsonCT)
+	}
+	do(t, h, "PUT", "/filter/v2/subscriptions", jsonCT, subBody("wider", shard0, ctA, ctB)).want(t, 200, jsonCT)
+	if n := len(srv.filters.list()); n != 1 {
+		t.Fatalf("%d REST subscriptions after refreshes, want 1", n)
+	}
+	active := f.activeFilterTopics()
+	if active[filter.Criterion{PubsubTopic: shard0, ContentTopic: ctA}] != 1 || active[filter.Criterion{PubsubTopic: shard0, ContentTopic: ctB}] != 1 {
+		t.Fatalf("node subscriptions %v", active)
+	}
+	f.filterPush(envelope(t, shard0, ctA, "after refresh"))
+	if got := pollFilter(t, h, ctA, 1); len(got) != 1 {
+		t.Fatalf("got %+v", got)
 	}
 }
