@@ -14,8 +14,13 @@ const DefaultCacheCapacity = 50
 // capacity and the number of topics: 16 MiB, about a hundred messages of the largest size.
 const DefaultCacheMaxBytes = 16 << 20
 
-// maxCachedTopics bounds how many topics one cache tracks, whatever arrives on the bus.
-const maxCachedTopics = 1024
+// maxCachedTopics bounds how many topics one cache (or topic set) tracks, whatever arrives
+// on the bus; maxTopicBytes bounds the bytes of their names (content topics are the
+// client's strings, of any length).
+const (
+	maxCachedTopics = 1024
+	maxTopicBytes   = 1 << 20
+)
 
 // entryOverhead is what an envelope costs beyond its encoded bytes (decoded fields, pointers);
 // the payload aliases the encoded bytes (message.Decode).
@@ -45,6 +50,8 @@ type msgCache struct {
 	dedupe *recentHashes
 	topics map[string][]cacheEntry // oldest first
 	bytes  int64
+	// keyBytes is the length of the topic names tracked (at most maxTopicBytes).
+	keyBytes int
 	seq    uint64
 	// duplicates counts the messages dedupe dropped.
 	duplicates uint64
@@ -69,10 +76,11 @@ func (c *msgCache) trackLocked(topic string) bool {
 	if _, ok := c.topics[topic]; ok {
 		return true
 	}
-	if len(c.topics) >= maxCachedTopics {
+	if len(c.topics) >= maxCachedTopics || c.keyBytes+len(topic) > maxTopicBytes {
 		return false
 	}
 	c.topics[topic] = nil
+	c.keyBytes += len(topic)
 	return true
 }
 
@@ -80,10 +88,15 @@ func (c *msgCache) trackLocked(topic string) bool {
 func (c *msgCache) untrack(topic string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, en := range c.topics[topic] {
+	q, ok := c.topics[topic]
+	if !ok {
+		return
+	}
+	for _, en := range q {
 		c.bytes -= entrySize(en.e)
 	}
 	delete(c.topics, topic)
+	c.keyBytes -= len(topic)
 }
 
 // trackedTopics lists the tracked topics (for unsubscribe bookkeeping).

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,17 @@ func TestCacheTracking(t *testing.T) {
 	}
 	if auto.track("one more") {
 		t.Error("track beyond the bound succeeded")
+	}
+
+	// Bounded bytes of topic names: a few huge content topics fill it.
+	named := newMsgCache(1, DefaultCacheMaxBytes, false, false)
+	huge := strings.Repeat("x", maxTopicBytes/2)
+	if !named.track(huge+"1") || named.track(huge+"2") {
+		t.Error("topic-name bytes not bounded")
+	}
+	named.untrack(huge + "1")
+	if !named.track(huge+"2") || named.keyBytes != len(huge)+1 {
+		t.Errorf("untrack did not free the name's bytes: %d", named.keyBytes)
 	}
 }
 

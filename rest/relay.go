@@ -125,7 +125,7 @@ func (s *Server) handleAutoSubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		s.cache.byPubsub.track(shards[i])
 		if !s.auto.add(ct) {
-			writeText(w, http.StatusInternalServerError, fmt.Sprintf("Failed to subscribe: more than %d content topics", maxCachedTopics))
+			writeText(w, http.StatusInternalServerError, fmt.Sprintf("Failed to subscribe: more than %d content topics or %d bytes of them", maxCachedTopics, maxTopicBytes))
 			return
 		}
 	}
@@ -163,20 +163,26 @@ func (s *Server) handleAutoUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	writeOK(w)
 }
 
-// contentTopics is the bounded set of content topics subscribed through REST autosharding.
+// contentTopics is the bounded set of content topics subscribed through REST autosharding:
+// at most maxCachedTopics names of maxTopicBytes in total.
 type contentTopics struct {
-	mu  sync.Mutex
-	set map[string]bool
+	mu    sync.Mutex
+	set   map[string]bool
+	bytes int
 }
 
 // add reports false when the set is full.
 func (c *contentTopics) add(ct string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.set[ct] && len(c.set) >= maxCachedTopics {
+	if c.set[ct] {
+		return true
+	}
+	if len(c.set) >= maxCachedTopics || c.bytes+len(ct) > maxTopicBytes {
 		return false
 	}
 	c.set[ct] = true
+	c.bytes += len(ct)
 	return true
 }
 
@@ -185,7 +191,10 @@ func (c *contentTopics) remove(cts []string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ct := range cts {
-		delete(c.set, ct)
+		if c.set[ct] {
+			delete(c.set, ct)
+			c.bytes -= len(ct)
+		}
 	}
 	out := make([]string, 0, len(c.set))
 	for ct := range c.set {
