@@ -52,7 +52,7 @@ type msgCache struct {
 	bytes  int64
 	// keyBytes is the length of the topic names tracked (at most maxTopicBytes).
 	keyBytes int
-	seq    uint64
+	seq      uint64
 	// duplicates counts the messages dedupe dropped.
 	duplicates uint64
 }
