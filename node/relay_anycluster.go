@@ -6,19 +6,16 @@ import "github.com/wakunode/wakunode/message"
 // cluster, as nwaku's REST POST /relay/v1/subscriptions does. Shards of other clusters are
 // relayed but never announced: the ENR and metadata list only our cluster's shards.
 func (n *Node) RelaySubscribeAnyCluster(topic string) error {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return err
-	}
 	s, err := message.ParseShard(topic)
 	if err != nil {
 		return err
 	}
-	if err := r.Subscribe(topic); err != nil {
+	if s.Cluster == n.cfg.ClusterID {
+		return n.RelaySubscribe(topic)
+	}
+	r, err := n.relayOrErr()
+	if err != nil {
 		return err
 	}
-	if s.Cluster == n.cfg.ClusterID {
-		n.refreshENRShards()
-	}
-	return nil
+	return r.Subscribe(topic)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
@@ -124,7 +123,7 @@ func (s *Server) handleAutoSubscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.cache.byPubsub.track(shards[i])
-		if !s.auto.add(ct) {
+		if !s.auto.track(ct) {
 			writeText(w, http.StatusInternalServerError, fmt.Sprintf("Failed to subscribe: more than %d content topics or %d bytes of them", maxCachedTopics, maxTopicBytes))
 			return
 		}
@@ -144,8 +143,11 @@ func (s *Server) handleAutoUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	for _, ct := range cts {
+		s.auto.untrack(ct)
+	}
 	inUse := map[string]bool{}
-	for _, ct := range s.auto.remove(cts) {
+	for _, ct := range s.auto.trackedTopics() {
 		if t, err := s.n.PubsubTopicFor("", ct); err == nil {
 			inUse[t] = true
 		}
@@ -161,46 +163,6 @@ func (s *Server) handleAutoUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.cache.byPubsub.untrack(t)
 	}
 	writeOK(w)
-}
-
-// contentTopics is the bounded set of content topics subscribed through REST autosharding:
-// at most maxCachedTopics names of maxTopicBytes in total.
-type contentTopics struct {
-	mu    sync.Mutex
-	set   map[string]bool
-	bytes int
-}
-
-// add reports false when the set is full.
-func (c *contentTopics) add(ct string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.set[ct] {
-		return true
-	}
-	if len(c.set) >= maxCachedTopics || c.bytes+len(ct) > maxTopicBytes {
-		return false
-	}
-	c.set[ct] = true
-	c.bytes += len(ct)
-	return true
-}
-
-// remove drops cts and returns the content topics that remain.
-func (c *contentTopics) remove(cts []string) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, ct := range cts {
-		if c.set[ct] {
-			delete(c.set, ct)
-			c.bytes -= len(ct)
-		}
-	}
-	out := make([]string, 0, len(c.set))
-	for ct := range c.set {
-		out = append(out, ct)
-	}
-	return out
 }
 
 // autoShards parses content topics and maps each to its autoshard's pubsub topic.

@@ -110,7 +110,7 @@ type Server struct {
 	n       Node
 	handler http.Handler
 	cache   *relayCache
-	auto    *contentTopics // subscribed through /relay/v1/auto/subscriptions
+	auto    *msgCache // content topics subscribed through /relay/v1/auto/subscriptions
 	filters *filterSubs
 	origins []originPattern
 
@@ -144,7 +144,7 @@ func New(cfg Config, n Node) *Server {
 		log:     cfg.Logger.With("component", "rest"),
 		n:       n,
 		cache:   newRelayCache(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
-		auto:    &contentTopics{set: map[string]bool{}},
+		auto:    newMsgCache(1, 0, false, false), // a bounded set: no message is ever added
 		filters: newFilterSubs(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
 		origins: parseOrigins(cfg.AllowOrigins),
 	}
