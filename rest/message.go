@@ -152,10 +152,10 @@ func decodeMessage(body []byte) (*pb.WakuMessage, error) {
 	return m, nil
 }
 
-// field decodes obj[name] into v when present and not null.
+// field decodes obj[name] into v when present (decodeObject has refused nulls).
 func field(obj map[string]json.RawMessage, name string, v any) error {
 	raw, ok := obj[name]
-	if !ok || string(raw) == "null" {
+	if !ok {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
