@@ -38,8 +38,10 @@ func TestNwakuErrorTexts(t *testing.T) {
 	if d := filterDesc("POST", "/filter/v2/subscriptions", subBody("1", shard0, many...), 400); d != "BAD_REQUEST: exceeds maximum content topics: 100" {
 		t.Errorf("101 content topics: %q", d)
 	}
-	if d := filterDesc("POST", "/filter/v2/subscriptions", `{"contentFilters":["/a/1/b/proto"]}`, 400); d != "bad request id" {
-		t.Errorf("no requestId: %q", d)
+	for _, body := range []string{`{"contentFilters":["/a/1/b/proto"]}`, `{"requestId":null,"contentFilters":["/a/1/b/proto"]}`, `{"requestId":7}`} {
+		if d := filterDesc("POST", "/filter/v2/subscriptions", body, 400); d != "bad request id" {
+			t.Errorf("%s: %q", body, d)
+		}
 	}
 	f.mu.Lock()
 	f.svc.filterErr = fmt.Errorf("%w: 16Uiu2HAm: connection refused", node.ErrDialFailure)

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -104,11 +105,17 @@ func (s *Server) readFilterRequest(w http.ResponseWriter, r *http.Request, needT
 	if err != nil {
 		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
 	}
+	var probe struct {
+		RequestID *string `json:"requestId"`
+	}
+	if json.Unmarshal(body, &probe) == nil && probe.RequestID == nil { // missing or null
+		return fail(http.StatusBadRequest, unknownRequestID, textBadRequestID)
+	}
 	obj, err := decodeObject(body, "filter request", filterFields)
 	if err != nil {
 		return fail(http.StatusBadRequest, unknownRequestID, err.Error())
 	}
-	if _, ok := obj["requestId"]; !ok || field(obj, "requestId", &req.RequestID) != nil {
+	if field(obj, "requestId", &req.RequestID) != nil { // not a string
 		return fail(http.StatusBadRequest, unknownRequestID, textBadRequestID)
 	}
 	if err := field(obj, "pubsubTopic", &req.PubsubTopic); err != nil {
