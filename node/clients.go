@@ -39,13 +39,13 @@ func (n *Node) servicePeer(ctx context.Context, explicit, configured multiaddr.M
 		}
 		info = *ai
 	} else {
-		p, err := n.SelectPeer(proto, pubsubTopic)
+		p, err := n.peers.SelectPeer(proto, pubsubTopic)
 		if err != nil {
 			return "", fmt.Errorf("%w for %s: %w", ErrNoServicePeer, proto, err)
 		}
 		info.ID = p // addresses come from the peer store
 	}
-	if err := n.Host().Connect(ctx, info); err != nil {
+	if err := n.host.Connect(ctx, info); err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrDialFailure, info.ID, err)
 	}
 	return info.ID, nil

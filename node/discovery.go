@@ -244,11 +244,8 @@ func (n *Node) peerExchangeLoop(ctx context.Context, c *peerexchange.Client, tar
 // SelectPeer chooses a peer serving proto, on pubsubTopic's shard when it is given (for the
 // filter, lightpush and store clients).
 func (n *Node) SelectPeer(proto protocol.ID, pubsubTopic string) (peer.ID, error) {
-	n.mu.RLock()
-	m := n.peers
-	n.mu.RUnlock()
-	if m == nil {
+	if !n.ready() || n.peers == nil {
 		return "", ErrNotStarted
 	}
-	return m.SelectPeer(proto, pubsubTopic)
+	return n.peers.SelectPeer(proto, pubsubTopic)
 }

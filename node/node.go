@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -50,8 +49,13 @@ type Node struct {
 	bus  *bus
 	auto *sharding.Autosharding
 
-	mu      sync.RWMutex
-	started bool
+	// mu guards state. The component fields below are written only by Start, before the state
+	// leaves stateStarting, and read by the getters only after it has (see ready).
+	mu        sync.RWMutex
+	state     lifecycle
+	startDone chan struct{} // closed when Start's work ends, successfully or not
+	stopDone  chan struct{} // closed when Stop has torn everything down
+
 	host    host.Host
 	relay   *relay.Relay
 	peers   *peers.Manager
@@ -66,7 +70,6 @@ type Node struct {
 	storeClient     *store.Client
 	filterClient    *filter.Client
 	lightpushClient *lightpush.Client
-	stopping        atomic.Bool
 	peerMeta        sync.Map       // peer.ID → metadata.Info from the connection check
 	stops           []func() error // run in reverse order by Stop
 
@@ -80,7 +83,8 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus()}
+	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus(), startDone: make(chan struct{}), stopDone: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if cfg.NumShardsInNetwork > 0 {
 		n.auto = &sharding.Autosharding{Cluster: cfg.ClusterID, NumShards: cfg.NumShardsInNetwork}
 	}
@@ -106,21 +110,6 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// Start builds the host and mounts the protocols. It is not restartable after Stop.
-func (n *Node) Start(ctx context.Context) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.started {
-		return ErrAlreadyStarted
-	}
-	if err := n.start(ctx); err != nil {
-		n.stopLocked()
-		return err
-	}
-	n.started = true
-	return nil
-}
-
 func (n *Node) start(ctx context.Context) error {
 	key := n.cfg.NodeKey
 	if key == nil {
@@ -134,7 +123,6 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if n.cfg.Registerer != nil {
 		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
 	}
@@ -214,48 +202,11 @@ func (n *Node) initialTopics() []string {
 	return out
 }
 
-func (n *Node) onStop(f func() error) { n.stops = append(n.stops, f) }
-
-// go runs f as a goroutine owned by the node: Stop cancels ctx and waits for it.
-func (n *Node) goOwned(f func(ctx context.Context)) {
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		f(n.ctx)
-	}()
-}
-
-// Stop shuts everything down and waits for every goroutine the node started.
-func (n *Node) Stop() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.started {
-		return nil
-	}
-	n.stopping.Store(true)
-	n.started = false
-	return n.stopLocked()
-}
-
-func (n *Node) stopLocked() error {
-	if n.cancel != nil {
-		n.cancel()
-	}
-	var errs []error
-	for i := len(n.stops) - 1; i >= 0; i-- {
-		if err := n.stops[i](); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	n.stops = nil
-	n.wg.Wait()
-	return errors.Join(errs...)
-}
-
 // Host is the libp2p host (nil before Start).
 func (n *Node) Host() host.Host {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
+	if !n.ready() {
+		return nil
+	}
 	return n.host
 }
 
@@ -388,9 +339,7 @@ func (n *Node) IsSubscribed(topic string) bool {
 }
 
 func (n *Node) relayOrErr() (*relay.Relay, error) {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if !n.started && n.host == nil {
+	if !n.ready() || n.host == nil {
 		return nil, ErrNotStarted
 	}
 	if n.relay == nil {

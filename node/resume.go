@@ -56,8 +56,10 @@ func (n *Node) Resume(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	relayed := map[string]bool{}
-	for _, t := range n.RelayTopics() {
-		relayed[t] = true
+	if n.relay != nil { // n.relay, not RelayTopics: this runs during Start
+		for _, t := range n.relay.Topics() {
+			relayed[t] = true
+		}
 	}
 	req := &storepb.StoreQueryRequest{IncludeData: true, TimeStart: &start, PaginationForward: true}
 	got := 0

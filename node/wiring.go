@@ -38,10 +38,10 @@ func (n *Node) startPeers() error {
 	n.host.Network().Notify(forget)
 	n.onStop(func() error { n.host.Network().StopNotify(forget); return nil })
 	m := peers.New(n.host, pc)
+	n.peers = m // before Start: verifyPeer reads it
 	if err := m.Start(); err != nil {
 		return fmt.Errorf("peer manager: %w", err)
 	}
-	n.peers = m
 	n.onStop(m.Close)
 	return nil
 }
