@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -268,74 +267,9 @@ func (n *Node) PubsubTopicFor(pubsubTopic, contentTopic string) (string, error) 
 	return s.PubsubTopic(), nil
 }
 
-// Publish relays m on pubsubTopic ("" = autosharding by content topic). The message goes
-// through the node's one validation path; a zero timestamp is set to now.
+// Publish is n.Relay().Publish: the application's door into relay.
 func (n *Node) Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error) {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return nil, err
-	}
-	topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
-	if err != nil {
-		return nil, err
-	}
-	if m.GetTimestamp() == 0 {
-		ts := time.Now().UnixNano()
-		m.Timestamp = &ts
-	}
-	return r.Publish(ctx, topic, m)
-}
-
-// RelaySubscribe joins the shard's mesh. Topics must be static shards of our cluster.
-func (n *Node) RelaySubscribe(topic string) error {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return err
-	}
-	s, err := message.ParseShard(topic)
-	if err != nil {
-		return err
-	}
-	if s.Cluster != n.cfg.ClusterID {
-		return fmt.Errorf("%s: %w (ours is %d)", topic, ErrWrongCluster, n.cfg.ClusterID)
-	}
-	if err := r.Subscribe(topic); err != nil {
-		return err
-	}
-	n.refreshENRShards()
-	return nil
-}
-
-// RelayUnsubscribe leaves the shard's mesh.
-func (n *Node) RelayUnsubscribe(topic string) error {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return err
-	}
-	if err := r.Unsubscribe(topic); err != nil {
-		return err
-	}
-	n.refreshENRShards()
-	return nil
-}
-
-// RelayTopics lists the subscribed pubsub topics.
-func (n *Node) RelayTopics() []string {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return nil
-	}
-	return r.Topics()
-}
-
-// IsSubscribed tells whether the node relays on topic.
-func (n *Node) IsSubscribed(topic string) bool {
-	for _, t := range n.RelayTopics() {
-		if t == topic {
-			return true
-		}
-	}
-	return false
+	return n.Relay().Publish(ctx, pubsubTopic, m)
 }
 
 func (n *Node) relayOrErr() (*relay.Relay, error) {
@@ -362,22 +296,3 @@ func (n *Node) Subscribe(match func(*message.Envelope) bool, capacity int) *Subs
 
 // AddConsumer attaches a service (archive, filter, REST cache) to the message bus.
 func (n *Node) AddConsumer(c Consumer) (remove func()) { return n.bus.add(c) }
-
-// RelayTopicPeers lists the connected peers subscribed to topic ("" checks only that relay is
-// mounted).
-func (n *Node) RelayTopicPeers(topic string) ([]peer.ID, error) {
-	r, err := n.relayOrErr()
-	if err != nil || topic == "" {
-		return nil, err
-	}
-	return r.TopicPeers(topic), nil
-}
-
-// RelayMeshPeers lists our gossipsub mesh for topic ("" checks only that relay is mounted).
-func (n *Node) RelayMeshPeers(topic string) ([]peer.ID, error) {
-	r, err := n.relayOrErr()
-	if err != nil || topic == "" {
-		return nil, err
-	}
-	return r.MeshPeers(topic), nil
-}

@@ -15,7 +15,7 @@ func localCount(t *testing.T, n *Node) int {
 	total := 0
 	req := &storepb.StoreQueryRequest{PaginationForward: true}
 	for {
-		resp, err := n.StoreQuery(context.Background(), nil, req)
+		resp, err := n.Store().Query(context.Background(), nil, req)
 		if err != nil {
 			t.Fatal(err)
 		}

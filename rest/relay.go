@@ -74,23 +74,23 @@ func (s *Server) handleRelayTopics(join bool) http.HandlerFunc {
 
 // subscribe joins topic unless the node already relays it.
 func (s *Server) subscribe(topic string) error {
-	if s.n.IsSubscribed(topic) {
+	if s.relay.IsSubscribed(topic) {
 		return nil
 	}
-	return s.n.RelaySubscribe(topic)
+	return s.relay.Subscribe(topic)
 }
 
 func (s *Server) unsubscribe(topic string) error {
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		return nil
 	}
-	return s.n.RelayUnsubscribe(topic)
+	return s.relay.Unsubscribe(topic)
 }
 
 // handleRelayGet returns, and forgets, the messages received on the topic since the last call.
 func (s *Server) handleRelayGet(w http.ResponseWriter, r *http.Request) {
 	topic := r.PathValue("pubsubTopic")
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		writeText(w, http.StatusNotFound, "Not subscribed to topic: "+topic)
 		return
 	}
@@ -104,7 +104,7 @@ func (s *Server) handleRelayPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		writeText(w, http.StatusBadRequest, "Failed to publish: Node not subscribed to topic: "+topic)
 		return
 	}
@@ -191,7 +191,7 @@ func (s *Server) handleAutoGet(w http.ResponseWriter, r *http.Request) {
 	msgs, ok := s.cache.byContent.take(ct)
 	if !ok {
 		t, err := s.n.PubsubTopicFor("", ct)
-		if err != nil || !s.n.IsSubscribed(t) || !s.cache.byContent.track(ct) {
+		if err != nil || !s.relay.IsSubscribed(t) || !s.cache.byContent.track(ct) {
 			writeText(w, http.StatusNotFound, "Not subscribed to topic: "+ct)
 			return
 		}
@@ -236,7 +236,7 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request) (*pb.WakuMe
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, topic string, m *pb.WakuMessage) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	if _, err := s.n.Publish(ctx, topic, m); err != nil {
+	if _, err := s.relay.Publish(ctx, topic, m); err != nil {
 		writeText(w, statusOf(err, http.StatusBadRequest), "Failed to publish: "+err.Error())
 		return
 	}
