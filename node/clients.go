@@ -111,7 +111,7 @@ func (l *Lightpush) Publish(ctx context.Context, peerAddr multiaddr.Multiaddr, p
 		if !n.Relay().IsSubscribed(topic) {
 			return 0, fmt.Errorf("%w: %s", lightpush.ErrUnsupportedTopic, topic)
 		}
-		return lightpushPublisher{n}.Publish(ctx, topic, m)
+		return lightpush.RelayPublisher{Relay: n.relay}.Publish(ctx, topic, m)
 	}
 	proto := lightpush.ProtocolV3
 	if legacy {
