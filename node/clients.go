@@ -12,48 +12,39 @@ import (
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/message/pb"
+	"github.com/wakunode/wakunode/peers"
 	"github.com/wakunode/wakunode/store"
 	storepb "github.com/wakunode/wakunode/store/pb"
 )
 
-// Client-call errors: no peer given or configured for the protocol, or the peer could not be
-// dialled (REST maps the latter to PEER_DIAL_FAILURE).
+// Client-call errors (peers.ServicePeer): no peer given or configured for the protocol, or
+// the peer could not be dialled.
 var (
-	ErrNoServicePeer = errors.New("no suitable service peer")
-	ErrDialFailure   = errors.New("service peer dial failure")
+	ErrNoServicePeer = peers.ErrNoServicePeer
+	ErrDialFailure   = peers.ErrDialFailure
 )
 
-// servicePeer resolves the peer a client call goes to: the explicit address, else the
-// configured one (--storenode etc.), else the peer the peer manager selects for proto and
-// pubsubTopic (identify or ENR capabilities, metadata or ENR shards). It dials if needed.
+// servicePeer resolves the peer a client call goes to (peers.ServicePeer): the explicit
+// address, else the configured one (--storenode etc.), else the one the peer manager selects.
+// It reads the node's fields directly: store resume calls it during Start.
 func (n *Node) servicePeer(ctx context.Context, explicit, configured multiaddr.Multiaddr, proto protocol.ID, pubsubTopic string) (peer.ID, error) {
-	addr := explicit
-	if addr == nil {
-		addr = configured
-	}
-	var info peer.AddrInfo
-	if addr != nil {
-		ai, err := peer.AddrInfoFromP2pAddr(addr)
-		if err != nil {
-			return "", fmt.Errorf("service peer %s: %w", addr, err)
-		}
-		info = *ai
-	} else {
-		p, err := n.SelectPeer(proto, pubsubTopic)
-		if err != nil {
-			return "", fmt.Errorf("%w for %s: %w", ErrNoServicePeer, proto, err)
-		}
-		info.ID = p // addresses come from the peer store
-	}
-	if err := n.Host().Connect(ctx, info); err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrDialFailure, info.ID, err)
-	}
-	return info.ID, nil
+	return n.peers.ServicePeer(ctx, proto, pubsubTopic, explicit, configured)
 }
 
-// StoreQuery runs a store v3 query: against the local archive when the node stores and no
-// peer is given, otherwise against peerAddr or the configured/selected store node.
-func (n *Node) StoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, req *storepb.StoreQueryRequest) (*storepb.StoreQueryResponse, error) {
+// Store is the node's store protocol as its users see it: queries answered by the local
+// archive or by a store node.
+type Store struct{ n *Node }
+
+// Store returns the node's store object (usable once Start has returned).
+func (n *Node) Store() *Store { return &Store{n} }
+
+// Query runs a store v3 query: against the local archive when the node stores and no peer is
+// given, otherwise against peerAddr or the configured/selected store node.
+func (s *Store) Query(ctx context.Context, peerAddr multiaddr.Multiaddr, req *storepb.StoreQueryRequest) (*storepb.StoreQueryResponse, error) {
+	n := s.n
+	if !n.ready() {
+		return nil, ErrNotStarted
+	}
 	if peerAddr == nil && n.storeSvc != nil {
 		return n.storeSvc.Answer(ctx, "", req), nil
 	}
@@ -69,8 +60,12 @@ func (n *Node) StoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, req
 	return resp, err
 }
 
-// LegacyStoreQuery runs a legacy store v2 query, locally or remotely as StoreQuery does.
-func (n *Node) LegacyStoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, q *storepb.HistoryQuery) (*storepb.HistoryResponse, error) {
+// LegacyQuery runs a legacy store v2 query, locally or remotely as Query does.
+func (s *Store) LegacyQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, q *storepb.HistoryQuery) (*storepb.HistoryResponse, error) {
+	n := s.n
+	if !n.ready() {
+		return nil, ErrNotStarted
+	}
 	if peerAddr == nil && n.storeSvc != nil {
 		out, _ := n.storeSvc.AnswerLegacy(ctx, "", &storepb.HistoryRPC{Query: q})
 		return out.GetResponse(), nil
@@ -82,19 +77,41 @@ func (n *Node) LegacyStoreQuery(ctx context.Context, peerAddr multiaddr.Multiadd
 	return n.storeClient.LegacyQuery(ctx, p, q)
 }
 
-// LightpushPublish pushes m through a lightpush service node (v3, or v2 when legacy). With no
-// service peer given or configured, a node that serves lightpush itself publishes locally.
-// It returns the relay peer count reported.
-func (n *Node) LightpushPublish(ctx context.Context, peerAddr multiaddr.Multiaddr, pubsubTopic string, m *pb.WakuMessage, legacy bool) (int, error) {
+// Resume runs one pass of store resume now (see store.Resume); --store-resume runs it in the
+// background at start.
+func (s *Store) Resume(ctx context.Context) (store.ResumeResult, error) {
+	if !s.n.ready() {
+		return store.ResumeResult{}, ErrNotStarted
+	}
+	if s.n.archive == nil {
+		return store.ResumeResult{}, errors.New("store resume needs the store (--store)")
+	}
+	return store.Resume(ctx, s.n.resumeConfig())
+}
+
+// Lightpush is the node's lightpush client.
+type Lightpush struct{ n *Node }
+
+// Lightpush returns the node's lightpush object.
+func (n *Node) Lightpush() *Lightpush { return &Lightpush{n} }
+
+// Publish pushes m through a lightpush service node (v3, or v2 when legacy). With no service
+// peer given or configured, a node that serves lightpush itself publishes locally, through
+// the same topic check its lightpush service applies. It returns the relay peer count reported.
+func (l *Lightpush) Publish(ctx context.Context, peerAddr multiaddr.Multiaddr, pubsubTopic string, m *pb.WakuMessage, legacy bool) (int, error) {
+	n := l.n
+	if !n.ready() {
+		return 0, ErrNotStarted
+	}
 	if peerAddr == nil && n.cfg.LightpushNode == nil && n.cfg.Lightpush {
 		topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
 		if err != nil {
 			return 0, err
 		}
-		if !n.IsSubscribed(topic) {
+		if !n.Relay().IsSubscribed(topic) {
 			return 0, fmt.Errorf("%w: %s", lightpush.ErrUnsupportedTopic, topic)
 		}
-		return lightpushPublisher{n}.Publish(ctx, topic, m)
+		return lightpush.RelayPublisher{Relay: n.relay}.Publish(ctx, topic, m)
 	}
 	proto := lightpush.ProtocolV3
 	if legacy {
@@ -110,10 +127,21 @@ func (n *Node) LightpushPublish(ctx context.Context, peerAddr multiaddr.Multiadd
 	return n.lightpushClient.Push(ctx, p, pubsubTopic, m)
 }
 
-// FilterSubscribe subscribes to content topics at the filter service node (--filternode or
-// a selected peer). An empty pubsubTopic is derived by autosharding from the content topics,
+// Filter is the node's filter protocol as its users see it: the client's subscriptions at a
+// filter service node, and what the node's own filter service serves.
+type Filter struct{ n *Node }
+
+// Filter returns the node's filter object.
+func (n *Node) Filter() *Filter { return &Filter{n} }
+
+// Subscribe subscribes to content topics at the filter service node (--filternode or a
+// selected peer). An empty pubsubTopic is derived by autosharding from the content topics,
 // which must then share one shard.
-func (n *Node) FilterSubscribe(ctx context.Context, pubsubTopic string, contentTopics []string) (*filter.Subscription, error) {
+func (f *Filter) Subscribe(ctx context.Context, pubsubTopic string, contentTopics []string) (*filter.Subscription, error) {
+	n := f.n
+	if !n.ready() {
+		return nil, ErrNotStarted
+	}
 	if len(contentTopics) == 0 {
 		return nil, errors.New("no content topics")
 	}
@@ -136,55 +164,49 @@ func (n *Node) FilterSubscribe(ctx context.Context, pubsubTopic string, contentT
 	return n.filterClient.Subscribe(ctx, p, pubsubTopic, contentTopics...)
 }
 
-// FilterUnsubscribe ends a subscription made by FilterSubscribe.
-func (n *Node) FilterUnsubscribe(ctx context.Context, sub *filter.Subscription) error {
-	return n.filterClient.Unsubscribe(ctx, sub)
+// Unsubscribe ends a subscription made by Subscribe.
+func (f *Filter) Unsubscribe(ctx context.Context, sub *filter.Subscription) error {
+	if !f.n.ready() {
+		return ErrNotStarted
+	}
+	return f.n.filterClient.Unsubscribe(ctx, sub)
 }
 
-// FilterUnsubscribeAll drops every subscription at the filter service nodes we subscribed at
-// (or --filternode).
-func (n *Node) FilterUnsubscribeAll(ctx context.Context) error {
-	ps, err := n.filterPeers(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, p := range ps {
-		errs = append(errs, n.filterClient.UnsubscribeAll(ctx, p))
-	}
-	return errors.Join(errs...)
+// UnsubscribeAll drops every subscription at the filter service nodes we subscribed at (or
+// --filternode).
+func (f *Filter) UnsubscribeAll(ctx context.Context) error {
+	return f.eachPeer(ctx, f.n.filterClient.UnsubscribeAll)
 }
 
-// FilterPing checks that the filter service nodes still hold our subscriptions.
-func (n *Node) FilterPing(ctx context.Context) error {
-	ps, err := n.filterPeers(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, p := range ps {
-		errs = append(errs, n.filterClient.Ping(ctx, p))
-	}
-	return errors.Join(errs...)
-}
+// Ping checks that the filter service nodes still hold our subscriptions.
+func (f *Filter) Ping(ctx context.Context) error { return f.eachPeer(ctx, f.n.filterClient.Ping) }
 
-// filterPeers are the peers holding our filter subscriptions; with none, --filternode or the
+// eachPeer calls do for the peers holding our subscriptions; with none, --filternode or the
 // peer the manager would choose.
-func (n *Node) filterPeers(ctx context.Context) ([]peer.ID, error) {
-	if ps := n.filterClient.Peers(); len(ps) > 0 {
-		return ps, nil
+func (f *Filter) eachPeer(ctx context.Context, do func(context.Context, peer.ID) error) error {
+	n := f.n
+	if !n.ready() {
+		return ErrNotStarted
 	}
-	p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
-	if err != nil {
-		return nil, err
+	ps := n.filterClient.Peers()
+	if len(ps) == 0 {
+		p, err := n.servicePeer(ctx, nil, n.cfg.FilterNode, filter.SubscribeProtocol, "")
+		if err != nil {
+			return err
+		}
+		ps = []peer.ID{p}
 	}
-	return []peer.ID{p}, nil
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, do(ctx, p))
+	}
+	return errors.Join(errs...)
 }
 
-// FilterSubscriptions lists what the filter service serves (nil when not mounted).
-func (n *Node) FilterSubscriptions() []filter.PeerSubscription {
-	if n.filterSvc == nil {
+// Served lists what the node's filter service serves (nil when not mounted).
+func (f *Filter) Served() []filter.PeerSubscription {
+	if !f.n.ready() || f.n.filterSvc == nil {
 		return nil
 	}
-	return n.filterSvc.Subscriptions()
+	return f.n.filterSvc.Subscriptions()
 }

@@ -20,7 +20,7 @@ func TestClientSelectsServicePeer(t *testing.T) {
 	defer cancel()
 	topic := testTopic
 	req := &storepb.StoreQueryRequest{PubsubTopic: &topic, ContentTopics: []string{"/test/1/relay/proto"}, IncludeData: true}
-	if _, err := b.StoreQuery(ctx, nil, req); !errors.Is(err, ErrNoServicePeer) {
+	if _, err := b.Store().Query(ctx, nil, req); !errors.Is(err, ErrNoServicePeer) {
 		t.Fatalf("store query with no store peer: %v, want ErrNoServicePeer", err)
 	}
 	if _, err := a.Publish(ctx, testTopic, testMessage("stored")); err != nil {
@@ -33,7 +33,7 @@ func TestClientSelectsServicePeer(t *testing.T) {
 	var resp *storepb.StoreQueryResponse
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err = b.StoreQuery(ctx, nil, req); err == nil {
+		if resp, err = b.Store().Query(ctx, nil, req); err == nil {
 			break // the peer manager knows A serves store once identify and metadata are done
 		}
 	}
@@ -64,7 +64,7 @@ func TestFilterPingGoesToSubscribedPeer(t *testing.T) {
 	}
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if _, err = b.FilterSubscribe(ctx, testTopic, []string{"/test/1/relay/proto"}); err == nil {
+		if _, err = b.Filter().Subscribe(ctx, testTopic, []string{"/test/1/relay/proto"}); err == nil {
 			break
 		}
 	}
@@ -72,16 +72,16 @@ func TestFilterPingGoesToSubscribedPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if err := b.FilterPing(ctx); err != nil {
+		if err := b.Filter().Ping(ctx); err != nil {
 			t.Fatalf("ping %d: %v", i, err)
 		}
 	}
-	if err := b.FilterUnsubscribeAll(ctx); err != nil {
+	if err := b.Filter().UnsubscribeAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	held := 0
 	for _, s := range services {
-		held += len(s.FilterSubscriptions())
+		held += len(s.Filter().Served())
 	}
 	if held != 0 {
 		t.Fatalf("%d subscriptions left at the service nodes", held)

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/discovery"
 	"github.com/wakunode/wakunode/discovery/discv5"
 	"github.com/wakunode/wakunode/discovery/dnsdisc"
 	"github.com/wakunode/wakunode/enr"
@@ -73,8 +74,10 @@ func DefaultDiscoveryConfig() DiscoveryConfig {
 	}
 }
 
-// startDiscovery sets the peer manager's policy and starts the discovery sources that feed it:
-// peer exchange service, discv5, DNS discovery and the peer exchange client.
+// startDiscovery sets the peer manager's policy and starts the discovery sources. Every source
+// emits into one candidate stream, which one goroutine drains into the peer manager: static
+// peer exchange responders, discv5, DNS trees and the peer exchange client. The peer exchange
+// service serves what discv5 finds.
 func (n *Node) startDiscovery() error {
 	dc := n.cfg.Discovery
 	n.peers.SetPolicy(peers.Policy{
@@ -86,6 +89,10 @@ func (n *Node) startDiscovery() error {
 	if n.relay != nil {
 		n.peers.SetRelay(n.relay, n.cfg.RelayParams.Dlo)
 	}
+	candidates := discovery.NewStream(0)
+	n.goOwned(func(ctx context.Context) {
+		candidates.Run(ctx, func(c discovery.Candidate) { n.peers.AddCandidate(c.Peer, c.Origin, c.Record) })
+	})
 
 	var px *peerexchange.Service
 	if dc.PeerExchange {
@@ -98,14 +105,18 @@ func (n *Node) startDiscovery() error {
 	var d5 *discv5.Discovery
 	if dc.Discv5 {
 		var err error
-		if d5, err = n.startDiscv5(dc, px); err != nil {
+		if d5, err = n.startDiscv5(dc, px, candidates); err != nil {
 			return err
 		}
 	}
 	if dc.DNSDiscovery && len(dc.DNSDiscoveryURLs) > 0 {
 		c := dnsdisc.NewClient(dnsdisc.Config{NameServer: dc.DNSNameServer, Cluster: n.cfg.ClusterID, Logger: n.log})
 		for _, url := range dc.DNSDiscoveryURLs {
-			n.goOwned(func(ctx context.Context) { n.syncDNS(ctx, c, url, d5) })
+			cfg := discovery.DNSConfig{Syncer: c, URL: url, Logger: n.log}
+			if d5 != nil {
+				cfg.SeedUDP = func(rec *enode.Node) { d5.UDP().AddKnownNode(rec) }
+			}
+			n.goOwned(func(ctx context.Context) { discovery.SyncDNS(ctx, cfg, candidates) })
 		}
 	}
 	if len(dc.PeerExchangeNodes) > 0 {
@@ -115,20 +126,18 @@ func (n *Node) startDiscovery() error {
 			if err != nil {
 				return fmt.Errorf("peer exchange node %s: %w", a, err)
 			}
+			// Straight to the manager, not through the stream: the first poll dials it at once.
 			n.peers.AddCandidate(*ai, peers.OriginStatic, nil)
 			targets = append(targets, ai.ID)
 		}
-		interval := dc.PeerExchangeInterval
-		if interval <= 0 {
-			interval = time.Minute
-		}
-		pc := peerexchange.NewClient(n.host, n.cfg.ClusterID)
-		n.goOwned(func(ctx context.Context) { n.peerExchangeLoop(ctx, pc, targets, interval) })
+		cfg := discovery.PeerExchangeConfig{Client: peerexchange.NewClient(n.host, n.cfg.ClusterID),
+			Targets: targets, Interval: dc.PeerExchangeInterval, Known: n.peers.Len, Logger: n.log}
+		n.goOwned(func(ctx context.Context) { discovery.PollPeerExchange(ctx, cfg, candidates) })
 	}
 	return nil
 }
 
-func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service) (*discv5.Discovery, error) {
+func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service, candidates *discovery.Stream) (*discv5.Discovery, error) {
 	if n.enr == nil {
 		return nil, errors.New("discv5 needs the node's ENR")
 	}
@@ -144,7 +153,7 @@ func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service) (*discv
 		PrivateKey: n.key, LocalNode: n.enr.Enode(), UDPPort: dc.Discv5UDPPort,
 		ListenIP: net.ParseIP(n.cfg.ListenAddress), Bootnodes: boot, Cluster: n.cfg.ClusterID, Logger: n.log,
 		Sink: func(rec *enode.Node, info enr.Info) {
-			n.addCandidate(info, peers.OriginDiscv5)
+			candidates.EmitRecord(info, peers.OriginDiscv5)
 			if px != nil {
 				px.Add(rec, info)
 			}
@@ -156,19 +165,6 @@ func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service) (*discv
 	}
 	n.onStop(d.Close)
 	return d, nil
-}
-
-// addCandidate hands a record's peer to the manager.
-func (n *Node) addCandidate(info enr.Info, origin string) {
-	ais, err := peer.AddrInfosFromP2pAddrs(info.Addrs...)
-	if err != nil || len(ais) == 0 {
-		return
-	}
-	for _, ai := range ais {
-		if ai.ID == info.PeerID {
-			n.peers.AddCandidate(ai, origin, &info)
-		}
-	}
 }
 
 // inMesh reports whether p is in our relay mesh on any topic (peer exchange hands those out last).
@@ -186,69 +182,11 @@ func (n *Node) inMesh(p peer.ID) bool {
 	return false
 }
 
-// syncDNS syncs one tree until it succeeds, backing off between failures, and feeds the
-// manager (and discv5, with the records that have udp).
-func (n *Node) syncDNS(ctx context.Context, c *dnsdisc.Client, url string, d5 *discv5.Discovery) {
-	wait := 5 * time.Second
-	for {
-		nodes, err := c.Sync(ctx, url)
-		if err == nil {
-			for _, dn := range nodes {
-				n.addCandidate(dn.Info, peers.OriginDNS)
-				if d5 != nil && dn.HasUDP {
-					d5.UDP().AddKnownNode(dn.Record)
-				}
-			}
-			n.log.Info("dns discovery", "url", url, "nodes", len(nodes))
-			return
-		}
-		n.log.Warn("dns discovery failed", "url", url, "retryIn", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 10*time.Minute)
-	}
-}
-
-// peerExchangeLoop asks the configured responders for peers: at once, then every interval
-// (every 5 s while the manager knows fewer than minKnown peers).
-func (n *Node) peerExchangeLoop(ctx context.Context, c *peerexchange.Client, targets []peer.ID, interval time.Duration) {
-	const minKnown = 10
-	for {
-		for _, p := range targets {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			got, err := c.Request(rctx, p, minKnown)
-			cancel()
-			if err != nil {
-				n.log.Debug("peer exchange request", "peer", p, "err", err)
-				continue
-			}
-			for _, pe := range got {
-				n.addCandidate(pe.Info, peers.OriginPeerExchange)
-			}
-		}
-		wait := interval
-		if n.peers.Len() < minKnown+len(targets) {
-			wait = min(wait, 5*time.Second)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
-}
-
 // SelectPeer chooses a peer serving proto, on pubsubTopic's shard when it is given (for the
 // filter, lightpush and store clients).
 func (n *Node) SelectPeer(proto protocol.ID, pubsubTopic string) (peer.ID, error) {
-	n.mu.RLock()
-	m := n.peers
-	n.mu.RUnlock()
-	if m == nil {
+	if !n.ready() || n.peers == nil {
 		return "", ErrNotStarted
 	}
-	return m.SelectPeer(proto, pubsubTopic)
+	return n.peers.SelectPeer(proto, pubsubTopic)
 }

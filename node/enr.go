@@ -38,9 +38,7 @@ func (n *Node) buildENR(h host.Host) error {
 
 // ENR is the node's record in text form ("enr:...").
 func (n *Node) ENR() string {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if n.enr == nil {
+	if !n.ready() || n.enr == nil {
 		return ""
 	}
 	return n.enr.String()
@@ -48,8 +46,9 @@ func (n *Node) ENR() string {
 
 // LocalENR is the node's record (nil before Start).
 func (n *Node) LocalENR() *enr.LocalNode {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
+	if !n.ready() {
+		return nil
+	}
 	return n.enr
 }
 

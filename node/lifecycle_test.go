@@ -43,7 +43,7 @@ func TestENRAdvertisesServicesAndShards(t *testing.T) {
 	}
 	// Subscribing to another shard updates the record (with a higher seq).
 	seq := rec.Seq()
-	if err := n.RelaySubscribe("/waku/2/rs/16/7"); err != nil {
+	if err := n.Relay().Subscribe("/waku/2/rs/16/7"); err != nil {
 		t.Fatal(err)
 	}
 	rec2, err := enr.Parse(n.ENR())

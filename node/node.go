@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -50,8 +48,13 @@ type Node struct {
 	bus  *bus
 	auto *sharding.Autosharding
 
-	mu      sync.RWMutex
-	started bool
+	// mu guards state. The component fields below are written only by Start, before the state
+	// leaves stateStarting, and read by the getters only after it has (see ready).
+	mu        sync.RWMutex
+	state     lifecycle
+	startDone chan struct{} // closed when Start's work ends, successfully or not
+	stopDone  chan struct{} // closed when Stop has torn everything down
+
 	host    host.Host
 	relay   *relay.Relay
 	peers   *peers.Manager
@@ -66,7 +69,6 @@ type Node struct {
 	storeClient     *store.Client
 	filterClient    *filter.Client
 	lightpushClient *lightpush.Client
-	stopping        atomic.Bool
 	peerMeta        sync.Map       // peer.ID → metadata.Info from the connection check
 	stops           []func() error // run in reverse order by Stop
 
@@ -80,7 +82,8 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus()}
+	n := &Node{cfg: cfg, log: cfg.Logger, bus: newBus(), startDone: make(chan struct{}), stopDone: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if cfg.NumShardsInNetwork > 0 {
 		n.auto = &sharding.Autosharding{Cluster: cfg.ClusterID, NumShards: cfg.NumShardsInNetwork}
 	}
@@ -106,21 +109,6 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// Start builds the host and mounts the protocols. It is not restartable after Stop.
-func (n *Node) Start(ctx context.Context) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.started {
-		return ErrAlreadyStarted
-	}
-	if err := n.start(ctx); err != nil {
-		n.stopLocked()
-		return err
-	}
-	n.started = true
-	return nil
-}
-
 func (n *Node) start(ctx context.Context) error {
 	key := n.cfg.NodeKey
 	if key == nil {
@@ -134,7 +122,6 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if n.cfg.Registerer != nil {
 		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
 	}
@@ -214,48 +201,11 @@ func (n *Node) initialTopics() []string {
 	return out
 }
 
-func (n *Node) onStop(f func() error) { n.stops = append(n.stops, f) }
-
-// go runs f as a goroutine owned by the node: Stop cancels ctx and waits for it.
-func (n *Node) goOwned(f func(ctx context.Context)) {
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		f(n.ctx)
-	}()
-}
-
-// Stop shuts everything down and waits for every goroutine the node started.
-func (n *Node) Stop() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if !n.started {
-		return nil
-	}
-	n.stopping.Store(true)
-	n.started = false
-	return n.stopLocked()
-}
-
-func (n *Node) stopLocked() error {
-	if n.cancel != nil {
-		n.cancel()
-	}
-	var errs []error
-	for i := len(n.stops) - 1; i >= 0; i-- {
-		if err := n.stops[i](); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	n.stops = nil
-	n.wg.Wait()
-	return errors.Join(errs...)
-}
-
 // Host is the libp2p host (nil before Start).
 func (n *Node) Host() host.Host {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
+	if !n.ready() {
+		return nil
+	}
 	return n.host
 }
 
@@ -317,80 +267,13 @@ func (n *Node) PubsubTopicFor(pubsubTopic, contentTopic string) (string, error) 
 	return s.PubsubTopic(), nil
 }
 
-// Publish relays m on pubsubTopic ("" = autosharding by content topic). The message goes
-// through the node's one validation path; a zero timestamp is set to now.
+// Publish is n.Relay().Publish: the application's door into relay.
 func (n *Node) Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error) {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return nil, err
-	}
-	topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
-	if err != nil {
-		return nil, err
-	}
-	if m.GetTimestamp() == 0 {
-		ts := time.Now().UnixNano()
-		m.Timestamp = &ts
-	}
-	return r.Publish(ctx, topic, m)
-}
-
-// RelaySubscribe joins the shard's mesh. Topics must be static shards of our cluster.
-func (n *Node) RelaySubscribe(topic string) error {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return err
-	}
-	s, err := message.ParseShard(topic)
-	if err != nil {
-		return err
-	}
-	if s.Cluster != n.cfg.ClusterID {
-		return fmt.Errorf("%s: %w (ours is %d)", topic, ErrWrongCluster, n.cfg.ClusterID)
-	}
-	if err := r.Subscribe(topic); err != nil {
-		return err
-	}
-	n.refreshENRShards()
-	return nil
-}
-
-// RelayUnsubscribe leaves the shard's mesh.
-func (n *Node) RelayUnsubscribe(topic string) error {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return err
-	}
-	if err := r.Unsubscribe(topic); err != nil {
-		return err
-	}
-	n.refreshENRShards()
-	return nil
-}
-
-// RelayTopics lists the subscribed pubsub topics.
-func (n *Node) RelayTopics() []string {
-	r, err := n.relayOrErr()
-	if err != nil {
-		return nil
-	}
-	return r.Topics()
-}
-
-// IsSubscribed tells whether the node relays on topic.
-func (n *Node) IsSubscribed(topic string) bool {
-	for _, t := range n.RelayTopics() {
-		if t == topic {
-			return true
-		}
-	}
-	return false
+	return n.Relay().Publish(ctx, pubsubTopic, m)
 }
 
 func (n *Node) relayOrErr() (*relay.Relay, error) {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if !n.started && n.host == nil {
+	if !n.ready() || n.host == nil {
 		return nil, ErrNotStarted
 	}
 	if n.relay == nil {
@@ -413,22 +296,3 @@ func (n *Node) Subscribe(match func(*message.Envelope) bool, capacity int) *Subs
 
 // AddConsumer attaches a service (archive, filter, REST cache) to the message bus.
 func (n *Node) AddConsumer(c Consumer) (remove func()) { return n.bus.add(c) }
-
-// RelayTopicPeers lists the connected peers subscribed to topic ("" checks only that relay is
-// mounted).
-func (n *Node) RelayTopicPeers(topic string) ([]peer.ID, error) {
-	r, err := n.relayOrErr()
-	if err != nil || topic == "" {
-		return nil, err
-	}
-	return r.TopicPeers(topic), nil
-}
-
-// RelayMeshPeers lists our gossipsub mesh for topic ("" checks only that relay is mounted).
-func (n *Node) RelayMeshPeers(topic string) ([]peer.ID, error) {
-	r, err := n.relayOrErr()
-	if err != nil || topic == "" {
-		return nil, err
-	}
-	return r.MeshPeers(topic), nil
-}

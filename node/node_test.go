@@ -230,7 +230,7 @@ func TestPublishValidation(t *testing.T) {
 	if _, err := n.Publish(context.Background(), "", testMessage("x")); err == nil {
 		t.Fatal("publish without topic and without autosharding succeeded")
 	}
-	if err := n.RelaySubscribe("/waku/2/rs/1/0"); err == nil {
+	if err := n.Relay().Subscribe("/waku/2/rs/1/0"); err == nil {
 		t.Fatal("subscribed to a shard of another cluster")
 	}
 }
@@ -296,14 +296,14 @@ func TestDefaultShards(t *testing.T) {
 	cfg.NumShardsInNetwork = 3
 	n := startNode(t, cfg)
 	want := []string{"/waku/2/rs/16/0", "/waku/2/rs/16/1", "/waku/2/rs/16/2"}
-	if got := n.RelayTopics(); !slices.Equal(got, want) {
+	if got := n.Relay().Topics(); !slices.Equal(got, want) {
 		t.Fatalf("topics = %v, want %v", got, want)
 	}
 	cfg = testConfig(t)
 	cfg.Shards = nil
 	cfg.ContentTopics = []string{"/toychat/2/huilong/proto"}
 	cfg.NumShardsInNetwork = 8
-	if got := startNode(t, cfg).RelayTopics(); !slices.Equal(got, []string{"/waku/2/rs/16/3"}) {
+	if got := startNode(t, cfg).Relay().Topics(); !slices.Equal(got, []string{"/waku/2/rs/16/3"}) {
 		t.Fatalf("autosharded topics = %v", got)
 	}
 }

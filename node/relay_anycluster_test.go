@@ -10,14 +10,14 @@ import (
 func TestRelaySubscribeAnyCluster(t *testing.T) {
 	n := startNode(t, testConfig(t)) // cluster 16, shard 3
 	const other = "/waku/2/rs/99/4"
-	if err := n.RelaySubscribe(other); err == nil {
+	if err := n.Relay().Subscribe(other); err == nil {
 		t.Fatal("RelaySubscribe took another cluster's shard")
 	}
-	if err := n.RelaySubscribeAnyCluster(other); err != nil {
+	if err := n.Relay().SubscribeAnyCluster(other); err != nil {
 		t.Fatal(err)
 	}
-	if !n.IsSubscribed(other) {
-		t.Fatalf("not subscribed: %v", n.RelayTopics())
+	if !n.Relay().IsSubscribed(other) {
+		t.Fatalf("not subscribed: %v", n.Relay().Topics())
 	}
 	if got := n.shardIndices(); !slices.Equal(got, []uint16{3}) {
 		t.Fatalf("announced shards %v, want [3]", got)
@@ -30,7 +30,7 @@ func TestRelaySubscribeAnyCluster(t *testing.T) {
 	if e := receive(t, s, "foreign"); e.PubsubTopic != other {
 		t.Fatalf("delivered on %s", e.PubsubTopic)
 	}
-	if err := n.RelaySubscribeAnyCluster("/waku/2/default-waku/proto"); err == nil {
+	if err := n.Relay().SubscribeAnyCluster("/waku/2/default-waku/proto"); err == nil {
 		t.Fatal("named topic accepted")
 	}
 }

@@ -13,11 +13,12 @@ import (
 // Health reports the node and each mounted protocol the way nwaku's /health does.
 func (n *Node) Health(ctx context.Context) HealthReport {
 	n.mu.RLock()
-	defer n.mu.RUnlock()
-	switch {
-	case n.stopping.Load():
+	state := n.state
+	n.mu.RUnlock()
+	switch state {
+	case stateStopping, stateStopped:
 		return HealthReport{NodeHealth: HealthShuttingDown}
-	case !n.started:
+	case stateNew, stateStarting:
 		return HealthReport{NodeHealth: HealthInitializing}
 	}
 	status := func(on bool) string {

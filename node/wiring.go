@@ -38,34 +38,26 @@ func (n *Node) startPeers() error {
 	n.host.Network().Notify(forget)
 	n.onStop(func() error { n.host.Network().StopNotify(forget); return nil })
 	m := peers.New(n.host, pc)
+	n.peers = m // before Start: verifyPeer reads it
 	if err := m.Start(); err != nil {
 		return fmt.Errorf("peer manager: %w", err)
 	}
-	n.peers = m
 	n.onStop(m.Close)
 	return nil
 }
 
-// verifyPeer is the metadata check nwaku runs on every new peer: query its cluster and shards
-// and refuse another cluster, or a relay peer without valid shards. Light clients that report
-// no shards are kept.
+// verifyPeer runs the metadata connection check (metadata.Checker) on every new peer. Its
+// answer is kept for the admin API, and its shards go to the peer manager, so shard choice
+// follows metadata and not only the ENR.
 func (n *Node) verifyPeer(ctx context.Context, p peer.ID, protos []protocol.ID) error {
-	info, ok := n.metaSvc.Remote(p)
-	if !ok || !info.HasCluster {
-		var err error
-		if info, err = n.metaClient.Query(ctx, p); err != nil {
-			return fmt.Errorf("metadata: %w", err)
-		}
-	}
-	n.peerMeta.Store(p, info)
-	if info.HasCluster && info.Cluster <= 0xffff && len(info.Shards) > 0 {
-		rs := enr.RelayShards{Cluster: uint16(info.Cluster)}
-		for _, s := range info.Shards {
-			if s <= metadata.MaxShardIndex {
-				rs.Shards = append(rs.Shards, uint16(s))
+	c := metadata.Checker{
+		Cluster: n.cfg.ClusterID, Known: n.metaSvc.Remote, Query: n.metaClient.Query,
+		Record: func(p peer.ID, info metadata.Info, shards *enr.RelayShards) {
+			n.peerMeta.Store(p, info)
+			if shards != nil {
+				n.peers.SetShards(p, *shards)
 			}
-		}
-		n.peers.SetShards(p, rs) // shard choice then follows metadata, not only the ENR
+		},
 	}
-	return metadata.Verify(n.cfg.ClusterID, info, slices.Contains(protos, relay.ProtocolID))
+	return c.Check(ctx, p, slices.Contains(protos, relay.ProtocolID))
 }

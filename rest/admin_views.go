@@ -19,11 +19,11 @@ import (
 
 // RelayPeersNode answers the per-shard admin views (/admin/v1/peers/relay, /mesh, /stats).
 type RelayPeersNode interface {
-	// RelayTopicPeers lists the connected gossipsub peers on topic (node.ErrRelayDisabled
+	// TopicPeers lists the connected gossipsub peers on topic (node.ErrRelayDisabled
 	// without relay).
-	RelayTopicPeers(topic string) ([]peer.ID, error)
-	// RelayMeshPeers lists the peers in our mesh for topic (node.ErrRelayDisabled without relay).
-	RelayMeshPeers(topic string) ([]peer.ID, error)
+	TopicPeers(topic string) ([]peer.ID, error)
+	// MeshPeers lists the peers in our mesh for topic (node.ErrRelayDisabled without relay).
+	MeshPeers(topic string) ([]peer.ID, error)
 }
 
 // PeersOfShard is one shard's peers (rest-api.md §5).
@@ -71,10 +71,10 @@ func (s *Server) adminViewRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/v1/peers/service", s.handleServicePeers)
 	mux.HandleFunc("GET /admin/v1/peers/connected", s.handleConnectedPeers)
 	mux.HandleFunc("GET /admin/v1/peers/connected/on/{shardId}", s.handleConnectedPeers)
-	mux.HandleFunc("GET /admin/v1/peers/relay", s.relayView(RelayPeersNode.RelayTopicPeers))
-	mux.HandleFunc("GET /admin/v1/peers/relay/on/{shardId}", s.relayView(RelayPeersNode.RelayTopicPeers))
-	mux.HandleFunc("GET /admin/v1/peers/mesh", s.relayView(RelayPeersNode.RelayMeshPeers))
-	mux.HandleFunc("GET /admin/v1/peers/mesh/on/{shardId}", s.relayView(RelayPeersNode.RelayMeshPeers))
+	mux.HandleFunc("GET /admin/v1/peers/relay", s.relayView(RelayPeersNode.TopicPeers))
+	mux.HandleFunc("GET /admin/v1/peers/relay/on/{shardId}", s.relayView(RelayPeersNode.TopicPeers))
+	mux.HandleFunc("GET /admin/v1/peers/mesh", s.relayView(RelayPeersNode.MeshPeers))
+	mux.HandleFunc("GET /admin/v1/peers/mesh/on/{shardId}", s.relayView(RelayPeersNode.MeshPeers))
 	mux.HandleFunc("GET /admin/v1/peers/stats", s.handlePeerStats)
 	mux.HandleFunc("GET /admin/v1/filter/subscriptions", s.handleFilterSubscriptions)
 }
@@ -132,7 +132,7 @@ func (s *Server) handleConnectedPeers(w http.ResponseWriter, r *http.Request) {
 // /on/{shardId} one PeersOfShard (empty when we do not relay on it).
 func (s *Server) relayView(list func(RelayPeersNode, string) ([]peer.ID, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rn := RelayPeersNode(s.n)
+		rn := RelayPeersNode(s.relay)
 		shard, onShard, ok := parseShardID(w, r)
 		if !ok {
 			return
@@ -185,7 +185,7 @@ func (s *Server) peersOfShard(rn RelayPeersNode, list func(RelayPeersNode, strin
 func (s *Server) peersOfShards(rn RelayPeersNode, list func(RelayPeersNode, string) ([]peer.ID, error), byID map[string]node.PeerInfo) ([]PeersOfShard, error) {
 	out := []PeersOfShard{}
 	var shards []uint16
-	for _, t := range s.n.RelayTopics() {
+	for _, t := range s.relay.Topics() {
 		sh, err := message.ParseShard(t)
 		if err != nil || sh.Cluster != s.n.ClusterID() {
 			continue
@@ -256,7 +256,7 @@ func (s *Server) handlePeerStats(w http.ResponseWriter, _ *http.Request) {
 	shardStats := func(list func(RelayPeersNode, string) ([]peer.ID, error), total string) orderedInts {
 		var o orderedInts
 		n := 0
-		if all, err := s.peersOfShards(s.n, list, map[string]node.PeerInfo{}); err == nil {
+		if all, err := s.peersOfShards(s.relay, list, map[string]node.PeerInfo{}); err == nil {
 			for _, ps := range all {
 				o.add(strconv.Itoa(int(ps.Shard)), len(ps.Peers))
 				n += len(ps.Peers)
@@ -274,8 +274,8 @@ func (s *Server) handlePeerStats(w http.ResponseWriter, _ *http.Request) {
 		}
 		protos.add(pr, n)
 	}
-	b, err := encodeStats(sum, conn, shardStats(RelayPeersNode.RelayTopicPeers, "Total relay peers"),
-		shardStats(RelayPeersNode.RelayMeshPeers, "Total mesh peers"), protos)
+	b, err := encodeStats(sum, conn, shardStats(RelayPeersNode.TopicPeers, "Total relay peers"),
+		shardStats(RelayPeersNode.MeshPeers, "Total mesh peers"), protos)
 	if err != nil {
 		writeText(w, http.StatusInternalServerError, "encode stats: "+err.Error())
 		return
@@ -310,7 +310,7 @@ func encodeStats(sum, conn, relayPeers, meshPeers, protos orderedInts) ([]byte, 
 // handleFilterSubscriptions lists the node's filter service subscribers; 400 when the
 // service is not mounted, as nwaku answers.
 func (s *Server) handleFilterSubscriptions(w http.ResponseWriter, _ *http.Request) {
-	subs := s.n.FilterSubscriptions()
+	subs := s.filter.Served()
 	if subs == nil {
 		writeText(w, http.StatusBadRequest, "Error: Filter Protocol is not mounted to the node")
 		return

@@ -33,8 +33,8 @@ func adminFixture(t *testing.T) (*fakeNode, []peer.ID) {
 	return f, ids
 }
 
-func adminServer(t *testing.T, n Node) *Server {
-	s := New(Config{Admin: true, Logger: slog.New(slog.DiscardHandler)}, n)
+func adminServer(t *testing.T, n flatFake) *Server {
+	s := New(Config{Admin: true, Logger: slog.New(slog.DiscardHandler)}, backendOf(n))
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }

@@ -47,7 +47,7 @@ func e2eNode(t *testing.T, mod func(*node.Config)) (*node.Node, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Stop() })
-	s := New(Config{Logger: cfg.Logger, Admin: true}, n)
+	s := New(Config{Logger: cfg.Logger, Admin: true}, NodeBackend(n))
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

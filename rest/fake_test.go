@@ -203,7 +203,7 @@ func newTestServer(t *testing.T, f *fakeNode, mod func(*Config)) *Server {
 	if mod != nil {
 		mod(&cfg)
 	}
-	s := New(cfg, f)
+	s := New(cfg, backendOf(f))
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }

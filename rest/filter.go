@@ -17,11 +17,11 @@ import (
 // FilterNode answers /filter/v2/... (the node as filter client of --filternode or a selected
 // peer) and /admin/v1/filter/subscriptions (the node's filter service; nil when not mounted).
 type FilterNode interface {
-	FilterSubscribe(ctx context.Context, pubsubTopic string, contentTopics []string) (*filter.Subscription, error)
-	FilterUnsubscribe(ctx context.Context, sub *filter.Subscription) error
-	FilterUnsubscribeAll(ctx context.Context) error
-	FilterPing(ctx context.Context) error
-	FilterSubscriptions() []filter.PeerSubscription
+	Subscribe(ctx context.Context, pubsubTopic string, contentTopics []string) (*filter.Subscription, error)
+	Unsubscribe(ctx context.Context, sub *filter.Subscription) error
+	UnsubscribeAll(ctx context.Context) error
+	Ping(ctx context.Context) error
+	Served() []filter.PeerSubscription // what the node's filter service serves
 }
 
 // FilterSubscribeRequest is the body of POST/PUT/DELETE /filter/v2/subscriptions;
@@ -155,13 +155,13 @@ func (s *Server) handleFilterSubscribe(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	s.filters.op.Lock()
 	defer s.filters.op.Unlock()
-	sub, err := s.n.FilterSubscribe(ctx, req.PubsubTopic, req.ContentFilters)
+	sub, err := s.filter.Subscribe(ctx, req.PubsubTopic, req.ContentFilters)
 	if err != nil {
 		writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 		return
 	}
 	if err := s.filters.add(sub); err != nil {
-		_ = s.n.FilterUnsubscribe(ctx, sub)
+		_ = s.filter.Unsubscribe(ctx, sub)
 		writeFilter(w, http.StatusServiceUnavailable, req.RequestID, err.Error())
 		return
 	}
@@ -171,7 +171,7 @@ func (s *Server) handleFilterSubscribe(w http.ResponseWriter, r *http.Request) {
 	for _, old := range s.filters.list() {
 		if old != sub && old.Peer == sub.Peer && old.PubsubTopic == sub.PubsubTopic && covers(sub.ContentTopics, old.ContentTopics) {
 			s.filters.remove(old)
-			_ = s.n.FilterUnsubscribe(ctx, old)
+			_ = s.filter.Unsubscribe(ctx, old)
 		}
 	}
 	writeFilter(w, http.StatusOK, req.RequestID, "OK")
@@ -224,19 +224,19 @@ func (s *Server) handleFilterUnsubscribe(w http.ResponseWriter, r *http.Request)
 		}
 		matched = true
 		if len(keep) > 0 {
-			repl, err := s.n.FilterSubscribe(ctx, sub.PubsubTopic, keep)
+			repl, err := s.filter.Subscribe(ctx, sub.PubsubTopic, keep)
 			if err != nil {
 				writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 				return
 			}
 			if err := s.filters.add(repl); err != nil {
-				_ = s.n.FilterUnsubscribe(ctx, repl)
+				_ = s.filter.Unsubscribe(ctx, repl)
 				writeFilter(w, http.StatusServiceUnavailable, req.RequestID, err.Error())
 				return
 			}
 		}
 		s.filters.remove(sub)
-		if err := s.n.FilterUnsubscribe(ctx, sub); err != nil {
+		if err := s.filter.Unsubscribe(ctx, sub); err != nil {
 			writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 			return
 		}
@@ -257,7 +257,7 @@ func (s *Server) handleFilterUnsubscribeAll(w http.ResponseWriter, r *http.Reque
 	defer cancel()
 	s.filters.op.Lock()
 	defer s.filters.op.Unlock()
-	if err := s.n.FilterUnsubscribeAll(ctx); err != nil {
+	if err := s.filter.UnsubscribeAll(ctx); err != nil {
 		writeFilter(w, filterStatus(err), req.RequestID, filterText(err))
 		return
 	}
@@ -271,7 +271,7 @@ func (s *Server) handleFilterPing(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("requestId")
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	if err := s.n.FilterPing(ctx); err != nil {
+	if err := s.filter.Ping(ctx); err != nil {
 		writeFilter(w, filterStatus(err), id, filterText(err))
 		return
 	}
@@ -405,6 +405,6 @@ func (f *filterSubs) close(ctx context.Context, n FilterNode) {
 	f.mu.Unlock()
 	f.wg.Wait()
 	for _, sub := range subs {
-		_ = n.FilterUnsubscribe(ctx, sub)
+		_ = n.Unsubscribe(ctx, sub)
 	}
 }

@@ -55,7 +55,7 @@ func FuzzServiceBodies(f *testing.F) {
 		f.Add(s)
 	}
 	fn := newFakeNode(f)
-	s := New(Config{Logger: slog.New(slog.DiscardHandler)}, fn)
+	s := New(Config{Logger: slog.New(slog.DiscardHandler)}, backendOf(fn))
 	f.Cleanup(func() { _ = s.Close() })
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body string) {

@@ -18,7 +18,7 @@ import (
 // LightpushNode answers /lightpush/v{1,3}/message. A nil peerAddr uses --lightpushnode or a
 // selected peer, or publishes locally when the node serves lightpush and has no such peer.
 type LightpushNode interface {
-	LightpushPublish(ctx context.Context, peerAddr multiaddr.Multiaddr, pubsubTopic string, m *pb.WakuMessage, legacy bool) (relayPeers int, err error)
+	Publish(ctx context.Context, peerAddr multiaddr.Multiaddr, pubsubTopic string, m *pb.WakuMessage, legacy bool) (relayPeers int, err error)
 }
 
 // PushResponse is /lightpush/v3/message's body: relayPeerCount on success, statusDesc on
@@ -88,7 +88,7 @@ func (s *Server) handleLightpushV3(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	n, err := s.n.LightpushPublish(ctx, nil, topic, m, false)
+	n, err := s.push.Publish(ctx, nil, topic, m, false)
 	if err != nil {
 		code, desc := lightpushStatus(err)
 		writeJSONStatus(w, code, PushResponse{StatusDesc: desc})
@@ -176,7 +176,7 @@ func (s *Server) handleLightpushLegacy(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	_, err := s.n.LightpushPublish(ctx, nil, topic, m, true)
+	_, err := s.push.Publish(ctx, nil, topic, m, true)
 	var se *lightpush.StatusError
 	switch {
 	case err == nil:

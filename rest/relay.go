@@ -70,23 +70,23 @@ func (s *Server) handleRelayTopics(join bool) http.HandlerFunc {
 
 // subscribe joins topic unless the node already relays it.
 func (s *Server) subscribe(topic string) error {
-	if s.n.IsSubscribed(topic) {
+	if s.relay.IsSubscribed(topic) {
 		return nil
 	}
-	return s.n.RelaySubscribeAnyCluster(topic)
+	return s.relay.SubscribeAnyCluster(topic)
 }
 
 func (s *Server) unsubscribe(topic string) error {
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		return nil
 	}
-	return s.n.RelayUnsubscribe(topic)
+	return s.relay.Unsubscribe(topic)
 }
 
 // handleRelayGet returns, and forgets, the messages received on the topic since the last call.
 func (s *Server) handleRelayGet(w http.ResponseWriter, r *http.Request) {
 	topic := r.PathValue("pubsubTopic")
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		writeText(w, http.StatusNotFound, "Not subscribed to topic: "+topic)
 		return
 	}
@@ -100,7 +100,7 @@ func (s *Server) handleRelayPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.n.IsSubscribed(topic) {
+	if !s.relay.IsSubscribed(topic) {
 		writeText(w, http.StatusBadRequest, "Failed to publish: Node not subscribed to topic: "+topic)
 		return
 	}
@@ -188,7 +188,7 @@ func (s *Server) autoShards(cts []string) ([]string, error) {
 func (s *Server) handleAutoGet(w http.ResponseWriter, r *http.Request) {
 	ct := r.PathValue("contentTopic")
 	t, err := s.n.PubsubTopicFor("", ct)
-	if err != nil || !s.n.IsSubscribed(t) {
+	if err != nil || !s.relay.IsSubscribed(t) {
 		writeText(w, http.StatusNotFound, "Not subscribed to topic: "+ct)
 		return
 	}
@@ -230,7 +230,7 @@ func (s *Server) readMessage(w http.ResponseWriter, r *http.Request) (*pb.WakuMe
 func (s *Server) publish(w http.ResponseWriter, r *http.Request, topic string, m *pb.WakuMessage) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	if _, err := s.n.Publish(ctx, topic, m); err != nil {
+	if _, err := s.relay.Publish(ctx, topic, m); err != nil {
 		writeText(w, statusOf(err, http.StatusBadRequest), "Failed to publish: "+validationText(err))
 		return
 	}

@@ -76,7 +76,7 @@ func TestRelaySubscriptions(t *testing.T) {
 	f.subs = map[string]bool{}
 	f.mu.Unlock()
 	failing := &failingSubscribe{fakeNode: f}
-	s2 := New(Config{}, failing)
+	s2 := New(Config{}, backendOf(failing))
 	defer s2.Close()
 	r = do(t, s2.Handler(), "POST", "/relay/v1/subscriptions", jsonCT, `["/waku/2/rs/1/0"]`)
 	r.want(t, 503, "text/plain")

@@ -39,33 +39,51 @@ type AdminNode interface {
 	Connect(ctx context.Context, addr multiaddr.Multiaddr) error
 }
 
-// RelayNode answers /relay/v1/...
-type RelayNode interface {
+// TopicNode resolves topics and carries the message bus the relay and filter caches read.
+type TopicNode interface {
 	ClusterID() uint16
 	// PubsubTopicFor resolves "" to the content topic's autoshard (node.ErrNoAutosharding).
 	PubsubTopicFor(pubsubTopic, contentTopic string) (string, error)
-	Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error)
-	// RelaySubscribeAnyCluster joins a static shard of any cluster (nwaku's REST does).
-	RelaySubscribeAnyCluster(topic string) error
-	RelayUnsubscribe(topic string) error
-	RelayTopics() []string
-	IsSubscribed(topic string) bool
 	AddConsumer(c node.Consumer) (remove func())
 }
 
-// Node is everything the server needs; *node.Node satisfies it.
+// RelayNode answers /relay/v1/... (node.Relay).
+type RelayNode interface {
+	Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessage) (*message.Envelope, error)
+	Subscribe(topic string) error
+	// SubscribeAnyCluster joins a static shard of any cluster (nwaku's REST does).
+	SubscribeAnyCluster(topic string) error
+	Unsubscribe(topic string) error
+	Topics() []string
+	IsSubscribed(topic string) bool
+	RelayPeersNode
+}
+
+// Node is what the server needs of the node itself; *node.Node satisfies it.
 type Node interface {
 	InfoNode
 	HealthNode
 	AdminNode
-	RelayNode
-	RelayPeersNode
-	StoreNode
-	LightpushNode
-	FilterNode
+	TopicNode
 }
 
 var _ Node = (*node.Node)(nil)
+
+// Backend is everything the server talks to: the node and its protocol objects, each behind
+// the small interface its handlers declare. NodeBackend builds it from a *node.Node.
+type Backend struct {
+	Node      Node
+	Relay     RelayNode
+	Store     StoreNode
+	Lightpush LightpushNode
+	Filter    FilterNode
+}
+
+// NodeBackend is the Backend of a node: the node and n.Relay(), n.Store(), n.Lightpush(),
+// n.Filter().
+func NodeBackend(n *node.Node) Backend {
+	return Backend{Node: n, Relay: n.Relay(), Store: n.Store(), Lightpush: n.Lightpush(), Filter: n.Filter()}
+}
 
 // Config configures the server. Zero values take the documented defaults, except Port, where
 // 0 asks the OS for a free port (the command line's default is DefaultPort).
@@ -108,6 +126,10 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	n       Node
+	relay   RelayNode
+	store   StoreNode
+	push    LightpushNode
+	filter  FilterNode
 	handler http.Handler
 	cache   *relayCache
 	auto    *msgCache // content topics subscribed through /relay/v1/auto/subscriptions
@@ -123,7 +145,8 @@ type Server struct {
 }
 
 // New builds the server and attaches its message cache to the node's bus; Close detaches it.
-func New(cfg Config, n Node) *Server {
+func New(cfg Config, b Backend) *Server {
+	n := b.Node
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
 	}
@@ -143,6 +166,10 @@ func New(cfg Config, n Node) *Server {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "rest"),
 		n:       n,
+		relay:   b.Relay,
+		store:   b.Store,
+		push:    b.Lightpush,
+		filter:  b.Filter,
 		cache:   newRelayCache(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
 		auto:    newMsgCache(1, 0, false, false), // a bounded set: no message is ever added
 		filters: newFilterSubs(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
@@ -240,7 +267,7 @@ func (s *Server) Close() error {
 		s.removeFn()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	s.filters.close(ctx, s.n)
+	s.filters.close(ctx, s.filter)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("rest: close: %w", err)

@@ -231,7 +231,7 @@ func TestCORS(t *testing.T) {
 
 func TestStartClose(t *testing.T) {
 	f := newFakeNode(t)
-	s := New(Config{Port: 0, Version: "v9"}, f)
+	s := New(Config{Port: 0, Version: "v9"}, backendOf(f))
 	if f.numConsumers() != 1 {
 		t.Fatalf("cache not attached: %d consumers", f.numConsumers())
 	}
@@ -277,7 +277,7 @@ func TestStartListenError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	s := New(Config{Port: ln.Addr().(*net.TCPAddr).Port}, newFakeNode(t))
+	s := New(Config{Port: ln.Addr().(*net.TCPAddr).Port}, backendOf(newFakeNode(t)))
 	defer s.Close()
 	if err := s.Start(); err == nil {
 		t.Fatal("Start on a port in use succeeded")

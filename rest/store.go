@@ -25,8 +25,8 @@ import (
 // node's own archive when it stores, else its --storenode or a selected store peer
 // (node.ErrNoServicePeer when there is none).
 type StoreNode interface {
-	StoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, req *storepb.StoreQueryRequest) (*storepb.StoreQueryResponse, error)
-	LegacyStoreQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, q *storepb.HistoryQuery) (*storepb.HistoryResponse, error)
+	Query(ctx context.Context, peerAddr multiaddr.Multiaddr, req *storepb.StoreQueryRequest) (*storepb.StoreQueryResponse, error)
+	LegacyQuery(ctx context.Context, peerAddr multiaddr.Multiaddr, q *storepb.HistoryQuery) (*storepb.HistoryResponse, error)
 }
 
 // Texts of nwaku's store handlers.
@@ -108,7 +108,7 @@ func (s *Server) handleStoreV3(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	resp, err := s.n.StoreQuery(ctx, addr, req)
+	resp, err := s.store.Query(ctx, addr, req)
 	if err != nil {
 		writeStoreError(w, err)
 		return

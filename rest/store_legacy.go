@@ -66,7 +66,7 @@ func (s *Server) handleStoreLegacy(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	resp, err := s.n.LegacyStoreQuery(ctx, addr, hq)
+	resp, err := s.store.LegacyQuery(ctx, addr, hq)
 	if err == nil {
 		// The local archive reports its refusals in the response, a remote one as an error.
 		switch resp.GetError() {

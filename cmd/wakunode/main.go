@@ -92,7 +92,7 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 	*stops = append(*stops, n.Stop)
 
 	if o.REST {
-		srv := rest.New(o.RESTConfig(log, ver), n)
+		srv := rest.New(o.RESTConfig(log, ver), rest.NodeBackend(n))
 		if err := srv.Start(); err != nil {
 			srv.Close()
 			return err

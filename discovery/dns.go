@@ -1,0 +1,64 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ethereum/go-ethereum/p2p/enode"
+
+	"github.com/wakunode/wakunode/discovery/dnsdisc"
+	"github.com/wakunode/wakunode/peers"
+)
+
+// TreeSyncer syncs one enrtree:// URL (*dnsdisc.Client does).
+type TreeSyncer interface {
+	Sync(ctx context.Context, url string) ([]dnsdisc.Node, error)
+}
+
+// DNSConfig configures SyncDNS.
+type DNSConfig struct {
+	Syncer TreeSyncer
+	URL    string
+	// SeedUDP receives the records that can seed discv5 (nil: none is wanted).
+	SeedUDP func(*enode.Node)
+	// Backoff is the first wait after a failure, doubled up to MaxBackoff (5 s and 10 min).
+	Backoff, MaxBackoff time.Duration
+	Logger              *slog.Logger
+}
+
+// SyncDNS syncs one tree until it succeeds, backing off between failures, and emits each node
+// found (origin peers.OriginDNS). It returns the number of nodes, or 0 when ctx ended first.
+func SyncDNS(ctx context.Context, cfg DNSConfig, out *Stream) int {
+	wait, maxWait := cfg.Backoff, cfg.MaxBackoff
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	if maxWait <= 0 {
+		maxWait = 10 * time.Minute
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for {
+		nodes, err := cfg.Syncer.Sync(ctx, cfg.URL)
+		if err == nil {
+			for _, dn := range nodes {
+				out.EmitRecord(dn.Info, peers.OriginDNS)
+				if cfg.SeedUDP != nil && dn.HasUDP {
+					cfg.SeedUDP(dn.Record)
+				}
+			}
+			log.Info("dns discovery", "url", cfg.URL, "nodes", len(nodes))
+			return len(nodes)
+		}
+		log.Warn("dns discovery failed", "url", cfg.URL, "retryIn", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, maxWait)
+	}
+}

@@ -1,0 +1,75 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/wakunode/wakunode/peerexchange"
+	"github.com/wakunode/wakunode/peers"
+)
+
+// PeerRequester asks one peer exchange responder for up to n peers (*peerexchange.Client does).
+type PeerRequester interface {
+	Request(ctx context.Context, p peer.ID, n uint64) ([]peerexchange.Peer, error)
+}
+
+// PeerExchangeConfig configures PollPeerExchange.
+type PeerExchangeConfig struct {
+	Client  PeerRequester
+	Targets []peer.ID // the responders (--peer-exchange-node)
+	// Interval between rounds (default 1 min); while Known reports fewer than MinKnown peers
+	// beyond the targets, rounds come every FastInterval (default 5 s) instead.
+	Interval, FastInterval time.Duration
+	MinKnown               int           // default 10; also the number of peers asked for
+	Known                  func() int    // how many peers we know (the peer manager's count)
+	Timeout                time.Duration // per request, default 10 s
+	Logger                 *slog.Logger
+}
+
+// PollPeerExchange asks the responders for peers at once, then every interval, and emits what
+// they return (origin peers.OriginPeerExchange) until ctx ends.
+func PollPeerExchange(ctx context.Context, cfg PeerExchangeConfig, out *Stream) {
+	interval, fast, minKnown, timeout := cfg.Interval, cfg.FastInterval, cfg.MinKnown, cfg.Timeout
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	if fast <= 0 {
+		fast = 5 * time.Second
+	}
+	if minKnown <= 0 {
+		minKnown = 10
+	}
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for {
+		for _, p := range cfg.Targets {
+			rctx, cancel := context.WithTimeout(ctx, timeout)
+			got, err := cfg.Client.Request(rctx, p, uint64(minKnown))
+			cancel()
+			if err != nil {
+				log.Debug("peer exchange request", "peer", p, "err", err)
+				continue
+			}
+			for _, pe := range got {
+				out.EmitRecord(pe.Info, peers.OriginPeerExchange)
+			}
+		}
+		wait := interval
+		if cfg.Known != nil && cfg.Known() < minKnown+len(cfg.Targets) {
+			wait = min(wait, fast)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
