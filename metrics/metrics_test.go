@@ -60,8 +60,8 @@ func TestRelayAndServiceMetrics(t *testing.T) {
 		names = append(names, mf.GetName())
 	}
 	all := strings.Join(names, " ")
-	for _, want := range []string{"waku_version", "waku_node_messages", "waku_relay_network_bytes", "waku_histogram_message_size",
-		"waku_connected_peers_per_shard", "waku_filter_requests", "waku_lightpush_messages", "waku_store_queries", "waku_archive_errors"} {
+	for _, want := range []string{"waku_version", "waku_node_messages_total", "waku_relay_network_bytes_total", "waku_histogram_message_size",
+		"waku_connected_peers_per_shard", "waku_filter_requests_total", "waku_lightpush_messages_total", "waku_store_queries_total", "waku_archive_errors_total"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("metric %s not exported (have %s)", want, all)
 		}

@@ -33,8 +33,8 @@ func (r *Registry) counterVec(name, help string, labels ...string) *prometheus.C
 func (r *Registry) Filter() filterMetrics {
 	s := &r.svc
 	s.filterOnce.Do(func() {
-		s.filterRequests = r.counterVec("waku_filter_requests", "Filter subscribe-protocol requests by type.", "type")
-		s.filterErrors = r.counterVec("waku_filter_errors", "Filter errors by type.", "type")
+		s.filterRequests = r.counterVec("waku_filter_requests_total", "Filter subscribe-protocol requests by type.", "type")
+		s.filterErrors = r.counterVec("waku_filter_errors_total", "Filter errors by type.", "type")
 		s.filterPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_filter_messages_pushed_total", Help: "Messages pushed to filter subscribers."})
 		s.filterSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_filter_subscriptions", Help: "Peers with filter subscriptions."})
 		r.reg.MustRegister(s.filterPushes, s.filterSubscriptions)
@@ -63,8 +63,8 @@ func (m filterMetrics) Subscribers(n int) { m.s.filterSubscriptions.Set(float64(
 func (r *Registry) Lightpush() lightpushMetrics {
 	s := &r.svc
 	s.lightpushOnce.Do(func() {
-		s.lightpushRequests = r.counterVec("waku_lightpush_messages", "Lightpush requests by protocol version.", "type")
-		s.lightpushErrors = r.counterVec("waku_lightpush_errors", "Lightpush requests answered with an error, by status.", "type")
+		s.lightpushRequests = r.counterVec("waku_lightpush_messages_total", "Lightpush requests by protocol version.", "type")
+		s.lightpushErrors = r.counterVec("waku_lightpush_errors_total", "Lightpush requests answered with an error, by status.", "type")
 	})
 	return lightpushMetrics{s}
 }
@@ -83,7 +83,7 @@ func (r *Registry) Archive() archiveMetrics {
 	s := &r.svc
 	s.archiveOnce.Do(func() {
 		s.archiveMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_archive_messages_inserted_total", Help: "Messages written to the archive."})
-		s.archiveErrors = r.counterVec("waku_archive_errors", "Archive errors and refusals by type.", "type")
+		s.archiveErrors = r.counterVec("waku_archive_errors_total", "Archive errors and refusals by type.", "type")
 		s.archiveQuery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_query_duration_seconds", Help: "Archive query time.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
 		r.reg.MustRegister(s.archiveMessages, s.archiveQuery)
 	})
@@ -107,7 +107,7 @@ func (m archiveMetrics) Query(d time.Duration, err error) {
 func (r *Registry) Store() storeMetrics {
 	s := &r.svc
 	s.storeOnce.Do(func() {
-		s.storeQueries = r.counterVec("waku_store_queries", "Store queries answered, by protocol and status.", "protocol", "status")
+		s.storeQueries = r.counterVec("waku_store_queries_total", "Store queries answered, by protocol and status.", "protocol", "status")
 		s.storeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_store_query_duration_seconds", Help: "Time to answer a store query.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
 		r.reg.MustRegister(s.storeDuration)
 	})

@@ -13,7 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
+	"github.com/wakunode/wakunode/metrics"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/rest"
 )
@@ -51,6 +54,9 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	}
 	log := cli.NewLogger(stdout, opts.LogLevel, opts.LogFormat) // nwaku logs to stdout too
 	slog.SetDefault(log)
+	for _, note := range opts.Notes {
+		log.Warn(note)
+	}
 	cfg, err := opts.NodeConfig(log, ver)
 	if err != nil {
 		fmt.Fprintf(stderr, "wakunode: %v\n", err)
@@ -77,10 +83,10 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 
 // start brings up the node, then REST and metrics; each success adds its stop function.
 func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logger, ver string, stops *[]func() error) error {
-	var metrics *metricsServer
-	if o.MetricsServer {
-		metrics = newMetricsServer()
-		cfg.Registerer = metrics.reg
+	var reg *prometheus.Registry
+	if o.MetricsServer || o.MetricsLogging {
+		reg = newRegistry()
+		cfg.Registerer = reg
 	}
 	n, err := node.New(cfg)
 	if err != nil {
@@ -100,13 +106,18 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 		*stops = append(*stops, srv.Close)
 		log.Info("REST API listening on "+srv.Addr().String(), "addr", srv.Addr().String())
 	}
-	if metrics != nil {
-		addr, err := metrics.start(o.MetricsAddr(), log)
+	if o.MetricsServer {
+		srv := &metricsServer{reg: reg}
+		addr, err := srv.start(o.MetricsAddr(), log)
 		if err != nil {
 			return err
 		}
-		*stops = append(*stops, metrics.close)
+		*stops = append(*stops, srv.close)
 		log.Info("metrics server listening on "+addr, "addr", addr)
+	}
+	if o.MetricsLogging {
+		stop := metrics.StartLogging(reg, log, metrics.LogInterval)
+		*stops = append(*stops, func() error { stop(); return nil })
 	}
 	return nil
 }

@@ -29,7 +29,8 @@ func TestRunExitsEarly(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
 		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
 		{"unknown toml key", []string{"--config-file", badToml}, 2, "", `unknown key "no-such-key"`},
-		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported yet"},
+		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported"},
+		{"rln refused with its reason", []string{"--rln-relay=true"}, 2, "", "--rln-relay: not supported: RLN relay"},
 		{"bad nodekey", []string{"--nodekey=zz"}, 2, "", "--nodekey"},
 	}
 	for _, tt := range tests {
@@ -66,6 +67,7 @@ func TestRunServesAndStops(t *testing.T) {
 		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--data-dir=" + t.TempDir(),
 		"--rest-port=0", "--metrics-server", "--metrics-server-port=0",
 		"--log-format=json", "--log-level=debug", "--shard=0",
+		"--metrics-logging=true", "--rln-relay=false", "--keep-alive=true", "--rln-relay-tree-path=/nonexistent",
 	}
 	code := make(chan int, 1)
 	go func() {

@@ -15,19 +15,19 @@ import (
 )
 
 // metricsServer serves Prometheus text at /metrics (--metrics-server). The node registers
-// its own collectors (package metrics) on reg; we add the Go runtime and process ones.
-//
-// METRICS: if package metrics grows its own HTTP server (metrics.Serve), replace this file.
+// its own collectors (package metrics) on reg; newRegistry adds the Go runtime and process ones.
 type metricsServer struct {
 	reg    *prometheus.Registry
 	srv    *http.Server
 	served chan struct{}
 }
 
-func newMetricsServer() *metricsServer {
+// newRegistry is the registry the node's metrics go to, for --metrics-server and
+// --metrics-logging alike.
+func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &metricsServer{reg: reg}
+	return reg
 }
 
 // start listens on addr and serves in the background; it returns the bound address.
