@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
 )
 
 func TestRunExitsEarly(t *testing.T) {
@@ -24,7 +26,7 @@ func TestRunExitsEarly(t *testing.T) {
 		code        int
 		out, errOut string
 	}{
-		{"version", []string{"--version"}, 0, "dev", ""},
+		{"version", []string{"--version"}, 0, cli.Semver, ""},
 		{"help", []string{"--help"}, 0, "-rest-port", ""},
 		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
 		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
@@ -106,7 +108,7 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 		return string(b)
 	}
-	if v := get("http://" + addrs["rest"] + "/debug/v1/version"); !strings.Contains(v, "dev") {
+	if v := get("http://" + addrs["rest"] + "/debug/v1/version"); !strings.HasPrefix(v, cli.Semver) {
 		t.Errorf("version endpoint = %q", v)
 	}
 	if m := get("http://" + addrs["metrics"] + "/metrics"); !strings.Contains(m, "go_goroutines") || !strings.Contains(m, "waku_version") {
