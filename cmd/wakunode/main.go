@@ -66,7 +66,6 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	var stops []func() error // run in reverse order on the way out
 	err = start(ctx, opts, cfg, log, ver, &stops)
 	if err == nil {
-		log.Info("wakunode running", "version", ver)
 		<-ctx.Done()
 		stopSignals()
 		log.Info("shutting down")
@@ -83,6 +82,10 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 
 // start brings up the node, then REST and metrics; each success adds its stop function.
 func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logger, ver string, stops *[]func() error) error {
+	if err := prepareDirs(o); err != nil {
+		return err
+	}
+	var servers []any // for the summary line
 	var reg *prometheus.Registry
 	if o.MetricsServer || o.MetricsLogging {
 		reg = newRegistry()
@@ -105,6 +108,7 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 		}
 		*stops = append(*stops, srv.Close)
 		log.Info("REST API listening on "+srv.Addr().String(), "addr", srv.Addr().String())
+		servers = append(servers, "rest", srv.Addr().String())
 	}
 	if o.MetricsServer {
 		srv := &metricsServer{reg: reg}
@@ -114,11 +118,13 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 		}
 		*stops = append(*stops, srv.close)
 		log.Info("metrics server listening on "+addr, "addr", addr)
+		servers = append(servers, "metrics", addr)
 	}
 	if o.MetricsLogging {
 		stop := metrics.StartLogging(reg, log, metrics.LogInterval)
 		*stops = append(*stops, func() error { stop(); return nil })
 	}
+	logSummary(log, o, n, ver, servers)
 	return nil
 }
 

@@ -125,3 +125,55 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 	}
 }
+
+// runUntilSummary runs the command in-process and returns its "wakunode running" line (JSON
+// logs) and a stop function that ends it and returns its exit code.
+func runUntilSummary(t *testing.T, args ...string) (map[string]any, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var errOut strings.Builder
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, func() {}, append(args, "--log-format=json"), pw, &errOut)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "wakunode running" {
+			go io.Copy(io.Discard, pr)
+			return rec, func() int { cancel(); return <-code }
+		}
+	}
+	cancel()
+	t.Fatalf("run ended without its summary (exit %d): %s", <-code, errOut.String())
+	return nil, nil
+}
+
+// A --nodekey with a --data-dir that does not exist yet and --store: the data directory is
+// created even though no key is generated there, and the summary says where messages go.
+func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	summary, stop := runUntilSummary(t, "--nodekey=1122334455667788990011223344556677889900112233445566778899001122",
+		"--data-dir="+dir, "--store=true", "--filter=true", "--cluster-id=3", "--num-shards-in-network=4", "--shard=2",
+		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--rest-port=0", "--metrics-logging=false")
+	defer func() {
+		if c := stop(); c != 0 {
+			t.Errorf("exit code %d", c)
+		}
+	}()
+	db := filepath.Join(dir, "store.sqlite3")
+	for k, want := range map[string]any{"cluster": float64(3), "sharding": "autosharding over 4 shards", "shards": "2",
+		"services": "relay,store,filter,peer-exchange", "store": db, "dataDir": dir} {
+		if summary[k] != want {
+			t.Errorf("summary %s = %v, want %v (%v)", k, summary[k], want, summary)
+		}
+	}
+	if s, _ := summary["rest"].(string); !strings.HasPrefix(s, "127.0.0.1:") {
+		t.Errorf("summary rest = %v", summary["rest"])
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("archive file: %v", err)
+	}
+}
