@@ -27,6 +27,10 @@ var loggedMetrics = []struct{ key, name string }{
 	{"filterSubscriptions", "waku_filter_subscriptions"},
 	{"lightpushRequests", "waku_lightpush_messages_total"},
 	{"lightpushV3Requests", "waku_lightpush_v3_messages_total"},
+	{"storePeers", "waku_store_peers"},
+	{"filterPeers", "waku_filter_peers"},
+	{"lightpushPeers", "waku_lightpush_peers"},
+	{"pxPeers", "waku_px_peers"},
 }
 
 // StartLogging logs the key metrics gathered from g every interval (nwaku's --metrics-logging)

@@ -28,6 +28,10 @@ type Registry struct {
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
 	svc           services
+
+	// nim-libp2p's names, which nwaku dashboards read
+	validationSuccess, validationFailure prometheus.Counter
+	dialAttempts, dialsOK, dialsFailed   prometheus.Counter
 }
 
 // New registers the node's collectors, Go runtime and process collectors on reg.
@@ -46,6 +50,14 @@ func New(reg prometheus.Registerer, version string) *Registry {
 	r.meshPerShard = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "waku_relay_mesh_peers_per_shard", Help: "Gossipsub mesh size of each shard."}, []string{"shard"})).(*prometheus.GaugeVec)
 	r.dials = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_dials_total", Help: "Peer dial outcomes."}, []string{"outcome"})).(*prometheus.CounterVec)
 	r.peerErrors = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_errors_total", Help: "Peers rejected or failed, by type."}, []string{"type"})).(*prometheus.CounterVec)
+	counter := func(name, help string) prometheus.Counter {
+		return f(prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})).(prometheus.Counter)
+	}
+	r.validationSuccess = counter("libp2p_pubsub_validation_success_total", "Relay messages that passed validation (accepted).")
+	r.validationFailure = counter("libp2p_pubsub_validation_failure_total", "Relay messages that failed validation (rejected).")
+	r.dialAttempts = counter("libp2p_total_dial_attempts_total", "Dials by the peer manager.")
+	r.dialsOK = counter("libp2p_successful_dials_total", "Successful dials by the peer manager.")
+	r.dialsFailed = counter("libp2p_failed_dials_total", "Failed dials by the peer manager.")
 	return r
 }
 

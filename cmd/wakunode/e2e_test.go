@@ -33,7 +33,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 	const topic = "/waku/2/rs/16/3"
 
-	a := startBinary(t, bin, "--cluster-id=16", "--shard=3", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
+	a := startBinary(t, bin, "--cluster-id=16", "--num-shards-in-network=0", "--shard=3", "--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0",
 		"--rest-port=0", "--rest-admin=true", "--store=true", "--data-dir="+filepath.Join(dir, "a"), "--log-level=DEBUG")
 	var info struct {
 		ListenAddresses []string `json:"listenAddresses"`
@@ -45,7 +45,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 
 	toml := filepath.Join(dir, "b.toml")
-	cfg := fmt.Sprintf("cluster-id = 16\nshard = [3]\nlisten-address = \"127.0.0.1\"\nnat = \"none\"\ntcp-port = 0\nrest-port = 0\n"+
+	cfg := fmt.Sprintf("cluster-id = 16\nnum-shards-in-network = 0\nshard = [3]\nlisten-address = \"127.0.0.1\"\nnat = \"none\"\ntcp-port = 0\nrest-port = 0\n"+
 		"data-dir = %q\nstaticnode = [%q]\nlog-format = \"json\"\n", filepath.Join(dir, "b"), info.ListenAddresses[0])
 	if err := os.WriteFile(toml, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

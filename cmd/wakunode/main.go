@@ -63,8 +63,12 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 		return 2
 	}
 
+	var reg registry
+	if opts.MetricsServer || opts.MetricsLogging {
+		reg = newRegistry()
+	}
 	var stops []func() error // run in reverse order on the way out
-	err = start(ctx, opts, cfg, log, ver, &stops)
+	err = start(ctx, opts, cfg, reg, log, ver, &stops)
 	if err == nil {
 		<-ctx.Done()
 		stopSignals()
@@ -80,15 +84,20 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	return 0
 }
 
-// start brings up the node, then REST and metrics; each success adds its stop function.
-func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logger, ver string, stops *[]func() error) error {
+// registry receives the node's metrics and serves them (--metrics-server, --metrics-logging).
+type registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// start brings up the node, then REST and metrics (reg nil: no metrics); each success adds its
+// stop function.
+func start(ctx context.Context, o *cli.Options, cfg node.Config, reg registry, log *slog.Logger, ver string, stops *[]func() error) error {
 	if err := prepareDirs(o); err != nil {
 		return err
 	}
 	var servers []any // for the summary line
-	var reg *prometheus.Registry
-	if o.MetricsServer || o.MetricsLogging {
-		reg = newRegistry()
+	if reg != nil {
 		cfg.Registerer = reg
 	}
 	n, err := node.New(cfg)
@@ -99,6 +108,13 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 		return fmt.Errorf("start node: %w", err)
 	}
 	*stops = append(*stops, n.Stop)
+	if reg != nil {
+		sp, err := servicePeers(o)
+		if err != nil {
+			return err
+		}
+		metrics.WatchNode(reg, n, sp)
+	}
 
 	if o.REST {
 		srv := rest.New(o.RESTConfig(log, ver), n)
