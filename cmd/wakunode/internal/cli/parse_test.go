@@ -406,3 +406,25 @@ func TestConfigFileOverriddenUnsupported(t *testing.T) {
 		t.Fatal("--filter=false on the command line did not override the file")
 	}
 }
+
+// docs/flags.md is the operators' list: every declared flag is in it, the nwaku-only ones with
+// their status.
+func TestFlagsDocListsEveryFlag(t *testing.T) {
+	b, err := os.ReadFile("../../../../docs/flags.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	newFlagSet(defaults()).VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(doc, "| `--"+f.Name+"` |") {
+			t.Errorf("docs/flags.md lacks --%s", f.Name)
+		}
+	})
+	for _, u := range unbuilt {
+		row := doc[strings.Index(doc, "| `--"+u.name+"` |"):]
+		row = row[:strings.Index(row, "\n")]
+		if want := "Not built"; u.reason != "" && !strings.Contains(row, want) {
+			t.Errorf("docs/flags.md row of --%s does not say %q: %s", u.name, want, row)
+		}
+	}
+}
