@@ -77,7 +77,12 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 	cfg.Filter = node.FilterConfig{Enabled: o.Filter, MaxPeers: int(o.FilterMaxPeersToServe),
 		MaxCriteria: int(o.FilterMaxCriteria), SubscriptionTimeout: time.Duration(o.FilterSubscriptionTimeout) * time.Second}
 	cfg.Lightpush = o.Lightpush
-	if cfg.RateLimits, err = ratelimit.Parse(o.RateLimits); err != nil {
+	rateLimits := o.RateLimits
+	if o.RequestRateLimit > 0 && o.RequestRatePeriod > 0 {
+		// older nwaku's one limit for all services: a default that --rate-limit entries refine
+		rateLimits = append([]string{fmt.Sprintf("%d/%ds", o.RequestRateLimit, o.RequestRatePeriod)}, rateLimits...)
+	}
+	if cfg.RateLimits, err = ratelimit.Parse(rateLimits); err != nil {
 		return cfg, fmt.Errorf("--rate-limit: %w", err)
 	}
 	for _, sp := range []struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/node"
+	"github.com/wakunode/wakunode/ratelimit"
 )
 
 const peerAddr = "/ip4/127.0.0.1/tcp/60000/p2p/16Uiu2HAmPLe7Mzm8TsYUubgCAW1aJoeFScxrLj8ppHFivPo97bUZ"
@@ -221,5 +222,28 @@ func TestNodeConfigShardsAndKeepAlive(t *testing.T) {
 				t.Fatalf("shards %v keep-alive %v, want %v %v", cfg.Shards, cfg.KeepAlive, tt.shards, tt.keepAlive)
 			}
 		})
+	}
+}
+
+// Older nwaku's --request-rate-limit/--request-rate-period is the default limit of every
+// service, which --rate-limit refines.
+func TestRequestRateLimit(t *testing.T) {
+	o, err := Parse([]string{"--request-rate-limit=30", "--request-rate-period=60", "--rate-limit=store:5/1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.NodeConfig(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ratelimit.Parse([]string{"30/60s", "store:5/1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.RateLimits, want) {
+		t.Fatalf("rate limits %+v, want %+v", cfg.RateLimits, want)
+	}
+	if reflect.DeepEqual(want, node.DefaultConfig().RateLimits) {
+		t.Fatal("the limits equal the defaults: the test proves nothing")
 	}
 }

@@ -96,6 +96,10 @@ type Options struct {
 	MetricsLogging bool
 	// PubsubTopics is nwaku's deprecated --pubsub-topic: static shard topics to relay on.
 	PubsubTopics []string
+	// RequestRateLimit per RequestRatePeriod seconds is the older nwaku's one limit for every
+	// service, before --rate-limit; 0 in either is unlimited.
+	RequestRateLimit  int
+	RequestRatePeriod int
 
 	NwakuOnly nwakuOnly
 	// Notes are remarks on accepted nwaku-only values, for the caller to log.
@@ -233,6 +237,8 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	str(&o.WebSocketSecureCertPath, "websocket-secure-cert-path", "Secure websocket certificate path")
 
 	list(&o.RateLimits, "rate-limit", "[protocol:]volume/period<unit> rate limit. Argument may be repeated", nil)
+	fs.IntVar(&o.RequestRateLimit, "request-rate-limit", 0, "Older nwaku: requests each service serves per --request-rate-period; 0 = unlimited (a --rate-limit default)")
+	fs.IntVar(&o.RequestRatePeriod, "request-rate-period", 0, "Older nwaku: period of --request-rate-limit in seconds; 0 = unlimited")
 	declareNwakuOnly(fs, &o.NwakuOnly)
 	return fs
 }
