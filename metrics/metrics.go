@@ -28,6 +28,10 @@ type Registry struct {
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
 	svc           services
+
+	// nim-libp2p's names, which nwaku dashboards read
+	validationSuccess, validationFailure prometheus.Counter
+	dialAttempts, dialsOK, dialsFailed   prometheus.Counter
 }
 
 // New registers the node's collectors, Go runtime and process collectors on reg.
@@ -37,15 +41,23 @@ func New(reg prometheus.Registerer, version string) *Registry {
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "waku_version", Help: "Version of the node software (value 1)."}, []string{"version"})
 	f(v)
 	v.WithLabelValues(version).Set(1)
-	r.nodeMessages = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_node_messages", Help: "Messages accepted, by type."}, []string{"type"})).(*prometheus.CounterVec)
-	r.networkBytes = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_relay_network_bytes", Help: "Relay traffic in bytes: gross = gossip RPC frames incl. duplicates and control, net = accepted messages."}, []string{"topic", "type", "direction"})).(*prometheus.CounterVec)
+	r.nodeMessages = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_node_messages_total", Help: "Messages accepted, by type."}, []string{"type"})).(*prometheus.CounterVec)
+	r.networkBytes = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_relay_network_bytes_total", Help: "Relay traffic in bytes: gross = gossip RPC frames incl. duplicates and control, net = accepted messages."}, []string{"topic", "type", "direction"})).(*prometheus.CounterVec)
 	r.messageSize = f(prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_histogram_message_size", Help: "Size of accepted messages in kB.", Buckets: []float64{0, 1, 5, 15, 50, 75, 100, 125, 150, 300, 700, 1000}})).(prometheus.Histogram)
 	r.rejected = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_relay_rejected_messages_total", Help: "Relay messages rejected by validation, by reason."}, []string{"topic", "reason"})).(*prometheus.CounterVec)
 	r.dropped = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_relay_dropped_messages_total", Help: "Relay messages or RPCs lost to back-pressure, by reason."}, []string{"topic", "reason"})).(*prometheus.CounterVec)
 	r.peersPerShard = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "waku_connected_peers_per_shard", Help: "Connected peers subscribed to each shard."}, []string{"shard"})).(*prometheus.GaugeVec)
 	r.meshPerShard = f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "waku_relay_mesh_peers_per_shard", Help: "Gossipsub mesh size of each shard."}, []string{"shard"})).(*prometheus.GaugeVec)
-	r.dials = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_dials", Help: "Peer dial outcomes."}, []string{"outcome"})).(*prometheus.CounterVec)
-	r.peerErrors = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_errors", Help: "Peers rejected or failed, by type."}, []string{"type"})).(*prometheus.CounterVec)
+	r.dials = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_dials_total", Help: "Peer dial outcomes."}, []string{"outcome"})).(*prometheus.CounterVec)
+	r.peerErrors = f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waku_peers_errors_total", Help: "Peers rejected or failed, by type."}, []string{"type"})).(*prometheus.CounterVec)
+	counter := func(name, help string) prometheus.Counter {
+		return f(prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})).(prometheus.Counter)
+	}
+	r.validationSuccess = counter("libp2p_pubsub_validation_success_total", "Relay messages that passed validation (accepted).")
+	r.validationFailure = counter("libp2p_pubsub_validation_failure_total", "Relay messages that failed validation (rejected).")
+	r.dialAttempts = counter("libp2p_total_dial_attempts_total", "Dials by the peer manager.")
+	r.dialsOK = counter("libp2p_successful_dials_total", "Successful dials by the peer manager.")
+	r.dialsFailed = counter("libp2p_failed_dials_total", "Failed dials by the peer manager.")
 	return r
 }
 

@@ -22,7 +22,12 @@ func TestRelayAndServiceMetrics(t *testing.T) {
 	r.Filter().Request("SUBSCRIBE", 200)
 	r.Filter().Request("SUBSCRIBE", 503)
 	r.Lightpush().Request("v3", 421)
+	r.Lightpush().Request("v2", 200)
 	r.Store().Request("v3", 200, time.Millisecond)
+	r.Store().Request("v3", 429, time.Millisecond)
+	r.Store().Request("legacy", 200, time.Millisecond)
+	r.Peers().DialResult(true)
+	r.Peers().DialResult(false)
 	a := r.Archive()
 	a.Inserted(10, 10)
 	a.Dropped("ephemeral")
@@ -41,8 +46,17 @@ func TestRelayAndServiceMetrics(t *testing.T) {
 		{"mesh per shard", r.meshPerShard.WithLabelValues("3"), 4},
 		{"filter requests", r.svc.filterRequests.WithLabelValues("SUBSCRIBE"), 2},
 		{"filter errors", r.svc.filterErrors.WithLabelValues("status_503"), 1},
-		{"lightpush errors", r.svc.lightpushErrors.WithLabelValues("421"), 1},
-		{"store queries", r.svc.storeQueries.WithLabelValues("v3", "200"), 1},
+		{"lightpush v3 requests", r.svc.lightpushV3.requests.WithLabelValues("PushRequest"), 1},
+		{"lightpush v3 errors", r.svc.lightpushV3.errors.WithLabelValues("421"), 1},
+		{"lightpush v2 requests", r.svc.lightpush.requests.WithLabelValues("PushRequest"), 1},
+		{"store v3 queries", r.svc.storeQueries, 2},
+		{"store v3 errors", r.svc.storeErrors.WithLabelValues("429"), 1},
+		{"legacy store queries", r.svc.legacyQueries, 1},
+		{"validation success", r.validationSuccess, 2},
+		{"validation failure", r.validationFailure, 1},
+		{"dial attempts", r.dialAttempts, 2},
+		{"dials ok", r.dialsOK, 1},
+		{"dials failed", r.dialsFailed, 1},
 		{"archive inserted", r.svc.archiveMessages, 10},
 		{"archive refused", r.svc.archiveErrors.WithLabelValues("ephemeral"), 1},
 	} {
@@ -60,8 +74,8 @@ func TestRelayAndServiceMetrics(t *testing.T) {
 		names = append(names, mf.GetName())
 	}
 	all := strings.Join(names, " ")
-	for _, want := range []string{"waku_version", "waku_node_messages", "waku_relay_network_bytes", "waku_histogram_message_size",
-		"waku_connected_peers_per_shard", "waku_filter_requests", "waku_lightpush_messages", "waku_store_queries", "waku_archive_errors"} {
+	for _, want := range []string{"waku_version", "waku_node_messages_total", "waku_relay_network_bytes_total", "waku_histogram_message_size",
+		"waku_connected_peers_per_shard", "waku_filter_requests_total", "waku_lightpush_messages_total", "waku_store_queries_total", "waku_archive_errors_total"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("metric %s not exported (have %s)", want, all)
 		}

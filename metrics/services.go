@@ -13,15 +13,20 @@ import (
 type services struct {
 	filterOnce, lightpushOnce, archiveOnce, storeOnce sync.Once
 
-	filterRequests, filterErrors, lightpushRequests, lightpushErrors *prometheus.CounterVec
-	filterPushes                                                     prometheus.Counter
-	filterSubscriptions                                              prometheus.Gauge
-	archiveMessages                                                  prometheus.Counter
-	archiveErrors                                                    *prometheus.CounterVec
-	archiveQuery                                                     prometheus.Histogram
-	storeQueries                                                     *prometheus.CounterVec
-	storeDuration                                                    prometheus.Histogram
+	filterRequests, filterErrors *prometheus.CounterVec
+	filterPushes                 prometheus.Counter
+	filterSubscriptions          prometheus.Gauge
+	lightpush, lightpushV3       requestCounters
+	archiveMessages              prometheus.Counter
+	archiveErrors                *prometheus.CounterVec
+	archiveQuery                 prometheus.Histogram
+	storeQueries, legacyQueries  prometheus.Counter
+	storeErrors, legacyErrors    *prometheus.CounterVec
+	storeDuration                prometheus.Histogram
 }
+
+// requestCounters are nwaku's pair for one protocol version: requests by type, errors by type.
+type requestCounters struct{ requests, errors *prometheus.CounterVec }
 
 func (r *Registry) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
@@ -33,8 +38,8 @@ func (r *Registry) counterVec(name, help string, labels ...string) *prometheus.C
 func (r *Registry) Filter() filterMetrics {
 	s := &r.svc
 	s.filterOnce.Do(func() {
-		s.filterRequests = r.counterVec("waku_filter_requests", "Filter subscribe-protocol requests by type.", "type")
-		s.filterErrors = r.counterVec("waku_filter_errors", "Filter errors by type.", "type")
+		s.filterRequests = r.counterVec("waku_filter_requests_total", "Filter subscribe-protocol requests by type.", "type")
+		s.filterErrors = r.counterVec("waku_filter_errors_total", "Filter errors by type.", "type")
 		s.filterPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_filter_messages_pushed_total", Help: "Messages pushed to filter subscribers."})
 		s.filterSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_filter_subscriptions", Help: "Peers with filter subscriptions."})
 		r.reg.MustRegister(s.filterPushes, s.filterSubscriptions)
@@ -59,12 +64,17 @@ func (m filterMetrics) SubscriberDropped(reason string) {
 }
 func (m filterMetrics) Subscribers(n int) { m.s.filterSubscriptions.Set(float64(n)) }
 
-// Lightpush returns the lightpush.Metrics implementation.
+// Lightpush returns the lightpush.Metrics implementation: v2 requests under nwaku's
+// waku_lightpush_*, v3 under waku_lightpush_v3_*; errors by the status answered.
 func (r *Registry) Lightpush() lightpushMetrics {
 	s := &r.svc
 	s.lightpushOnce.Do(func() {
-		s.lightpushRequests = r.counterVec("waku_lightpush_messages", "Lightpush requests by protocol version.", "type")
-		s.lightpushErrors = r.counterVec("waku_lightpush_errors", "Lightpush requests answered with an error, by status.", "type")
+		s.lightpush = requestCounters{
+			r.counterVec("waku_lightpush_messages_total", "Lightpush v2 requests.", "type"),
+			r.counterVec("waku_lightpush_errors_total", "Lightpush v2 requests answered with an error, by status.", "type")}
+		s.lightpushV3 = requestCounters{
+			r.counterVec("waku_lightpush_v3_messages_total", "Lightpush v3 requests.", "type"),
+			r.counterVec("waku_lightpush_v3_errors_total", "Lightpush v3 requests answered with an error, by status.", "type")}
 	})
 	return lightpushMetrics{s}
 }
@@ -72,9 +82,13 @@ func (r *Registry) Lightpush() lightpushMetrics {
 type lightpushMetrics struct{ s *services }
 
 func (m lightpushMetrics) Request(version string, status uint32) {
-	m.s.lightpushRequests.WithLabelValues(version).Inc()
+	c := m.s.lightpushV3
+	if version != "v3" {
+		c = m.s.lightpush
+	}
+	c.requests.WithLabelValues("PushRequest").Inc()
 	if status != 200 {
-		m.s.lightpushErrors.WithLabelValues(strconv.Itoa(int(status))).Inc()
+		c.errors.WithLabelValues(strconv.Itoa(int(status))).Inc()
 	}
 }
 
@@ -83,7 +97,7 @@ func (r *Registry) Archive() archiveMetrics {
 	s := &r.svc
 	s.archiveOnce.Do(func() {
 		s.archiveMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_archive_messages_inserted_total", Help: "Messages written to the archive."})
-		s.archiveErrors = r.counterVec("waku_archive_errors", "Archive errors and refusals by type.", "type")
+		s.archiveErrors = r.counterVec("waku_archive_errors_total", "Archive errors and refusals by type.", "type")
 		s.archiveQuery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_query_duration_seconds", Help: "Archive query time.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
 		r.reg.MustRegister(s.archiveMessages, s.archiveQuery)
 	})
@@ -107,16 +121,27 @@ func (m archiveMetrics) Query(d time.Duration, err error) {
 func (r *Registry) Store() storeMetrics {
 	s := &r.svc
 	s.storeOnce.Do(func() {
-		s.storeQueries = r.counterVec("waku_store_queries", "Store queries answered, by protocol and status.", "protocol", "status")
-		s.storeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_store_query_duration_seconds", Help: "Time to answer a store query.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
-		r.reg.MustRegister(s.storeDuration)
+		s.storeQueries = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_store_queries_total", Help: "Store v3 queries answered."})
+		s.legacyQueries = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_legacy_store_queries_total", Help: "Legacy store v2 queries answered."})
+		s.storeErrors = r.counterVec("waku_store_errors_total", "Store v3 queries answered with an error, by status.", "type")
+		s.legacyErrors = r.counterVec("waku_legacy_store_errors_total", "Legacy store v2 queries answered with an error, by status.", "type")
+		s.storeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_store_query_duration_seconds", Help: "Time to answer a store query (v3 and legacy).", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
+		r.reg.MustRegister(s.storeQueries, s.legacyQueries, s.storeDuration)
 	})
 	return storeMetrics{s}
 }
 
 type storeMetrics struct{ s *services }
 
+// Request counts a query under nwaku's names: waku_store_* for v3, waku_legacy_store_* for v2.
 func (m storeMetrics) Request(protocol string, status uint32, d time.Duration) {
-	m.s.storeQueries.WithLabelValues(protocol, strconv.Itoa(int(status))).Inc()
+	queries, errs := m.s.storeQueries, m.s.storeErrors
+	if protocol != "v3" {
+		queries, errs = m.s.legacyQueries, m.s.legacyErrors
+	}
+	queries.Inc()
+	if status != 200 {
+		errs.WithLabelValues(strconv.Itoa(int(status))).Inc()
+	}
 	m.s.storeDuration.Observe(d.Seconds())
 }

@@ -4,7 +4,9 @@
 //
 //	enrtree -key tree.key -domain nodes.example.org -in enrs.txt -out zone.txt
 //
-// The key is a hex secp256k1 private key (as wakunode's --nodekey); -genkey writes a new one.
+// The key is a hex secp256k1 private key (as wakunode's --nodekey); -genkey writes a new one,
+// never over an existing key unless -force is given: the key is the public half of the
+// enrtree:// URL every client is configured with. Keep it outside any repository.
 // Multiaddrs cannot be listed: only a node can sign its own ENR.
 package main
 
@@ -15,7 +17,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,7 +44,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enrtree", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	keyPath := fs.String("key", "", "file with the hex secp256k1 signing key")
-	genKey := fs.Bool("genkey", false, "write a new signing key to -key and exit")
+	genKey := fs.Bool("genkey", false, "write a new signing key to -key and exit (refused if -key exists)")
+	force := fs.Bool("force", false, "with -genkey: replace an existing key (this changes the enrtree:// URL clients use)")
 	domain := fs.String("domain", "", "domain the tree is published under")
 	seq := fs.Uint("seq", uint(time.Now().Unix()), "tree sequence number; must grow with each publication")
 	in := fs.String("in", "-", "file with one enr: record per line (- = stdin)")
@@ -55,11 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("-key is required")
 	}
 	if *genKey {
-		k, err := ethcrypto.GenerateKey()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(*keyPath, []byte(hex.EncodeToString(ethcrypto.FromECDSA(k))+"\n"), 0o600)
+		return writeNewKey(*keyPath, *force, stderr)
 	}
 	if *domain == "" {
 		return errors.New("-domain is required")
@@ -98,6 +99,39 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write zone: %w", err)
 	}
 	fmt.Fprintf(stderr, "%d records, seq %d\n%s\n", len(nodes), *seq, tree.URL)
+	return nil
+}
+
+// writeNewKey generates a signing key into path, creating its directory. An existing key is
+// kept unless force: replacing it changes the tree's URL and strands every configured client.
+func writeNewKey(path string, force bool, stderr io.Writer) error {
+	k, err := ethcrypto.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("key directory: %w", err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists: its key signs the tree clients already use (enrtree://<its public key>@domain); "+
+			"keep it, or pass -force to replace it and change the URL", path)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(hex.EncodeToString(ethcrypto.FromECDSA(k)) + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "new signing key in %s: keep it secret and out of any repository\n", path)
 	return nil
 }
 

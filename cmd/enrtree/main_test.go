@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +53,33 @@ func TestPublishZone(t *testing.T) {
 	}
 	if err := run([]string{"-key", keyPath, "-domain", "x.org"}, strings.NewReader("/ip4/1.2.3.4/tcp/1\n"), &out, &stderr); err == nil {
 		t.Fatal("multiaddr input accepted")
+	}
+}
+
+// -genkey never replaces the key behind a published URL unless forced.
+func TestGenKeyKeepsExistingKey(t *testing.T) {
+	keyPath := filepath.Join(t.TempDir(), "keys", "tree.key") // the directory is created
+	if err := run([]string{"-key", keyPath, "-genkey"}, nil, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run([]string{"-key", keyPath, "-genkey"}, nil, nil, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-force") {
+		t.Fatalf("second -genkey: %v, want a refusal naming -force", err)
+	}
+	if again, _ := os.ReadFile(keyPath); !bytes.Equal(again, first) {
+		t.Fatal("the existing key was changed")
+	}
+	if err := run([]string{"-key", keyPath, "-genkey", "-force"}, nil, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if forced, _ := os.ReadFile(keyPath); bytes.Equal(forced, first) || len(forced) != 65 {
+		t.Fatalf("-force did not write a new key: %q", forced)
+	}
+	if fi, err := os.Stat(keyPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", fi, err)
 	}
 }

@@ -13,7 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
+	"github.com/wakunode/wakunode/metrics"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/rest"
 )
@@ -49,18 +52,24 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 		fmt.Fprintln(stdout, ver)
 		return 0
 	}
-	log := cli.NewLogger(stdout, opts.LogLevel, opts.LogFormat) // nwaku logs to stdout too
+	log, logLevel := cli.NewLeveledLogger(stdout, opts.LogLevel, opts.LogFormat) // nwaku logs to stdout too
 	slog.SetDefault(log)
+	for _, note := range opts.Notes {
+		log.Warn(note)
+	}
 	cfg, err := opts.NodeConfig(log, ver)
 	if err != nil {
 		fmt.Fprintf(stderr, "wakunode: %v\n", err)
 		return 2
 	}
 
+	var reg registry
+	if opts.MetricsServer || opts.MetricsLogging {
+		reg = newRegistry()
+	}
 	var stops []func() error // run in reverse order on the way out
-	err = start(ctx, opts, cfg, log, ver, &stops)
+	err = start(ctx, opts, cfg, reg, log, cli.LevelSetter(logLevel), ver, &stops)
 	if err == nil {
-		log.Info("wakunode running", "version", ver)
 		<-ctx.Done()
 		stopSignals()
 		log.Info("shutting down")
@@ -75,12 +84,22 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	return 0
 }
 
-// start brings up the node, then REST and metrics; each success adds its stop function.
-func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logger, ver string, stops *[]func() error) error {
-	var metrics *metricsServer
-	if o.MetricsServer {
-		metrics = newMetricsServer()
-		cfg.Registerer = metrics.reg
+// registry receives the node's metrics and serves them (--metrics-server, --metrics-logging).
+type registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// start brings up the node, then REST and metrics (reg nil: no metrics); each success adds its
+// stop function.
+// setLevel changes the running log level (REST /admin/v1/log-level).
+func start(ctx context.Context, o *cli.Options, cfg node.Config, reg registry, log *slog.Logger, setLevel func(string) error, ver string, stops *[]func() error) error {
+	if err := prepareDirs(o); err != nil {
+		return err
+	}
+	var servers []any // for the summary line
+	if reg != nil {
+		cfg.Registerer = reg
 	}
 	n, err := node.New(cfg)
 	if err != nil {
@@ -90,24 +109,41 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, log *slog.Logge
 		return fmt.Errorf("start node: %w", err)
 	}
 	*stops = append(*stops, n.Stop)
+	if reg != nil {
+		sp, err := servicePeers(o)
+		if err != nil {
+			return err
+		}
+		metrics.WatchNode(reg, nodeView{n}, sp)
+	}
 
 	if o.REST {
-		srv := rest.New(o.RESTConfig(log, ver), rest.NodeBackend(n))
+		rcfg := o.RESTConfig(log, ver)
+		rcfg.LogLevel = setLevel
+		srv := rest.New(rcfg, rest.NodeBackend(n))
 		if err := srv.Start(); err != nil {
 			srv.Close()
 			return err
 		}
 		*stops = append(*stops, srv.Close)
 		log.Info("REST API listening on "+srv.Addr().String(), "addr", srv.Addr().String())
+		servers = append(servers, "rest", srv.Addr().String())
 	}
-	if metrics != nil {
-		addr, err := metrics.start(o.MetricsAddr(), log)
+	if o.MetricsServer {
+		srv := &metricsServer{reg: reg}
+		addr, err := srv.start(o.MetricsAddr(), log)
 		if err != nil {
 			return err
 		}
-		*stops = append(*stops, metrics.close)
+		*stops = append(*stops, srv.close)
 		log.Info("metrics server listening on "+addr, "addr", addr)
+		servers = append(servers, "metrics", addr)
 	}
+	if o.MetricsLogging {
+		stop := metrics.StartLogging(reg, log, metrics.LogInterval)
+		*stops = append(*stops, func() error { stop(); return nil })
+	}
+	logSummary(log, o, n, ver, servers)
 	return nil
 }
 

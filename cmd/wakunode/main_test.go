@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
 )
 
 func TestRunExitsEarly(t *testing.T) {
@@ -24,12 +26,13 @@ func TestRunExitsEarly(t *testing.T) {
 		code        int
 		out, errOut string
 	}{
-		{"version", []string{"--version"}, 0, "dev", ""},
+		{"version", []string{"--version"}, 0, cli.Semver, ""},
 		{"help", []string{"--help"}, 0, "-rest-port", ""},
 		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
 		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
 		{"unknown toml key", []string{"--config-file", badToml}, 2, "", `unknown key "no-such-key"`},
-		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported yet"},
+		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported"},
+		{"rln refused with its reason", []string{"--rln-relay=true"}, 2, "", "--rln-relay: not supported: RLN relay"},
 		{"bad nodekey", []string{"--nodekey=zz"}, 2, "", "--nodekey"},
 	}
 	for _, tt := range tests {
@@ -66,6 +69,7 @@ func TestRunServesAndStops(t *testing.T) {
 		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--data-dir=" + t.TempDir(),
 		"--rest-port=0", "--metrics-server", "--metrics-server-port=0",
 		"--log-format=json", "--log-level=debug", "--shard=0",
+		"--metrics-logging=true", "--rln-relay=false", "--keep-alive=true", "--rln-relay-tree-path=/nonexistent",
 	}
 	code := make(chan int, 1)
 	go func() {
@@ -104,7 +108,7 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 		return string(b)
 	}
-	if v := get("http://" + addrs["rest"] + "/debug/v1/version"); !strings.Contains(v, "dev") {
+	if v := get("http://" + addrs["rest"] + "/debug/v1/version"); !strings.HasPrefix(v, cli.Semver) {
 		t.Errorf("version endpoint = %q", v)
 	}
 	if m := get("http://" + addrs["metrics"] + "/metrics"); !strings.Contains(m, "go_goroutines") || !strings.Contains(m, "waku_version") {
@@ -119,5 +123,57 @@ func TestRunServesAndStops(t *testing.T) {
 		if _, err := http.Get("http://" + a + "/"); err == nil {
 			t.Errorf("%s still answers after stop", a)
 		}
+	}
+}
+
+// runUntilSummary runs the command in-process and returns its "wakunode running" line (JSON
+// logs) and a stop function that ends it and returns its exit code.
+func runUntilSummary(t *testing.T, args ...string) (map[string]any, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var errOut strings.Builder
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, func() {}, append(args, "--log-format=json"), pw, &errOut)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "wakunode running" {
+			go io.Copy(io.Discard, pr)
+			return rec, func() int { cancel(); return <-code }
+		}
+	}
+	cancel()
+	t.Fatalf("run ended without its summary (exit %d): %s", <-code, errOut.String())
+	return nil, nil
+}
+
+// A --nodekey with a --data-dir that does not exist yet and --store: the data directory is
+// created even though no key is generated there, and the summary says where messages go.
+func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	summary, stop := runUntilSummary(t, "--nodekey=1122334455667788990011223344556677889900112233445566778899001122",
+		"--data-dir="+dir, "--store=true", "--filter=true", "--cluster-id=3", "--num-shards-in-network=4", "--shard=2",
+		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--rest-port=0", "--metrics-logging=false")
+	defer func() {
+		if c := stop(); c != 0 {
+			t.Errorf("exit code %d", c)
+		}
+	}()
+	db := filepath.Join(dir, "store.sqlite3")
+	for k, want := range map[string]any{"cluster": float64(3), "sharding": "autosharding over 4 shards", "shards": "2",
+		"services": "relay,store,filter,peer-exchange", "store": db, "dataDir": dir} {
+		if summary[k] != want {
+			t.Errorf("summary %s = %v, want %v (%v)", k, summary[k], want, summary)
+		}
+	}
+	if s, _ := summary["rest"].(string); !strings.HasPrefix(s, "127.0.0.1:") {
+		t.Errorf("summary rest = %v", summary["rest"])
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("archive file: %v", err)
 	}
 }

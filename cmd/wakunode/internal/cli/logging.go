@@ -109,11 +109,17 @@ func (v formatValue) Set(s string) error {
 // NewLogger builds the process logger: slog's text or JSON handler at level, printing
 // nwaku's level names (TRACE, NOTICE, FATAL instead of DEBUG-4, INFO+2, ERROR+4).
 func NewLogger(w io.Writer, level slog.Level, format LogFormat) *slog.Logger {
-	if level == LevelNone {
-		return slog.New(slog.DiscardHandler)
-	}
+	l, _ := NewLeveledLogger(w, level, format)
+	return l
+}
+
+// NewLeveledLogger is NewLogger with the level held in a variable, so that it can be changed
+// while the node runs (POST /admin/v1/log-level/{level}); NONE discards at any level.
+func NewLeveledLogger(w io.Writer, level slog.Level, format LogFormat) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	lv.Set(level)
 	opts := &slog.HandlerOptions{
-		Level: level,
+		Level: lv,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.LevelKey {
 				if l, ok := a.Value.Any().(slog.Level); ok {
@@ -124,7 +130,23 @@ func NewLogger(w io.Writer, level slog.Level, format LogFormat) *slog.Logger {
 		},
 	}
 	if format == FormatJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// LevelSetter is the REST log-level setter over lv: nwaku's names except NONE, which nwaku
+// refuses there.
+func LevelSetter(lv *slog.LevelVar) func(string) error {
+	return func(s string) error {
+		l, err := ParseLevel(s)
+		if err != nil {
+			return err
+		}
+		if l == LevelNone {
+			return errors.New("NONE cannot be set at run time")
+		}
+		lv.Set(l)
+		return nil
+	}
 }

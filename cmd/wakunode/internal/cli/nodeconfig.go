@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/rest"
@@ -52,8 +54,16 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 
 	cfg.ClusterID = o.ClusterID
 	cfg.NumShardsInNetwork = o.NumShardsInNetwork
-	cfg.Shards = o.Shards
+	if cfg.Shards, err = o.shards(); err != nil {
+		return cfg, err
+	}
 	cfg.ContentTopics = o.ContentTopics
+	if o.KeepAlive != nil {
+		cfg.KeepAlive = 0 // nwaku's --keep-alive=false: no pings
+		if *o.KeepAlive {
+			cfg.KeepAlive = nwakuKeepAlive
+		}
+	}
 
 	cfg.Relay = o.Relay
 	cfg.RelayParams.PeerExchange = o.RelayPeerExchange
@@ -67,7 +77,12 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 	cfg.Filter = node.FilterConfig{Enabled: o.Filter, MaxPeers: int(o.FilterMaxPeersToServe),
 		MaxCriteria: int(o.FilterMaxCriteria), SubscriptionTimeout: time.Duration(o.FilterSubscriptionTimeout) * time.Second}
 	cfg.Lightpush = o.Lightpush
-	if cfg.RateLimits, err = ratelimit.Parse(o.RateLimits); err != nil {
+	rateLimits := o.RateLimits
+	if o.RequestRateLimit > 0 && o.RequestRatePeriod > 0 {
+		// older nwaku's one limit for all services: a default that --rate-limit entries refine
+		rateLimits = append([]string{fmt.Sprintf("%d/%ds", o.RequestRateLimit, o.RequestRatePeriod)}, rateLimits...)
+	}
+	if cfg.RateLimits, err = ratelimit.Parse(rateLimits); err != nil {
 		return cfg, fmt.Errorf("--rate-limit: %w", err)
 	}
 	for _, sp := range []struct {
@@ -90,6 +105,35 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 		return cfg, errors.New("--store-resume needs --storenode")
 	}
 	return cfg, nil
+}
+
+// nwakuKeepAlive is nwaku's ping interval with --keep-alive=true (20% of its stream timeout).
+const nwakuKeepAlive = 2 * time.Minute
+
+// shards is --shard plus the shards of --pubsub-topic, checked as nwaku checks them: with
+// autosharding (--num-shards-in-network > 0) every shard must be below that number.
+func (o *Options) shards() ([]uint16, error) {
+	out := slices.Clone(o.Shards)
+	for _, t := range o.PubsubTopics {
+		s, err := message.ParseShard(t)
+		if err != nil {
+			return nil, fmt.Errorf("--pubsub-topic %q: only static shard topics /waku/2/rs/<cluster>/<shard> are supported: %w", t, err)
+		}
+		if s.Cluster != o.ClusterID {
+			return nil, fmt.Errorf("--pubsub-topic %q: cluster %d is not --cluster-id %d", t, s.Cluster, o.ClusterID)
+		}
+		if !slices.Contains(out, s.Index) {
+			out = append(out, s.Index)
+		}
+	}
+	if n := o.NumShardsInNetwork; n > 0 {
+		for _, s := range out {
+			if s >= n {
+				return nil, fmt.Errorf("--shard: invalid shard: %d when numShardsInNetwork: %d (shards are 0..%d with autosharding; --num-shards-in-network=0 selects static sharding)", s, n, n-1)
+			}
+		}
+	}
+	return out, nil
 }
 
 // RESTConfig is the REST server's config from --rest-*; log and version as for NodeConfig.

@@ -4,11 +4,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/node"
+	"github.com/wakunode/wakunode/ratelimit"
 )
 
 const peerAddr = "/ip4/127.0.0.1/tcp/60000/p2p/16Uiu2HAmPLe7Mzm8TsYUubgCAW1aJoeFScxrLj8ppHFivPo97bUZ"
@@ -95,6 +97,12 @@ func TestNodeConfigErrors(t *testing.T) {
 		{"nodekey short", []string{"--nodekey=1122"}, "--nodekey"},
 		{"nodekey zero", []string{"--nodekey=" + strings.Repeat("0", 64)}, "--nodekey"},
 		{"wss without cert", []string{"--websocket-support", "--websocket-secure-support"}, "--websocket-secure-cert-path"},
+		// nwaku's validateShards, with its words
+		{"shard beyond autosharding", []string{"--shard=9"}, "invalid shard: 9 when numShardsInNetwork: 1"},
+		{"shard beyond 8 shards", []string{"--cluster-id=1", "--num-shards-in-network=8", "--shard=0", "--shard=8"}, "invalid shard: 8 when numShardsInNetwork: 8"},
+		{"pubsub topic beyond shards", []string{"--pubsub-topic=/waku/2/rs/0/3"}, "invalid shard: 3 when numShardsInNetwork: 1"},
+		{"pubsub topic of another cluster", []string{"--pubsub-topic=/waku/2/rs/1/0"}, "cluster 1 is not --cluster-id 0"},
+		{"named pubsub topic", []string{"--pubsub-topic=/waku/2/default-waku/proto"}, "only static shard topics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,5 +190,60 @@ func TestNodeConfigServices(t *testing.T) {
 		if err == nil {
 			t.Errorf("%v: want an error", bad)
 		}
+	}
+}
+
+func TestNodeConfigShardsAndKeepAlive(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		shards    []uint16
+		keepAlive time.Duration
+	}{
+		{"defaults", nil, nil, node.DefaultConfig().KeepAlive},
+		{"static sharding takes any shard", []string{"--cluster-id=16", "--num-shards-in-network=0", "--shard=32", "--shard=64"}, []uint16{32, 64}, node.DefaultConfig().KeepAlive},
+		{"last shard of 8", []string{"--cluster-id=1", "--num-shards-in-network=8", "--shard=7"}, []uint16{7}, node.DefaultConfig().KeepAlive},
+		{"pubsub-topic adds its shard once", []string{"--cluster-id=16", "--num-shards-in-network=0", "--shard=1",
+			"--pubsub-topic=/waku/2/rs/16/1", "--pubsub-topic=/waku/2/rs/16/5"}, []uint16{1, 5}, node.DefaultConfig().KeepAlive},
+		{"keep-alive on: nwaku's 2 minutes", []string{"--keep-alive=true"}, nil, 2 * time.Minute},
+		{"keep-alive off: no pings", []string{"--keep-alive=false"}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Parse(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := o.NodeConfig(nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.Shards, tt.shards) || cfg.KeepAlive != tt.keepAlive {
+				t.Fatalf("shards %v keep-alive %v, want %v %v", cfg.Shards, cfg.KeepAlive, tt.shards, tt.keepAlive)
+			}
+		})
+	}
+}
+
+// Older nwaku's --request-rate-limit/--request-rate-period is the default limit of every
+// service, which --rate-limit refines.
+func TestRequestRateLimit(t *testing.T) {
+	o, err := Parse([]string{"--request-rate-limit=30", "--request-rate-period=60", "--rate-limit=store:5/1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.NodeConfig(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ratelimit.Parse([]string{"30/60s", "store:5/1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.RateLimits, want) {
+		t.Fatalf("rate limits %+v, want %+v", cfg.RateLimits, want)
+	}
+	if reflect.DeepEqual(want, node.DefaultConfig().RateLimits) {
+		t.Fatal("the limits equal the defaults: the test proves nothing")
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/wakunode/wakunode/message"
 )
 
-// Options holds every flag of spec/cli.md, typed as nwaku declares it. Fields of capabilities
-// we do not have yet are parsed and validated, but Parse rejects them when set (see
-// notSupportedYet).
+// Options holds every flag nwaku 0.3x declares, typed as nwaku declares it. The flags of
+// capabilities we do not build live in NwakuOnly: parsed and validated, refused by Parse when
+// their value asks for the capability (compat.go).
 type Options struct {
 	ConfigFile string
 	LogLevel   slog.Level
@@ -52,10 +52,6 @@ type Options struct {
 	StoreDBMigration          bool
 	StoreMaxDBConns           int
 	StoreResume               bool
-	StoreSync                 bool
-	StoreSyncInterval         uint32
-	StoreSyncRange            uint32
-	StoreSyncRelayJitter      uint32
 	Filter                    bool
 	FilterNode                string
 	FilterSubscriptionTimeout uint16
@@ -91,14 +87,23 @@ type Options struct {
 	WebSocketSecureKeyPath    string
 	WebSocketSecureCertPath   string
 	Version                   bool // --version: print the version and exit
-}
 
-// notSupportedYet lists the flags of capabilities not built yet. Setting one to anything but
-// its default (or to false) fails with "<flag>: not supported yet". When a capability lands,
-// delete its entries here and map its Options fields in nodeconfig.go.
-var notSupportedYet = []string{
-	// store sync (/vac/waku/reconciliation)
-	"store-sync", "store-sync-interval", "store-sync-range", "store-sync-relay-jitter",
+	// PortsShift is added to every port (--ports-shift), as nwaku does; Parse applies it.
+	PortsShift uint16
+	// KeepAlive is --keep-alive: nil = not given (wakunode's default interval).
+	KeepAlive *bool
+	// MetricsLogging logs key metrics periodically (--metrics-logging, on by default).
+	MetricsLogging bool
+	// PubsubTopics is nwaku's deprecated --pubsub-topic: static shard topics to relay on.
+	PubsubTopics []string
+	// RequestRateLimit per RequestRatePeriod seconds is the older nwaku's one limit for every
+	// service, before --rate-limit; 0 in either is unlimited.
+	RequestRateLimit  int
+	RequestRatePeriod int
+
+	NwakuOnly nwakuOnly
+	// Notes are remarks on accepted nwaku-only values, for the caller to log.
+	Notes []string
 }
 
 // nwaku's DefaultColocationLimit (peer_manager): peers allowed per IP.
@@ -123,9 +128,6 @@ func defaults() *Options {
 		StoreDBURL:                "sqlite://store.sqlite3",
 		StoreMaxDBConns:           50,
 		StoreDBMigration:          true,
-		StoreSyncInterval:         300,
-		StoreSyncRange:            3600,
-		StoreSyncRelayJitter:      20,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
 		FilterMaxCriteria:         1000,
@@ -141,6 +143,8 @@ func defaults() *Options {
 		MetricsServerAddress:      "127.0.0.1",
 		MetricsServerPort:         8008,
 		WebSocketPort:             8000,
+		MetricsLogging:            true,
+		NwakuOnly:                 nwakuOnlyDefaults(),
 	}
 }
 
@@ -166,6 +170,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	str(&o.DataDir, "data-dir", "Directory keeping the generated node key when --nodekey is not given (not an nwaku flag)")
 	fs.Var(ipValue{&o.ListenAddress}, "listen-address", "Listening address for libp2p traffic")
 	u16(&o.TCPPort, "tcp-port", "TCP listening port")
+	u16(&o.PortsShift, "ports-shift", "Add a shift to all port numbers (a port of 0 stays 0: any free port)")
 	list(&o.ExtMultiaddrs, "ext-multiaddr", "External multiaddress to advertise. Argument may be repeated", checkMultiaddr)
 	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections, "Maximum allowed number of libp2p connections")
 	fs.Var(optInt{&o.MaxRelayPeers}, "max-relay-peers", "Deprecated in nwaku: maximum number of relay peers")
@@ -178,6 +183,8 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	boolean(&o.Relay, "relay", "Enable relay protocol: true|false")
 	boolean(&o.RelayPeerExchange, "relay-peer-exchange", "Enable gossipsub peer exchange in relay: true|false")
 	list(&o.StaticNodes, "staticnode", "Peer multiaddr to directly connect with. Argument may be repeated", checkPeerMultiaddr)
+	fs.Var(optBool{&o.KeepAlive}, "keep-alive", "Ping connected peers every 2 minutes (true) or never (false); unset: every 5 minutes")
+	list(&o.PubsubTopics, "pubsub-topic", "Deprecated in nwaku: static shard pubsub topic /waku/2/rs/<cluster>/<shard> to subscribe to. Argument may be repeated", nil)
 	u16(&o.NumShardsInNetwork, "num-shards-in-network", "Number of shards in the cluster for autosharding; 0 = static sharding")
 	fs.Var(uint16List{&o.Shards}, "shard", "Shard index to subscribe to. Argument may be repeated")
 	list(&o.ContentTopics, "content-topic", "Content topic to subscribe to (via autosharding). Argument may be repeated", checkContentTopic)
@@ -190,10 +197,6 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	boolean(&o.StoreDBMigration, "store-message-db-migration", "Migrate the database at start")
 	fs.IntVar(&o.StoreMaxDBConns, "store-max-num-db-connections", o.StoreMaxDBConns, "Maximum PostgreSQL connections in the pool")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
-	boolean(&o.StoreSync, "store-sync", "Enable store sync")
-	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
-	u32(&o.StoreSyncRange, "store-sync-range", "Seconds of history to sync")
-	u32(&o.StoreSyncRelayJitter, "store-sync-relay-jitter", "Seconds allowed for relay propagation jitter")
 	boolean(&o.Filter, "filter", "Enable filter protocol")
 	str(&o.FilterNode, "filternode", "Peer multiaddr to request content filtering of messages")
 	u16(&o.FilterSubscriptionTimeout, "filter-subscription-timeout", "Seconds a filter subscription lives without a ping")
@@ -211,6 +214,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	boolean(&o.MetricsServer, "metrics-server", "Enable the metrics server: true|false")
 	fs.Var(ipValue{&o.MetricsServerAddress}, "metrics-server-address", "Listening address of the metrics server")
 	u16(&o.MetricsServerPort, "metrics-server-port", "Listening HTTP port of the metrics server")
+	boolean(&o.MetricsLogging, "metrics-logging", "Log key metrics every 30 seconds: true|false")
 
 	boolean(&o.DNSDiscovery, "dns-discovery", "Deprecated in nwaku: enable DNS discovery")
 	str(&o.DNSDiscoveryURL, "dns-discovery-url", "enrtree://<key>@<fqdn> URL of a DNS node list")
@@ -219,6 +223,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	list(&o.Discv5BootstrapNodes, "discv5-bootstrap-node", "ENR of a discv5 bootstrap node. Argument may be repeated", nil)
 	boolean(&o.Discv5ENRAutoUpdate, "discv5-enr-auto-update", "Let discv5 update the ENR's address from what peers observe")
 	list(&o.DNSAddrsNameServers, "dns-addrs-name-server", "DNS name server (host or host:port) for DNS discovery. Argument may be repeated; the first is used", nil)
+	list(&o.DNSAddrsNameServers, "dns-discovery-name-server", "Older nwaku name of --dns-addrs-name-server", nil)
 	str(&o.NAT, "nat", "NAT traversal: any|none|upnp|pmp|extip:<IP>")
 	fs.Var(uintValue[uint]{&o.Discv5TableIPLimit}, "discv5-table-ip-limit", "Maximum nodes with the same IP in the discv5 table")
 	fs.Var(uintValue[uint]{&o.Discv5BucketIPLimit}, "discv5-bucket-ip-limit", "Maximum nodes with the same IP in a discv5 bucket")
@@ -232,6 +237,9 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	str(&o.WebSocketSecureCertPath, "websocket-secure-cert-path", "Secure websocket certificate path")
 
 	list(&o.RateLimits, "rate-limit", "[protocol:]volume/period<unit> rate limit. Argument may be repeated", nil)
+	fs.IntVar(&o.RequestRateLimit, "request-rate-limit", 0, "Older nwaku: requests each service serves per --request-rate-period; 0 = unlimited (a --rate-limit default)")
+	fs.IntVar(&o.RequestRatePeriod, "request-rate-period", 0, "Older nwaku: period of --request-rate-limit in seconds; 0 = unlimited")
+	declareNwakuOnly(fs, &o.NwakuOnly)
 	return fs
 }
 

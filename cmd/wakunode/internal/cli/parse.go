@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ func Parse(args []string) (*Options, error) {
 		return nil, dashes(err)
 	}
 	if rest := fs.Args(); len(rest) > 0 {
+		if rest[0] == "generateRlnKeystore" || rest[0] == "inspectRlnDb" {
+			return nil, fmt.Errorf("command %s: not supported: %s", rest[0], noRLN)
+		}
 		if _, err := strconv.ParseBool(rest[0]); err == nil {
 			return nil, fmt.Errorf("unexpected argument %q (a boolean flag takes its value with '=': --relay=false)", rest[0])
 		}
@@ -43,18 +47,63 @@ func Parse(args []string) (*Options, error) {
 			return nil, err
 		}
 	}
-	if err := checkSupported(fs); err != nil {
+	notes, err := checkUnbuilt(fs)
+	if err != nil {
+		return nil, err
+	}
+	o.Notes = notes
+	if err := o.shiftPorts(); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-// Usage prints every flag with its default.
+// shiftPorts adds --ports-shift to every port, as nwaku does. A port of 0 asks for any free
+// port and stays 0.
+func (o *Options) shiftPorts() error {
+	if o.PortsShift == 0 {
+		return nil
+	}
+	for _, p := range []struct {
+		flag string
+		port *uint16
+	}{{"tcp-port", &o.TCPPort}, {"websocket-port", &o.WebSocketPort}, {"discv5-udp-port", &o.Discv5UDPPort},
+		{"rest-port", &o.RESTPort}, {"metrics-server-port", &o.MetricsServerPort}} {
+		if *p.port == 0 {
+			continue
+		}
+		shifted := int(*p.port) + int(o.PortsShift)
+		if shifted > math.MaxUint16 {
+			return fmt.Errorf("--ports-shift=%d: --%s %d would become %d, above 65535", o.PortsShift, p.flag, *p.port, shifted)
+		}
+		*p.port = uint16(shifted)
+	}
+	return nil
+}
+
+// Usage prints every flag, as operators type it (--name), with its default and, for the
+// flags of capabilities we do not build, what is accepted.
 func Usage(w io.Writer) {
 	fs := newFlagSet(defaults())
-	fs.SetOutput(w)
-	fmt.Fprintln(w, "Usage: wakunode [--flag=value ...]")
-	fs.PrintDefaults()
+	fmt.Fprintln(w, "Usage: wakunode [--flag=value ...]   (nwaku's flags; a list flag is repeated, a boolean takes --flag=false)")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if n := typeName(f.Value); n != "" {
+			name = n
+		}
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(w, "=<%s>", name)
+		}
+		fmt.Fprintf(w, "\n      %s", usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		if note := unbuiltNote(f.Name); note != "" {
+			fmt.Fprintf(w, " %s", note)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // notFileKeys are flags that make no sense inside a config file.
@@ -129,20 +178,31 @@ func tomlStrings(v any) ([]string, error) {
 	return nil, fmt.Errorf("unsupported TOML value of type %T", v)
 }
 
-// checkSupported fails on the first flag of notSupportedYet that asks for its capability.
-func checkSupported(fs *flag.FlagSet) error {
-	for _, name := range notSupportedYet {
-		f := fs.Lookup(name)
-		if f == nil {
-			panic("notSupportedYet names an undeclared flag: " + name)
+// typeName names the value of our flag.Value types in --help.
+func typeName(v flag.Value) string {
+	switch v := v.(type) {
+	case uintValue[uint16], uint16List:
+		return "uint16"
+	case uintValue[uint32]:
+		return "uint32"
+	case uintValue[uint], optInt:
+		return "int"
+	case stringList:
+		return "string"
+	case ipValue:
+		return "ip"
+	case levelValue:
+		return "level"
+	case formatValue:
+		return "TEXT|JSON"
+	case sizeValue:
+		return "size"
+	case interface{ IsBoolFlag() bool }:
+		if v.IsBoolFlag() {
+			return "bool"
 		}
-		v := f.Value.String()
-		if v == f.DefValue || (isBool(f) && v == "false") {
-			continue // the default, or turning off what we do not do anyway
-		}
-		return fmt.Errorf("--%s: not supported yet", name)
 	}
-	return nil
+	return ""
 }
 
 func isBool(f *flag.Flag) bool {

@@ -66,6 +66,16 @@ func TestEveryCLIFlagDeclared(t *testing.T) {
 		"discv5-table-ip-limit", "discv5-bucket-ip-limit", "peer-exchange", "peer-exchange-node",
 		"websocket-support", "websocket-port", "websocket-secure-support",
 		"websocket-secure-key-path", "websocket-secure-cert-path", "rate-limit",
+		// the rest of nwaku 0.3x's external_config.nim (and its older names still in use)
+		"ports-shift", "keep-alive", "metrics-logging", "pubsub-topic", "store-max-num-db-connections",
+		"dns-addrs-name-server", "dns-discovery-name-server", "discv5-enr-auto-update", "nat",
+		"rln-relay", "rln-relay-cred-path", "rln-relay-eth-client-address", "rln-relay-eth-contract-address",
+		"rln-relay-chain-id", "rln-relay-cred-password", "rln-relay-eth-private-key",
+		"rln-relay-user-message-limit", "rln-relay-epoch-sec", "rln-relay-membership-index",
+		"rln-relay-dynamic", "rln-relay-tree-path", "rln-relay-id-key", "rln-relay-id-commitment-key",
+		"rln-relay-bandwidth-threshold", "protected-shard", "protected-topic", "preset", "agent-string",
+		"ext-multiaddr-only", "dns-addrs", "relay-client", "relay-shard-manager", "legacy-store",
+		"reliability", "rendezvous", "discv5-bits-per-hop",
 	}
 	fs := newFlagSet(defaults())
 	for _, n := range names {
@@ -73,10 +83,99 @@ func TestEveryCLIFlagDeclared(t *testing.T) {
 			t.Errorf("--%s is not declared", n)
 		}
 	}
-	for _, n := range notSupportedYet {
-		if fs.Lookup(n) == nil {
-			t.Errorf("notSupportedYet names undeclared --%s", n)
+	for _, u := range unbuilt {
+		if fs.Lookup(u.name) == nil {
+			t.Errorf("unbuilt names undeclared --%s", u.name)
 		}
+		if u.gate != "" && !isBool(fs.Lookup(u.gate)) {
+			t.Errorf("--%s: gate --%s is not a boolean flag", u.name, u.gate)
+		}
+	}
+}
+
+// TestNwakuOnlyFlags: the flags of capabilities we do not build take nwaku's command lines and
+// config files at their defaults, configure nothing while their capability is off, and refuse,
+// with the reason, a value that asks for what is not built.
+func TestNwakuOnlyFlags(t *testing.T) {
+	ok := []struct {
+		name  string
+		args  []string
+		notes []string
+	}{
+		{"defaults spelled out", []string{"--rln-relay=false", "--store-sync=false", "--agent-string=nwaku", "--dns-addrs=true",
+			"--relay-client=false", "--preset=", "--discv5-bits-per-hop=1", "--rendezvous=true", "--legacy-store=false"}, nil},
+		{"rln sub-flags while rln is off", []string{"--rln-relay-tree-path=/data/rln_tree", "--rln-relay-eth-client-address=http://eth:8540/",
+			"--rln-relay-membership-index=3"}, []string{"--rln-relay-tree-path ignored: --rln-relay is off",
+			"--rln-relay-eth-client-address ignored", "--rln-relay-membership-index ignored"}},
+		{"fixed behaviour", []string{"--relay-shard-manager=true", "--rendezvous=false"}, []string{"--relay-shard-manager=true accepted: the peer manager is always shard-aware"}},
+	}
+	for _, tt := range ok {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Parse(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(o.Notes, "\n")
+			for _, n := range tt.notes {
+				if !strings.Contains(all, n) {
+					t.Errorf("notes %q lack %q", o.Notes, n)
+				}
+			}
+			if len(tt.notes) == 0 && len(o.Notes) > 0 {
+				t.Errorf("unexpected notes %q", o.Notes)
+			}
+		})
+	}
+	refused := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"rln", []string{"--rln-relay=true"}, "--rln-relay: not supported: RLN relay"},
+		{"rln sub-flag with rln on", []string{"--rln-relay", "--rln-relay-tree-path=/x"}, "--rln-relay: not supported"},
+		{"rln type still checked", []string{"--rln-relay-chain-id=abc"}, "--rln-relay-chain-id"},
+		{"store sync", []string{"--store-sync"}, "--store-sync: not supported: store sync"},
+		{"protected shard", []string{"--protected-shard=0:03aabb"}, "--protected-shard: not supported: signed"},
+		{"preset twn", []string{"--preset=twn"}, "--preset: not supported"},
+		{"agent", []string{"--agent-string=mine"}, "--agent-string: not supported"},
+		{"dns-addrs off", []string{"--dns-addrs=false"}, "--dns-addrs: not supported: dns4/dns6/dnsaddr multiaddrs are always resolved"},
+		{"circuit relay", []string{"--relay-client=true"}, "--relay-client: not supported"},
+		{"bits per hop", []string{"--discv5-bits-per-hop=2"}, "--discv5-bits-per-hop: not supported"},
+		{"rln subcommand", []string{"generateRlnKeystore"}, "command generateRlnKeystore: not supported"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			if o, err := Parse(tt.args); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse(%q) = %+v, %v; want error containing %q", tt.args, o, err, tt.want)
+			}
+		})
+	}
+	// The TOML keys of an nwaku config are read the same way.
+	path := writeFile(t, "rln-relay = false\nrln-relay-tree-path = \"/rln\"\nkeep-alive = true\nmetrics-logging = true\nports-shift = 1\n")
+	o, err := Parse([]string{"--config-file=" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.KeepAlive == nil || !*o.KeepAlive || !o.MetricsLogging || o.TCPPort != 60001 {
+		t.Fatalf("TOML nwaku keys not applied: %+v", o)
+	}
+	path = writeFile(t, "rln-relay = true\n")
+	if _, err := Parse([]string{"--config-file=" + path}); err == nil || !strings.Contains(err.Error(), "--rln-relay: not supported") {
+		t.Fatalf("rln-relay = true in TOML: %v", err)
+	}
+}
+
+func TestPortsShift(t *testing.T) {
+	o, err := Parse([]string{"--ports-shift=7", "--rest-port=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []uint16{o.TCPPort, o.WebSocketPort, o.Discv5UDPPort, o.RESTPort, o.MetricsServerPort}
+	if want := []uint16{60007, 8007, 9007, 0, 8015}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("shifted ports %v, want %v (0 stays 0)", got, want)
+	}
+	if _, err := Parse([]string{"--ports-shift=6000"}); err == nil || !strings.Contains(err.Error(), "--tcp-port 60000 would become 66000") {
+		t.Fatalf("overflow: %v", err)
 	}
 }
 
@@ -178,7 +277,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad content topic", []string{"--content-topic=foo"}, []string{"--content-topic", "foo"}},
 		{"bad multiaddr", []string{"--ext-multiaddr=1.2.3.4:60000"}, []string{"--ext-multiaddr", "not a multiaddr"}},
 		{"staticnode without peer id", []string{"--staticnode=/ip4/127.0.0.1/tcp/60000"}, []string{"--staticnode", "/p2p/"}},
-		{"store sync", []string{"--store-sync"}, []string{"--store-sync: not supported yet"}},
+		{"store sync", []string{"--store-sync"}, []string{"--store-sync: not supported"}},
 		{"unsupported value still type-checked", []string{"--filter-subscription-timeout=70000"}, []string{"--filter-subscription-timeout", "out of range"}},
 		{"missing config file", []string{"--config-file=/nonexistent/x.toml"}, []string{"--config-file", "/nonexistent/x.toml"}},
 	}
@@ -205,7 +304,9 @@ func TestHelp(t *testing.T) {
 	}
 	var b strings.Builder
 	Usage(&b)
-	for _, want := range []string{"-rest-port", "(default 8645)", "-log-level", "(default INFO)"} {
+	for _, want := range []string{"\n  --rest-port=<", "(default 8645)", "\n  --log-level", "(default INFO)",
+		"\n  --metrics-logging=<bool>", "\n  --rln-relay=<bool>", "[not built: accepted at its default only]",
+		"\n  --rln-relay-tree-path", "ignored while --rln-relay is off"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("Usage lacks %q", want)
 		}
@@ -275,7 +376,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"wrong type", "relay = \"maybe\"\n", nil, []string{`key "relay"`}},
 		{"nested config-file", "config-file = \"other.toml\"\n", nil, []string{`unknown key "config-file"`}},
 		{"syntax", "relay = \n", nil, []string{"--config-file"}},
-		{"unsupported from file", "store-sync = true\n", nil, []string{"--store-sync: not supported yet"}},
+		{"unsupported from file", "store-sync = true\n", nil, []string{"--store-sync: not supported"}},
 		{"bad element", "shard = [1, 70000]\n", nil, []string{`key "shard"`, "out of range"}},
 	}
 	for _, tt := range tests {
@@ -303,5 +404,27 @@ func TestConfigFileOverriddenUnsupported(t *testing.T) {
 	}
 	if o.Filter {
 		t.Fatal("--filter=false on the command line did not override the file")
+	}
+}
+
+// docs/flags.md is the operators' list: every declared flag is in it, the nwaku-only ones with
+// their status.
+func TestFlagsDocListsEveryFlag(t *testing.T) {
+	b, err := os.ReadFile("../../../../docs/flags.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	newFlagSet(defaults()).VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(doc, "| `--"+f.Name+"` |") {
+			t.Errorf("docs/flags.md lacks --%s", f.Name)
+		}
+	})
+	for _, u := range unbuilt {
+		row := doc[strings.Index(doc, "| `--"+u.name+"` |"):]
+		row = row[:strings.Index(row, "\n")]
+		if want := "Not built"; u.reason != "" && !strings.Contains(row, want) {
+			t.Errorf("docs/flags.md row of --%s does not say %q: %s", u.name, want, row)
+		}
 	}
 }

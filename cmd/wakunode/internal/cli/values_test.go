@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -142,22 +143,48 @@ func TestResolveVersion(t *testing.T) {
 	if got := ResolveVersion("v1.2.3"); got != "v1.2.3" {
 		t.Errorf("linked version ignored: %q", got)
 	}
-	if got := ResolveVersion(""); got == "" {
-		t.Error("empty version")
+	if got := ResolveVersion(""); !strings.HasPrefix(got, Semver) {
+		t.Errorf("ResolveVersion() = %q, want %s[+revision]", got, Semver)
+	}
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(Semver) {
+		t.Errorf("Semver %q is not vMAJOR.MINOR.PATCH", Semver)
 	}
 	tests := []struct {
 		bi   debug.BuildInfo
 		want string
 	}{
 		{debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}}, "v0.3.0"},
-		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, Semver},
 		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"},
-		}}, "dev-0123456789ab-dirty"},
+		}}, Semver + "+0123456789ab.dirty"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "false"},
+		}}, Semver + "+0123456789ab"},
 	}
 	for _, tt := range tests {
 		if got := versionFromBuildInfo(&tt.bi); got != tt.want {
 			t.Errorf("versionFromBuildInfo(%+v) = %q, want %q", tt.bi.Main, got, tt.want)
+		}
+	}
+}
+
+// TestLevelSetter: the REST log-level setter changes what the running logger prints.
+func TestLevelSetter(t *testing.T) {
+	var buf bytes.Buffer
+	log, lv := NewLeveledLogger(&buf, LevelInfo, FormatText)
+	set := LevelSetter(lv)
+	log.Debug("hidden")
+	if err := set("debug"); err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("shown")
+	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), "shown") {
+		t.Fatalf("log: %q", buf.String())
+	}
+	for _, bad := range []string{"NONE", "LOUD", ""} {
+		if err := set(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

@@ -2,16 +2,21 @@ package cli
 
 import "runtime/debug"
 
-// ResolveVersion picks the version to report: the one set at link time
-// (-ldflags "-X main.version=v1.2.3") if any, else the module version `go install` stamps,
-// else the VCS revision, else "dev".
+// Semver is wakunode's release version; raise it with each release. Builds from a git checkout
+// add the commit: v0.1.0+0123456789ab (and .dirty with uncommitted changes), where nwaku
+// reports `git describe`.
+const Semver = "v0.1.0"
+
+// ResolveVersion picks the version to report (--version, /debug/v1/version, waku_version,
+// identify): the one set at link time (-ldflags "-X main.version=v1.2.3") if any, else the
+// module version `go install ...@vX` stamps, else Semver plus the VCS revision of the build.
 func ResolveVersion(linked string) string {
 	if linked != "" {
 		return linked
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "dev"
+		return Semver
 	}
 	return versionFromBuildInfo(bi)
 }
@@ -27,15 +32,15 @@ func versionFromBuildInfo(bi *debug.BuildInfo) string {
 			rev = s.Value
 		case "vcs.modified":
 			if s.Value == "true" {
-				dirty = "-dirty"
+				dirty = ".dirty"
 			}
 		}
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	if rev != "" {
-		return "dev-" + rev + dirty
+	if rev == "" {
+		return Semver
 	}
-	return "dev"
+	return Semver + "+" + rev + dirty // semver build metadata
 }
