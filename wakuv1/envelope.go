@@ -63,8 +63,26 @@ func DecodeEnvelope(raw []byte) (*Envelope, error) {
 	if err := rlp.DecodeBytes(raw, e); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
+	e.Data = aliasData(raw, e.Data)
 	e.hash = crypto.Keccak256Hash(raw)
 	return e, nil
+}
+
+// aliasData points Data into raw instead of the decoder's copy: a pooled envelope keeps raw
+// for forwarding, so its data then costs its size once.
+func aliasData(raw, data []byte) []byte {
+	content, _, err := rlp.SplitList(raw)
+	for i := 0; i < 3 && err == nil; i++ { // skip expiry, ttl, topic
+		_, _, content, err = rlp.Split(content)
+	}
+	if err != nil {
+		return data
+	}
+	d, _, err := rlp.SplitString(content)
+	if err != nil || len(d) != len(data) {
+		return data
+	}
+	return d[:len(d):len(d)]
 }
 
 // Encode returns the envelope's RLP encoding.
