@@ -51,6 +51,10 @@ type Options struct {
 	Signer *ecdsa.PrivateKey
 	// Padding replaces the random padding when non-nil (tests and vectors).
 	Padding []byte
+	// ZeroPadding pads to the usual length with zero bytes instead of random ones, so the
+	// encoding is a function of the payload (a bridge that must produce the same envelope as
+	// another bridge; the data is not encrypted then anyway).
+	ZeroPadding bool
 	// Rand is the randomness for padding and encryption; nil is crypto/rand.
 	Rand io.Reader
 }
@@ -93,8 +97,10 @@ func Encode(payload []byte, o Options) ([]byte, error) {
 			size += SignatureLength
 		}
 		pad := make([]byte, padSizeLimit-size%padSizeLimit)
-		if _, err := io.ReadFull(o.rand(), pad); err != nil {
-			return nil, fmt.Errorf("7/WAKU-DATA padding: %w", err)
+		if !o.ZeroPadding {
+			if _, err := io.ReadFull(o.rand(), pad); err != nil {
+				return nil, fmt.Errorf("7/WAKU-DATA padding: %w", err)
+			}
 		}
 		raw = append(raw, pad...)
 	}

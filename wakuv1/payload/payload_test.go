@@ -93,6 +93,14 @@ func TestRandomPaddingReachesMultipleOf256(t *testing.T) {
 	}
 }
 
+func TestZeroPaddingIsDeterministic(t *testing.T) {
+	a, _ := Encode([]byte("same"), Options{ZeroPadding: true})
+	b, _ := Encode([]byte("same"), Options{ZeroPadding: true})
+	if !bytes.Equal(a, b) || len(a) != 256 || a[255] != 0 {
+		t.Fatalf("zero padding: %d bytes, equal %v", len(a), bytes.Equal(a, b))
+	}
+}
+
 func TestSignature(t *testing.T) {
 	key, _ := crypto.GenerateKey()
 	raw, err := Encode([]byte("signed"), Options{Signer: key, Padding: []byte{1, 2, 3}})
