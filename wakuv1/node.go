@@ -14,6 +14,7 @@ import (
 	gethlog "github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/p2p/enode"
+	"github.com/ethereum/go-ethereum/p2p/nat"
 )
 
 // Protocol constants (6/WAKU1).
@@ -34,6 +35,8 @@ type Config struct {
 	PrivateKey *ecdsa.PrivateKey
 	// ListenAddr is the RLPx TCP address, e.g. "0.0.0.0:30303"; "" does not listen.
 	ListenAddr string
+	// NAT maps the listen port through the gateway (go-ethereum p2p/nat); nil does nothing.
+	NAT nat.Interface
 	// StaticNodes are kept connected: go-ethereum's dial scheduler redials them when they drop.
 	StaticNodes []*enode.Node
 	MaxPeers    int
@@ -186,6 +189,7 @@ func (n *Node) Start() error {
 		Name:        n.cfg.Name,
 		StaticNodes: n.cfg.StaticNodes,
 		ListenAddr:  n.cfg.ListenAddr,
+		NAT:         n.cfg.NAT,
 		NoDial:      false,
 		Logger:      gethlog.NewLogger(n.cfg.Logger.With("component", "devp2p").Handler()),
 		Protocols: []p2p.Protocol{{
