@@ -21,13 +21,16 @@ const testPubsubTopic = "/waku/2/rs/16/0"
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func startV1(t *testing.T) *wakuv1.Node {
+func startV1(t testing.TB, mods ...func(*wakuv1.Config)) *wakuv1.Node {
 	t.Helper()
 	cfg := wakuv1.DefaultConfig()
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.MinPoW = 0.002
 	cfg.TransmissionCycle = 50 * time.Millisecond
 	cfg.Logger = quiet
+	for _, m := range mods {
+		m(&cfg)
+	}
 	n, err := wakuv1.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +42,7 @@ func startV1(t *testing.T) *wakuv1.Node {
 	return n
 }
 
-func startV2(t *testing.T) *node.Node {
+func startV2(t testing.TB) *node.Node {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -67,9 +70,9 @@ type rig struct {
 	br *Bridge
 }
 
-func startRig(t *testing.T) *rig {
+func startRig(t testing.TB, mods ...func(*wakuv1.Config)) *rig {
 	t.Helper()
-	r := &rig{v1: startV1(t), v2: startV2(t)}
+	r := &rig{v1: startV1(t, mods...), v2: startV2(t)}
 	cfg := DefaultConfig()
 	cfg.PubsubTopic = testPubsubTopic
 	cfg.Logger = quiet
@@ -86,14 +89,14 @@ func startRig(t *testing.T) *rig {
 	return r
 }
 
-func connectV1(t *testing.T, a, b *wakuv1.Node) {
+func connectV1(t testing.TB, a, b *wakuv1.Node) {
 	t.Helper()
 	before := len(a.Peers())
 	a.AddPeer(b.Self())
 	waitFor(t, "v1 peers", func() bool { return len(a.Peers()) > before })
 }
 
-func connectV2(t *testing.T, a, b *node.Node) {
+func connectV2(t testing.TB, a, b *node.Node) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -116,7 +119,7 @@ func contains[T interface{ String() string }](list []T, s string) bool {
 	return false
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
