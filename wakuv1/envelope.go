@@ -6,6 +6,7 @@ package wakuv1
 
 import (
 	"context"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -114,23 +115,39 @@ func (e *Envelope) rlpWithoutNonce() []byte {
 	return b
 }
 
-// leadingZeroBits counts the leading zero bits of keccak256(prefix ‖ nonce as 8 bytes BE).
+// powHasher counts the leading zero bits of keccak256(prefix ‖ nonce as 8 bytes BE). It
+// absorbs the prefix once and restores that sponge state for each nonce, so a nonce costs one
+// permutation or two instead of hashing the whole envelope again.
 type powHasher struct {
-	st  crypto.KeccakState
-	buf []byte
-	out [32]byte
+	st       crypto.KeccakState
+	snapshot []byte // sponge state after the prefix; nil: rehash prefix each time
+	prefix   []byte
+	nonce    [8]byte
+	out      [32]byte
 }
 
 func newPowHasher(rlpNoNonce []byte) *powHasher {
-	buf := make([]byte, len(rlpNoNonce)+8)
-	copy(buf, rlpNoNonce)
-	return &powHasher{st: crypto.NewKeccakState(), buf: buf}
+	h := &powHasher{st: crypto.NewKeccakState(), prefix: rlpNoNonce}
+	if m, ok := h.st.(encoding.BinaryMarshaler); ok {
+		h.st.Write(rlpNoNonce)
+		if snap, err := m.MarshalBinary(); err == nil {
+			if _, ok := h.st.(encoding.BinaryUnmarshaler); ok {
+				h.snapshot = snap
+			}
+		}
+	}
+	return h
 }
 
 func (h *powHasher) zeros(nonce uint64) int {
-	binary.BigEndian.PutUint64(h.buf[len(h.buf)-8:], nonce)
-	h.st.Reset()
-	h.st.Write(h.buf)
+	binary.BigEndian.PutUint64(h.nonce[:], nonce)
+	if h.snapshot != nil {
+		_ = h.st.(encoding.BinaryUnmarshaler).UnmarshalBinary(h.snapshot)
+	} else {
+		h.st.Reset()
+		h.st.Write(h.prefix)
+	}
+	h.st.Write(h.nonce[:])
 	h.st.Read(h.out[:])
 	n := 0
 	for _, b := range h.out {
