@@ -317,7 +317,6 @@ func (n *Node) Post(e *Envelope) error {
 	if err != nil {
 		return err
 	}
-	e.hash = [32]byte{}
 	env, err := DecodeEnvelope(raw) // a private copy with its hash, as a peer would see it
 	if err != nil {
 		return err
