@@ -10,9 +10,12 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/p2p/enode"
 	"github.com/ethereum/go-ethereum/rlp"
+	"golang.org/x/time/rate"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -257,6 +260,38 @@ func FuzzDecodeStatusOptions(f *testing.F) {
 		}
 		if _, err := DecodeStatusOptions(enc); err != nil {
 			t.Fatalf("re-decode of %x: %v", enc, err)
+		}
+	})
+}
+
+// FuzzHandleMessages feeds arbitrary Messages packets to a peer's handler: it never panics, and
+// only envelopes that pass validation enter the pool.
+func FuzzHandleMessages(f *testing.F) {
+	now := uint32(time.Now().Unix())
+	good, _ := rlp.EncodeToBytes([]*Envelope{{Expiry: now + 1000, TTL: 1000, Topic: Topic{1}, Data: []byte("x")}})
+	f.Add(good)
+	f.Add([]byte{0xc0})
+	f.Add([]byte{0xc3, 0xc2, 0x01, 0x02})
+	cfg := DefaultConfig()
+	cfg.MinPoW = 0
+	cfg.Logger = quietLogger()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &peer{n: n, id: enode.ID{9}, log: n.log, remote: withDefaults(StatusOptions{}),
+			inEnvelopes: rate.NewLimiter(rate.Inf, 0), inBytes: rate.NewLimiter(rate.Inf, 0)}
+		_ = p.handleMessages(data)
+		n.pool.mu.Lock()
+		defer n.pool.mu.Unlock()
+		for _, e := range n.pool.byHash {
+			if _, err := n.check(e.env); err != nil {
+				t.Fatalf("pool holds an invalid envelope: %v", err)
+			}
+			if e.env.Hash() != crypto.Keccak256Hash(e.raw) {
+				t.Fatal("pooled envelope's hash is not of its bytes")
+			}
 		}
 	})
 }

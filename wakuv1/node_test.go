@@ -251,3 +251,42 @@ func TestConfirmations(t *testing.T) {
 		t.Fatalf("message response %+v", resp)
 	}
 }
+
+// A peer that advertises a packet rate limit of 1/s is sent no second packet within a second
+// of the first (a lower bound: a slow machine only widens the gap).
+func TestRemotePacketRateLimitHonoured(t *testing.T) {
+	a := startNode(t, nil)
+	arrivals := make(chan time.Time, 4)
+	rp := startRawPeer(t, func(p *p2p.Peer, rw p2p.MsgReadWriter) error {
+		if _, err := statusExchange(rw, &StatusOptions{PacketRateLimits: &RateLimits{IP: 0, PeerID: 1}}); err != nil {
+			return err
+		}
+		for {
+			msg, err := rw.ReadMsg()
+			if err != nil {
+				return err
+			}
+			if msg.Code == messagesCode {
+				arrivals <- time.Now()
+			}
+			msg.Discard()
+		}
+	})
+	a.AddPeer(rp.srv.Self())
+	waitFor(t, "raw peer", func() bool { return len(a.Peers()) == 1 })
+	if err := a.Post(newEnvelope(t, topicA, "first", 50, 0.002)); err != nil {
+		t.Fatal(err)
+	}
+	first := <-arrivals
+	if err := a.Post(newEnvelope(t, topicA, "second", 50, 0.002)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case second := <-arrivals:
+		if gap := second.Sub(first); gap < 900*time.Millisecond {
+			t.Fatalf("second packet %s after the first, above the advertised 1 packet/s", gap)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second envelope never sent")
+	}
+}

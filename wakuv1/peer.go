@@ -187,16 +187,16 @@ func (p *peer) filter(lim *remoteFilter) *remoteFilter {
 	}
 	f.confirm = o.ConfirmationsEnabled != nil && *o.ConfirmationsEnabled
 	// Keep the outgoing limiters across snapshots while the advertised limits are unchanged.
-	if o.PacketRateLimits != nil && o.PacketRateLimits.PeerID > 0 {
-		f.packetLimit = o.PacketRateLimits.PeerID
+	if l := peerLimit(o.PacketRateLimits); l > 0 {
+		f.packetLimit = l
 		if lim != nil && lim.packetLimit == f.packetLimit {
 			f.outPackets = lim.outPackets
 		} else {
 			f.outPackets = rate.NewLimiter(rate.Limit(f.packetLimit), int(f.packetLimit))
 		}
 	}
-	if o.BytesRateLimits != nil && o.BytesRateLimits.PeerID > 0 {
-		f.byteLimit = o.BytesRateLimits.PeerID
+	if l := peerLimit(o.BytesRateLimits); l > 0 {
+		f.byteLimit = l
 		if lim != nil && lim.byteLimit == f.byteLimit {
 			f.outBytes = lim.outBytes
 		} else {
@@ -204,6 +204,22 @@ func (p *peer) filter(lim *remoteFilter) *remoteFilter {
 		}
 	}
 	return f
+}
+
+// peerLimit is what a peer's advertised limits allow us, one peer on one IP: the smaller
+// non-zero of its per-IP and per-peer limits (0: none).
+func peerLimit(l *RateLimits) uint64 {
+	if l == nil {
+		return 0
+	}
+	switch {
+	case l.IP == 0:
+		return l.PeerID
+	case l.PeerID == 0:
+		return l.IP
+	default:
+		return min(l.IP, l.PeerID)
+	}
 }
 
 // sendLoop sends the peer, in pool order, every envelope it wants and did not send us:
