@@ -102,7 +102,8 @@ type Node struct {
 	metrics *Metrics
 
 	mu      sync.RWMutex
-	own     StatusOptions // what we advertise; changed by SetPoW/SetTopics
+	own     StatusOptions      // what we advertise; changed by SetPoW/SetTopics
+	topics  map[Topic]struct{} // own.TopicInterest as a set; nil without topic interest
 	peers   map[enode.ID]*peer
 	subs    map[*Subscription]struct{}
 	running bool
@@ -157,11 +158,20 @@ func New(cfg Config) (*Node, error) {
 	n.own = StatusOptions{PoWRequirement: &pow, LightNode: &light, ConfirmationsEnabled: &conf}
 	if cfg.Topics != nil {
 		n.own.TopicInterest = append([]Topic{}, cfg.Topics...)
+		n.topics = topicSet(cfg.Topics)
 	} else {
 		full := FullBloom()
 		n.own.BloomFilter = &full
 	}
 	return n, nil
+}
+
+func topicSet(ts []Topic) map[Topic]struct{} {
+	m := make(map[Topic]struct{}, len(ts))
+	for _, t := range ts {
+		m[t] = struct{}{}
+	}
+	return m
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -283,6 +293,10 @@ func (n *Node) SetTopics(topics []Topic) error {
 	}
 	n.mu.Lock()
 	n.own.merge(u)
+	n.topics = nil
+	if topics != nil {
+		n.topics = topicSet(topics)
+	}
 	n.mu.Unlock()
 	return n.broadcastUpdate(u)
 }
@@ -338,7 +352,9 @@ func (n *Node) check(e *Envelope) (cause string, err error) {
 	e.Hash()
 	pow := e.PoW()
 	now := n.cfg.Now()
-	own := n.ownOptions()
+	n.mu.RLock()
+	minPoW, bloom, topics := *n.own.PoWRequirement, n.own.BloomFilter, n.topics
+	n.mu.RUnlock()
 	switch {
 	case e.Size() > n.cfg.MaxEnvelopeSize:
 		return DropTooLarge, fmt.Errorf("envelope of %d bytes exceeds %d", e.Size(), n.cfg.MaxEnvelopeSize)
@@ -348,20 +364,18 @@ func (n *Node) check(e *Envelope) (cause string, err error) {
 		return DropExpired, fmt.Errorf("expired at %d", e.Expiry)
 	case e.Sent() > now.Add(n.cfg.SyncAllowance).Unix():
 		return DropFuture, fmt.Errorf("sent time %d is in the future", e.Sent())
-	case pow < *own.PoWRequirement:
-		return DropLowPoW, fmt.Errorf("PoW %g below %g", pow, *own.PoWRequirement)
+	case pow < minPoW:
+		return DropLowPoW, fmt.Errorf("PoW %g below %g", pow, minPoW)
 	}
-	if own.TopicInterest != nil {
-		for _, t := range own.TopicInterest {
-			if t == e.Topic {
-				return "", nil
-			}
+	if topics != nil {
+		if _, ok := topics[e.Topic]; !ok {
+			return DropTopicMismatch, fmt.Errorf("topic %s not in our interest", e.Topic)
 		}
-		return DropTopicMismatch, fmt.Errorf("topic %s not in our interest", e.Topic)
+		return "", nil
 	}
-	if own.BloomFilter != nil {
+	if bloom != nil {
 		eb := e.Bloom()
-		if !own.BloomFilter.Contains(&eb) {
+		if !bloom.Contains(&eb) {
 			return DropBloomMismatch, fmt.Errorf("topic %s not in our bloom", e.Topic)
 		}
 	}

@@ -39,8 +39,9 @@ type peer struct {
 	log  *slog.Logger
 	kick func()
 
-	mu     sync.Mutex
-	remote StatusOptions // merged with updates; read through filter()
+	mu      sync.Mutex
+	remote  StatusOptions // merged with updates; read through filter()
+	version uint64        // bumped by each status update, so filter() rebuilds only then
 
 	inEnvelopes, inBytes *rate.Limiter // what the peer may send us
 	sentCount, recvCount atomic.Uint64
@@ -49,6 +50,7 @@ type peer struct {
 
 // remoteFilter is a snapshot of what the peer asked for.
 type remoteFilter struct {
+	version     uint64
 	pow         float64
 	bloom       *Bloom
 	topics      map[Topic]struct{}
@@ -177,8 +179,11 @@ func (p *peer) sendRaw(code uint64, payload []byte) error {
 func (p *peer) filter(lim *remoteFilter) *remoteFilter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if lim != nil && lim.version == p.version {
+		return lim
+	}
 	o := p.remote
-	f := &remoteFilter{pow: *o.PoWRequirement, bloom: o.BloomFilter}
+	f := &remoteFilter{version: p.version, pow: *o.PoWRequirement, bloom: o.BloomFilter}
 	if o.TopicInterest != nil {
 		f.topics = make(map[Topic]struct{}, len(o.TopicInterest))
 		for _, t := range o.TopicInterest {
@@ -346,6 +351,7 @@ func (p *peer) handle(msg p2p.Msg) error {
 		}
 		p.mu.Lock()
 		p.remote.merge(u)
+		p.version++
 		p.mu.Unlock()
 		p.kick() // a wider filter may let pooled envelopes through
 		return nil
