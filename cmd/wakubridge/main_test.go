@@ -152,3 +152,16 @@ func (s *syncWriter) String() string {
 	defer s.mu.Unlock()
 	return s.w.String()
 }
+
+// A signal (here: an already cancelled context) stops a started bridge cleanly with exit 0.
+func TestRunStopsCleanly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Synchronised: go-libp2p-pubsub's loop may still log after node.Stop returns.
+	out, errb := &syncWriter{}, &syncWriter{}
+	code := run(ctx, []string{"--listen-address=127.0.0.1", "--nat=none", "--devp2p-tcp-port=0", "--libp2p-tcp-port=0",
+		"--data-dir=" + t.TempDir(), "--bridge-pubsub-topic=/waku/2/rs/16/0", "--log-level=INFO"}, out, errb)
+	if code != 0 || !strings.Contains(out.String(), "Waku v1 node listening") || !strings.Contains(out.String(), "shutting down") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out.String(), errb.String())
+	}
+}
