@@ -3,6 +3,13 @@ package storesync
 import (
 	"bytes"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
+	spb "github.com/wakunode/wakunode/storesync/pb"
 )
 
 // FuzzDecode: no input crashes the decoder, and whatever decodes re-encodes to bytes that
@@ -23,6 +30,31 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !equalRanges(again.Ranges, p.Ranges) && !bytes.Equal(again.Encode(), p.Encode()) {
 			t.Fatalf("round trip changed ranges")
+		}
+	})
+}
+
+// FuzzTransferAdmit: any transfer frame is either refused with a cause or yields an envelope
+// that is in scope and inside the window.
+func FuzzTransferAdmit(f *testing.F) {
+	s := New(nil, nil, Config{PubsubTopics: []string{tpc}, Validate: message.Rules{}.Check})
+	s.peers["p"] = &peerState{active: 1}
+	ts := time.Now().UnixNano()
+	e, _ := message.NewEnvelope(tpc, &pb.WakuMessage{Payload: []byte("x"), ContentTopic: ct, Timestamp: &ts}, ts)
+	good, _ := proto.Marshal(&spb.WakuMessageAndTopic{Pubsub: &e.PubsubTopic, Message: e.Raw})
+	f.Add(good)
+	f.Add([]byte{0x0a, 0x00, 0x12, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s.peers["p"].accepted = 0
+		env, reason, err := s.admit("p", b)
+		if err != nil {
+			if reason == "" {
+				t.Fatal("refusal without a cause")
+			}
+			return
+		}
+		if env.PubsubTopic != tpc || env.Message.GetEphemeral() || message.ComputeHash(env.PubsubTopic, env.Message) != env.Hash {
+			t.Fatalf("admitted %+v", env)
 		}
 	})
 }
