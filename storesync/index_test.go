@@ -230,3 +230,31 @@ func TestIndexMatchesModel(t *testing.T) {
 		}
 	}
 }
+
+// A reply over budget defers ranges as Skip; a later session picks them up.
+func TestReplyBudgetDefersRanges(t *testing.T) {
+	a, c := &Index{}, &Index{}
+	for i := range 10_000 {
+		id := ID{Time: vecT0 + int64(i+1)*(hour/10_001), Hash: hashOf(i)}
+		a.Insert(id, tpc, ct)
+		if i%100 != 0 {
+			c.Insert(id, tpc, ct)
+		}
+	}
+	found := map[message.Hash]bool{}
+	for round := 1; len(found) < 100; round++ {
+		if round > 20 {
+			t.Fatalf("found %d of 100 after 20 sessions", len(found))
+		}
+		ca, cc := newSession(a, tpc), newSession(c, tpc)
+		ca.replyBudget, cc.replyBudget = 100_000, 100_000
+		converse(t, ca, cc, vecT0, vecT0+hour)
+		for _, id := range append(ca.diff.ToSend, cc.diff.ToSend...) {
+			found[id.Hash] = true
+			c.Insert(id, tpc, ct) // the transfer
+		}
+		if round == 1 && len(found) == 100 {
+			t.Fatal("budget did not defer anything")
+		}
+	}
+}

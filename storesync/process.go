@@ -144,3 +144,31 @@ func onlySkips(rs []Range) bool {
 	}
 	return true
 }
+
+// capReply keeps an answer within about budget encoded bytes: ranges past the budget become
+// Skip, so their differences stay unresolved and are found again by a later session instead of
+// making one frame unbounded (nwaku has no such cap: a million IDs differing by 1 % make a
+// single 100 MB frame). budget <= 0 disables it.
+func capReply(rs []Range, budget int) []Range {
+	if budget <= 0 {
+		return rs
+	}
+	used, kept := 0, false
+	for i := range rs {
+		r := &rs[i]
+		size := 12
+		switch r.Type {
+		case Fingerprint:
+			size += 32
+		case ItemSet:
+			size += 2 + 41*len(r.Items)
+		}
+		if r.Type != Skip && used+size > budget && kept { // the first one always goes: progress
+			*r = Range{Lower: r.Lower, Upper: r.Upper, Type: Skip}
+			size = 12
+		}
+		kept = kept || r.Type != Skip
+		used += size
+	}
+	return mergeSkips(rs)
+}

@@ -23,7 +23,7 @@ var errTooManyRounds = errors.New("store sync: too many rounds")
 
 func (s *Syncer) newSession() *session {
 	return &session{mu: &s.mu, ix: &s.ix, pubsubTopics: s.cfg.PubsubTopics, contentTopics: s.cfg.ContentTopics,
-		threshold: s.cfg.Threshold, partitions: s.cfg.Partitions, maxRanges: s.cfg.MaxRanges}
+		threshold: s.cfg.Threshold, partitions: s.cfg.Partitions, maxRanges: s.cfg.MaxRanges, replyBudget: s.cfg.MaxFrame / 2}
 }
 
 // Sync runs one reconciliation with p as the initiator over the window

@@ -16,6 +16,7 @@ type session struct {
 	threshold     int
 	partitions    int
 	maxRanges     int
+	replyBudget   int // bytes per reply; 0 = unbounded
 
 	diff     Diff
 	received int // frames received (nwaku's roundtrips)
@@ -55,7 +56,7 @@ func (s *session) handle(frame []byte) (reply []byte, done bool, err error) {
 	}
 	s.mu.Lock()
 	proc := processor{ix: s.ix, f: s.ix.newFilter(pubsub, content), threshold: s.threshold, partitions: s.partitions}
-	out := proc.process(p.Ranges, &s.diff)
+	out := capReply(proc.process(p.Ranges, &s.diff), s.replyBudget)
 	s.mu.Unlock()
 	r := Payload{PubsubTopics: s.pubsubTopics, ContentTopics: s.contentTopics, Ranges: out}
 	return r.Encode(), len(out) == 0, nil

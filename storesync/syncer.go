@@ -35,7 +35,7 @@ const (
 // ones; ours sit far above what a legitimate session over a million messages needs.
 const (
 	MaxTransferFrame        = 153_600 // nwaku's per-frame read limit on the transfer stream
-	DefaultMaxFrame         = 32 << 20
+	DefaultMaxFrame         = 64 << 20 // our replies stay under half of it
 	DefaultMaxRounds        = 64
 	DefaultSessionTimeout   = 2 * time.Minute
 	DefaultMaxSessions      = 8
@@ -74,7 +74,7 @@ type Config struct {
 
 	Threshold, Partitions int
 	MaxRanges             int           // per decoded payload
-	MaxFrame              int           // bytes per reconciliation frame
+	MaxFrame              int           // bytes per received frame; our replies keep under half
 	MaxRounds             int           // frames received per session
 	SessionTimeout        time.Duration // bound on one reconciliation session
 	MaxSessions           int           // concurrent inbound sessions
