@@ -34,7 +34,7 @@ const (
 // Limits on what a peer can make this node hold or do. nwaku has none of the reconciliation
 // ones; ours sit far above what a legitimate session over a million messages needs.
 const (
-	MaxTransferFrame        = 153_600 // nwaku's per-frame read limit on the transfer stream
+	MaxTransferFrame        = 153_600  // nwaku's per-frame read limit on the transfer stream
 	DefaultMaxFrame         = 64 << 20 // our replies stay under half of it
 	DefaultMaxRounds        = 64
 	DefaultSessionTimeout   = 2 * time.Minute
