@@ -85,7 +85,7 @@ func msgs(t testing.TB, from, to int) []*message.Envelope {
 // waitCount waits until the archive holds want messages.
 func waitCount(t testing.TB, a *archive.Archive, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		n, err := a.Count(context.Background())
 		if err != nil {
