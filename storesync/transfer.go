@@ -153,8 +153,15 @@ func (t *sender) closeAll() {
 // so nothing invalid reaches the archive.
 func (s *Syncer) handleTransfer(st network.Stream) {
 	p := st.Conn().RemotePeer()
+	if !s.recentSession(p) {
+		s.drop("no_session", "store sync: transfer stream from a peer without a recent session, reset", "peer", p)
+		resetStream(st)
+		return
+	}
 	r := msgio.NewVarintReaderSize(st, MaxTransferFrame)
 	for {
+		// nwaku keeps its stream open across sessions; one idle past the grace is let go.
+		_ = st.SetReadDeadline(time.Now().Add(s.cfg.TransferGrace))
 		frame, err := r.ReadMsg()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -237,6 +244,14 @@ func inScope(scope []string, t string) bool {
 		}
 	}
 	return false
+}
+
+// recentSession reports whether p is in a session or ended one within TransferGrace.
+func (s *Syncer) recentSession(p peer.ID) bool {
+	s.peersMu.Lock()
+	defer s.peersMu.Unlock()
+	st := s.peers[p]
+	return st != nil && (st.active > 0 || s.cfg.Now().Sub(st.lastEnd) <= s.cfg.TransferGrace)
 }
 
 // allowTransfer counts one message against p's session allowance.
