@@ -118,7 +118,10 @@ func TestJSWakuSDSChannel(t *testing.T) {
 	var sent [][]byte
 	var acked []string
 	goCh := sds.NewChannel(sds.Config{ChannelID: "chan", SenderID: "go",
-		Publish: func(_ context.Context, p []byte) ([]byte, error) { sent = append(sent, p); return bytes.Repeat([]byte{byte(len(sent))}, 32), nil },
+		Publish: func(_ context.Context, p []byte) ([]byte, error) {
+			sent = append(sent, p)
+			return bytes.Repeat([]byte{byte(len(sent))}, 32), nil
+		},
 		OnEvent: func(e sds.Event) {
 			if e.Kind == sds.Acknowledged {
 				acked = append(acked, e.MessageID)
