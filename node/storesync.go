@@ -15,7 +15,7 @@ import (
 // (zero values take nwaku's 300 s, 3600 s and 20 s). Store sync runs only with the store.
 //
 // Wiring still to do outside this file (owned elsewhere): a `StoreSync *StoreSyncConfig` field
-// in Config set by --store-sync; `if n.cfg.StoreSync != nil { n.startStoreSync(ctx, *n.cfg.StoreSync) }`
+// in Config set by --store-sync; `if n.cfg.StoreSync != nil { _, err := n.startStoreSync(ctx, *n.cfg.StoreSync) }`
 // in start() right after startStore; enr.Sync in capabilities() under the same condition; and a
 // storesync.Metrics implementation in metrics/ under nwaku's names.
 type StoreSyncConfig struct {
@@ -25,9 +25,9 @@ type StoreSyncConfig struct {
 // startStoreSync mounts /vac/waku/reconciliation/1.0.0 and /vac/waku/transfer/1.0.0 over the
 // archive: the index is loaded from the archive, fed by every message on the bus and the
 // scope is the relayed shards of our cluster plus --content-topic, as in nwaku.
-func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) error {
+func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) (*storesync.Syncer, error) {
 	if n.archive == nil {
-		return errors.New("store sync needs the store (--store)")
+		return nil, errors.New("store sync needs the store (--store)")
 	}
 	var topics []string
 	for _, s := range n.shardIndices() {
@@ -46,12 +46,12 @@ func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) error {
 	}
 	s := storesync.New(n.host, n.archive, cfg)
 	if err := s.Start(ctx); err != nil {
-		return fmt.Errorf("store sync: %w", err)
+		return nil, fmt.Errorf("store sync: %w", err)
 	}
 	n.onStop(func() error { s.Stop(); return nil })
 	// Removed from the bus before the syncer stops (stops run in reverse).
 	n.onStop(detach(n.bus.add(consumerFunc(s.Add))))
-	return nil
+	return s, nil
 }
 
 // storeSyncPeer is --storenode when set (nwaku puts it in both sync service slots), else a
