@@ -19,7 +19,7 @@ type Metrics interface {
 	Cached(n int)
 	// Dropped counts what this node refused or could not do, by cause (not an nwaku metric):
 	// "frame", "decode", "rounds", "busy", "no_session", "transfer_limit", "invalid",
-	// "out_of_scope", "out_of_window", "ephemeral", "queue_full", "index_full", "archive".
+	// "out_of_scope", "out_of_window", "ephemeral", "queue_full", "index_full", "index_busy", "archive".
 	Dropped(reason string)
 }
 

@@ -22,7 +22,7 @@ type Result struct {
 var errTooManyRounds = errors.New("store sync: too many rounds")
 
 func (s *Syncer) newSession() *session {
-	return &session{mu: &s.mu, ix: &s.ix, pubsubTopics: s.cfg.PubsubTopics, contentTopics: s.cfg.ContentTopics,
+	return &session{mu: indexLocker{s}, ix: &s.ix, pubsubTopics: s.cfg.PubsubTopics, contentTopics: s.cfg.ContentTopics,
 		threshold: s.cfg.Threshold, partitions: s.cfg.Partitions, maxRanges: s.cfg.MaxRanges, replyBudget: s.cfg.MaxFrame / 2}
 }
 

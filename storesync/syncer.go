@@ -45,6 +45,7 @@ const (
 	DefaultTransferGrace    = 5 * time.Minute
 	maxPeerStates           = 10_000
 	loadPage                = 1000
+	maxPending              = 100_000
 )
 
 // Archive is what store sync needs from the message archive (*archive.Archive satisfies it).
@@ -132,8 +133,13 @@ type Syncer struct {
 	cfg Config
 	log *slog.Logger
 
-	mu sync.Mutex // guards ix
+	mu sync.Mutex // guards ix; take it with lockIndex
 	ix Index
+
+	// Add never waits for a session holding mu (the bus must not stall): what arrives
+	// meanwhile waits here, bounded, and enters the index at the next lockIndex.
+	pendMu  sync.Mutex
+	pending []pendingID
 
 	peersMu sync.Mutex
 	peers   map[peer.ID]*peerState
@@ -240,7 +246,7 @@ func (s *Syncer) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store sync: load index: %w", err)
 		}
-		s.mu.Lock()
+		s.lockIndex()
 		for _, e := range page.Entries {
 			s.insertLocked(ID{Time: e.Timestamp, Hash: e.Hash}, e.PubsubTopic, e.Message.GetContentTopic())
 		}
@@ -263,10 +269,50 @@ func (s *Syncer) Add(e *message.Envelope) {
 	if ts < now-int64(s.cfg.Range) || ts > now+int64(message.DefaultMaxTimeDrift) {
 		return
 	}
-	s.mu.Lock()
-	s.insertLocked(ID{Time: ts, Hash: e.Hash}, e.PubsubTopic, e.Message.GetContentTopic())
-	s.mu.Unlock()
+	p := pendingID{ID{Time: ts, Hash: e.Hash}, e.PubsubTopic, e.Message.GetContentTopic()}
+	if s.mu.TryLock() {
+		s.drainPending()
+		s.insertLocked(p.id, p.pubsub, p.content)
+		s.mu.Unlock()
+		return
+	}
+	s.pendMu.Lock()
+	full := len(s.pending) >= maxPending
+	if !full {
+		s.pending = append(s.pending, p)
+	}
+	s.pendMu.Unlock()
+	if full {
+		s.drop("index_busy", "sync index busy and its pending queue full, message not indexed", "limit", maxPending)
+	}
 }
+
+type pendingID struct {
+	id              ID
+	pubsub, content string
+}
+
+// lockIndex takes the index lock and applies what Add left pending.
+func (s *Syncer) lockIndex() {
+	s.mu.Lock()
+	s.drainPending()
+}
+
+func (s *Syncer) drainPending() {
+	s.pendMu.Lock()
+	ps := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+	for _, p := range ps {
+		s.insertLocked(p.id, p.pubsub, p.content)
+	}
+}
+
+// indexLocker is lockIndex as a sync.Locker, for sessions.
+type indexLocker struct{ s *Syncer }
+
+func (l indexLocker) Lock()   { l.s.lockIndex() }
+func (l indexLocker) Unlock() { l.s.mu.Unlock() }
 
 func (s *Syncer) insertLocked(id ID, pubsub, content string) {
 	if s.ix.Len() >= s.cfg.MaxElements {
@@ -278,7 +324,7 @@ func (s *Syncer) insertLocked(id ID, pubsub, content string) {
 
 // Len is the number of IDs in the index.
 func (s *Syncer) Len() int {
-	s.mu.Lock()
+	s.lockIndex()
 	defer s.mu.Unlock()
 	return s.ix.Len()
 }
@@ -286,7 +332,7 @@ func (s *Syncer) Len() int {
 // Prune removes IDs older than the range and forgets peers whose grace has passed.
 func (s *Syncer) Prune() {
 	now := s.cfg.Now()
-	s.mu.Lock()
+	s.lockIndex()
 	s.ix.Prune(ID{Time: now.UnixNano() - int64(s.cfg.Range)})
 	n := s.ix.Len()
 	s.mu.Unlock()

@@ -178,3 +178,17 @@ func TestPeriodicLoopSyncs(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Add does not wait for a session holding the index: the ID waits and enters at the next lock.
+func TestAddWhileIndexBusy(t *testing.T) {
+	a := newNode(t, Config{})
+	e := msg(t, tpc, 1, time.Minute)
+	a.s.mu.Lock()
+	done := make(chan struct{})
+	go func() { a.s.Add(e); close(done) }()
+	<-done // returned although the index is locked
+	a.s.mu.Unlock()
+	if a.s.Len() != 1 {
+		t.Fatalf("index %d", a.s.Len())
+	}
+}

@@ -191,7 +191,7 @@ func (s *Syncer) handleTransfer(st network.Stream) {
 			}
 			continue
 		}
-		s.mu.Lock()
+		s.lockIndex()
 		s.insertLocked(ID{Time: env.Message.GetTimestamp(), Hash: env.Hash}, env.PubsubTopic, env.Message.GetContentTopic())
 		s.mu.Unlock()
 	}
