@@ -99,7 +99,11 @@ func TestHostileSessionLimit(t *testing.T) {
 	held := openRaw(t, attacker, victim, ReconciliationProtocol)
 	_ = msgio.NewVarintWriter(held).WriteMsg([]byte{}) // opens the session, ends nothing
 	// Hold the only slot with a second, silent stream, then try a third.
+	deadline := time.Now().Add(10 * time.Second)
 	for victim.ms.get("dropped_busy") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no session refused; metrics %v", victim.ms.snapshot())
+		}
 		st := openRaw(t, attacker, victim, ReconciliationProtocol)
 		_, _ = st.Write([]byte{0x05}) // a frame header that never completes
 		time.Sleep(20 * time.Millisecond)
