@@ -149,7 +149,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 
 	if n.cfg.Relay {
-		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log}
+		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log, Clusters: []uint16{n.cfg.ClusterID}}
 		if n.metrics != nil {
 			rc.Metrics = n.metrics.Relay()
 		}

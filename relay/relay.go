@@ -37,6 +37,9 @@ const (
 	DefaultSubscriptionBuffer    = 4096
 	DefaultPeerStatsInterval     = 5 * time.Second
 	DefaultScoreInterval         = time.Second
+	// DefaultIdleTopicTTL matches gossipsub's fanout TTL: publishing state for a topic we are
+	// not subscribed to lives that long anyway.
+	DefaultIdleTopicTTL = time.Minute
 	// rpcOverhead is added to the max WakuMessage size for the RPC frame limit (relay.md).
 	rpcOverhead = 64 * 1024
 )
@@ -66,6 +69,17 @@ type Config struct {
 	Metrics Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Clusters are the clusters whose static shard topics (/waku/2/rs/<cluster>/<shard>) peers'
+	// subscriptions are tracked for, whether or not the node is subscribed yet; announcements of
+	// any other topic the node has not joined are ignored (topicFilter). Empty: only joined topics.
+	Clusters []uint16
+	// MaxSubscriptionsPerRPC drops an RPC announcing more subscription changes (default
+	// DefaultMaxSubscriptionsPerRPC).
+	MaxSubscriptionsPerRPC int
+	// IdleTopicTTL is how long a topic joined only to publish stays joined after its last use
+	// (default DefaultIdleTopicTTL); then it is closed, so publishing to many topics through
+	// the Go API or REST leaves no state behind.
+	IdleTopicTTL time.Duration
 	// Flood runs floodsub (the Waku v1 flooding model) instead of gossipsub on
 	// /vac/waku/relay/2.0.0; Params then only contribute SeenMessagesTTL. For the simulator
 	// (cmd/wakusim): a flooding node does not interoperate with gossipsub peers' meshes.
@@ -94,6 +108,12 @@ func (c *Config) setDefaults() {
 	if c.ScoreInterval <= 0 {
 		c.ScoreInterval = DefaultScoreInterval
 	}
+	if c.MaxSubscriptionsPerRPC <= 0 {
+		c.MaxSubscriptionsPerRPC = DefaultMaxSubscriptionsPerRPC
+	}
+	if c.IdleTopicTTL <= 0 {
+		c.IdleTopicTTL = DefaultIdleTopicTTL
+	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}
 	}
@@ -116,6 +136,7 @@ type Relay struct {
 	sink    Sink
 	log     *slog.Logger
 	tr      *tracer
+	filter  *topicFilter
 	ps      *pubsub.PubSub
 	maxSize int
 
@@ -125,10 +146,15 @@ type Relay struct {
 
 	mu     sync.Mutex
 	closed bool
-	topics map[string]*pubsub.Topic // joined (for publishing or subscribing)
+	topics map[string]*joinedTopic // joined (for publishing or subscribing)
 	subs   map[string]*subscription
 
 	scores atomic.Pointer[map[peer.ID]float64]
+}
+
+type joinedTopic struct {
+	t        *pubsub.Topic
+	lastUsed time.Time
 }
 
 type subscription struct {
@@ -160,7 +186,8 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 	r := &Relay{
 		h: h, cfg: cfg, sink: sink, log: cfg.Logger.With("component", "relay"),
 		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
-		topics: make(map[string]*pubsub.Topic), subs: make(map[string]*subscription),
+		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
+		filter: newTopicFilter(cfg.Clusters),
 	}
 	p := cfg.Params
 	// Router-independent options first; the gossipsub-only ones are in gossipOpts.
@@ -178,6 +205,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithDefaultValidator(pubsub.ValidatorEx(r.validate), pubsub.WithValidatorInline(true)),
 		pubsub.WithRawTracer(r.tr),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		pubsub.WithSubscriptionFilter(pubsub.WrapLimitSubscriptionFilter(r.filter, cfg.MaxSubscriptionsPerRPC)),
 	}
 	var ps *pubsub.PubSub
 	var err error
@@ -199,6 +227,8 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		return nil, fmt.Errorf("relay: start router: %w", err)
 	}
 	r.ps = ps
+	r.wg.Add(1)
+	go r.pruneLoop()
 	if _, ok := cfg.Metrics.(nopMetrics); !ok {
 		r.wg.Add(1)
 		go r.peerStatsLoop()
@@ -228,20 +258,24 @@ func (r *Relay) topic(name string) (*pubsub.Topic, error) {
 	if name == "" {
 		return nil, errors.New("empty pubsub topic")
 	}
-	if t, ok := r.topics[name]; ok {
-		return t, nil
+	if jt, ok := r.topics[name]; ok {
+		jt.lastUsed = time.Now()
+		return jt.t, nil
 	}
+	r.filter.join(name)
 	t, err := r.ps.Join(name)
 	if err != nil {
+		r.filter.leave(name)
 		return nil, fmt.Errorf("join %s: %w", name, err)
 	}
 	if !r.cfg.Flood { // floodsub has no peer scoring
 		if err := t.SetScoreParams(topicScoreParams()); err != nil {
 			_ = t.Close()
+			r.filter.leave(name)
 			return nil, fmt.Errorf("score params for %s: %w", name, err)
 		}
 	}
-	r.topics[name] = t
+	r.topics[name] = &joinedTopic{t: t, lastUsed: time.Now()}
 	return t, nil
 }
 
@@ -307,6 +341,9 @@ func (r *Relay) Unsubscribe(topic string) error {
 	delete(r.subs, topic)
 	s.sub.Cancel()
 	<-s.done
+	if jt := r.topics[topic]; jt != nil {
+		jt.lastUsed = time.Now() // the pruner closes it once idle
+	}
 	return nil
 }
 
