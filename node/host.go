@@ -72,8 +72,12 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
-		libp2p.ListenAddrs(addrs...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Listening happens below, one address at a time: libp2p.ListenAddrs succeeds when
+		// any one of them works, and a node missing its TCP or WebSocket port must not start.
+		libp2p.NoListenAddrs,
+		// No SO_REUSEPORT: a second node on the same port must fail with "address already in
+		// use" (as nwaku does), not silently share the port and take half of its dials.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(websocket.New, wsOpts...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.UserAgent("wakunode/" + cfg.Version),
@@ -100,6 +104,12 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("libp2p host: %w", err)
+	}
+	for _, a := range addrs {
+		if err := h.Network().Listen(a); err != nil {
+			_ = h.Close()
+			return nil, fmt.Errorf("listen on %s: %w", a, err)
+		}
 	}
 	return h, nil
 }
