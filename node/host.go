@@ -18,6 +18,8 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/wakunode/wakunode/peers"
 )
 
 // listenAddrs turns the config's ports into multiaddrs.
@@ -51,22 +53,24 @@ func listenAddrs(cfg Config) ([]multiaddr.Multiaddr, error) {
 }
 
 // newHost builds the transport layer: TCP and WebSocket (plain or TLS), Noise, and both yamux
-// and mplex (unmodified js-waku offers only mplex; go-waku only yamux).
-func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
+// and mplex (unmodified js-waku offers only mplex; go-waku only yamux). The returned gater
+// (IP colocation before the handshake, bans) belongs to the peer manager.
+func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	addrs, err := listenAddrs(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	gater := peers.NewGater(cfg.Discovery.IPColocationLimit)
 	// Low/high water marks around MaxConnections: trimming starts above it.
 	cm, err := connmgr.NewConnManager(max(1, cfg.MaxConnections*9/10), max(1, cfg.MaxConnections))
 	if err != nil {
-		return nil, fmt.Errorf("connection manager: %w", err)
+		return nil, nil, fmt.Errorf("connection manager: %w", err)
 	}
 	var wsOpts []interface{}
 	if cfg.WebSocketSecure {
 		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
 		if err != nil {
-			return nil, fmt.Errorf("websocket-secure certificate: %w", err)
+			return nil, nil, fmt.Errorf("websocket-secure certificate: %w", err)
 		}
 		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
@@ -82,6 +86,7 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.UserAgent("wakunode/" + cfg.Version),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
 		libp2p.Ping(true),
 		libp2p.DisableRelay(),
 		libp2p.AddrsFactory(announceAddrs(cfg)),
@@ -91,7 +96,7 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	}
 	natOpt, err := natOption(cfg.NAT)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if natOpt != nil {
 		opts = append(opts, natOpt)
@@ -103,15 +108,15 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("libp2p host: %w", err)
+		return nil, nil, fmt.Errorf("libp2p host: %w", err)
 	}
 	for _, a := range addrs {
 		if err := h.Network().Listen(a); err != nil {
 			_ = h.Close()
-			return nil, fmt.Errorf("listen on %s: %w", a, err)
+			return nil, nil, fmt.Errorf("listen on %s: %w", a, err)
 		}
 	}
-	return h, nil
+	return h, gater, nil
 }
 
 // natOption maps --nat onto libp2p: port mapping (UPnP or NAT-PMP, whichever the gateway

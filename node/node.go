@@ -55,6 +55,7 @@ type Node struct {
 	host    host.Host
 	relay   *relay.Relay
 	peers   *peers.Manager
+	gater   *peers.Gater // the host's connection gater, run by the peer manager
 	metrics *metrics.Registry
 	enr     *enr.LocalNode
 
@@ -138,11 +139,11 @@ func (n *Node) start(ctx context.Context) error {
 	if n.cfg.Registerer != nil {
 		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
 	}
-	h, err := newHost(n.cfg, lk)
+	h, gater, err := newHost(n.cfg, lk)
 	if err != nil {
 		return err
 	}
-	n.host = h
+	n.host, n.gater = h, gater
 	n.onStop(h.Close)
 	if n.metrics != nil {
 		n.metrics.WatchHost(h)

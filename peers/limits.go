@@ -29,34 +29,6 @@ func (m *Manager) remoteIP(p peer.ID) string {
 	return ""
 }
 
-// checkColocation drops a newly connected peer when its IP already has IPColocationLimit
-// peers (a Sybil mitigation). Static peers are exempt.
-func (m *Manager) checkColocation(p peer.ID) {
-	limit := m.policy().IPColocationLimit
-	if limit <= 0 || m.isStatic(p) {
-		return
-	}
-	ip := m.remoteIP(p)
-	if ip == "" {
-		return
-	}
-	n := 0
-	for _, q := range m.h.Network().Peers() {
-		if q != p && m.remoteIP(q) == ip {
-			n++
-		}
-	}
-	if n < limit {
-		return
-	}
-	m.log.Debug("ip colocation limit reached, dropping peer", "peer", p, "ip", ip, "limit", limit)
-	if m.cfg.Metrics != nil {
-		m.cfg.Metrics.PeerRejected("ip colocation limit")
-	}
-	m.backOff(p, m.cfg.MaxBackoff)
-	_ = m.h.Network().ClosePeer(p)
-}
-
 // enforceLimits prunes relay peers above the relay share and service peers above the service
 // share. Static peers and peers in one of our meshes are pruned last (never, if possible).
 func (m *Manager) enforceLimits() {

@@ -242,8 +242,26 @@ func (discard) Deliver(*message.Envelope) {}
 
 func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
 
+// Graylisted lists the peers whose gossipsub score was below GraylistThreshold in the last
+// snapshot (Config.ScoreInterval), with their scores. The peer manager disconnects and bans them.
+func (r *Relay) Graylisted() map[peer.ID]float64 {
+	s := r.scores.Load()
+	if s == nil {
+		return nil
+	}
+	var out map[peer.ID]float64
+	for p, v := range *s {
+		if v < GraylistThreshold {
+			if out == nil {
+				out = map[peer.ID]float64{}
+			}
+			out[p] = v
+		}
+	}
+	return out
+}
+
 // PeerScore is the peer's gossipsub score as of the last snapshot (Config.ScoreInterval).
-// The peer manager disconnects peers below the graylist threshold (-10000).
 func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
 	s := r.scores.Load()
 	if s == nil {
