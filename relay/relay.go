@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/wakunode/wakunode/internal/lograte"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -40,6 +41,8 @@ const (
 	// DefaultIdleTopicTTL matches gossipsub's fanout TTL: publishing state for a topic we are
 	// not subscribed to lives that long anyway.
 	DefaultIdleTopicTTL = time.Minute
+	// pubsubLogInterval: each pubsub log cause is written at most once per interval.
+	pubsubLogInterval = time.Minute
 	// rpcOverhead is added to the max WakuMessage size for the RPC frame limit (relay.md).
 	rpcOverhead = 64 * 1024
 )
@@ -131,14 +134,16 @@ type Sink interface {
 
 // Relay is a Waku relay node: one gossipsub instance, any number of pubsub topics.
 type Relay struct {
-	h       host.Host
-	cfg     Config
-	sink    Sink
-	log     *slog.Logger
-	tr      *tracer
-	filter  *topicFilter
-	ps      *pubsub.PubSub
-	maxSize int
+	h      host.Host
+	cfg    Config
+	sink   Sink
+	log    *slog.Logger
+	tr     *tracer
+	filter *topicFilter
+	// pubsubLog rate-limits the library's log lines per cause.
+	pubsubLog *lograte.Handler
+	ps        *pubsub.PubSub
+	maxSize   int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -189,6 +194,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
 		filter: newTopicFilter(cfg.Clusters),
 	}
+	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)
 	p := cfg.Params
 	// Router-independent options first; the gossipsub-only ones are in gossipOpts.
 	opts := []pubsub.Option{
@@ -204,7 +210,9 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithPeerOutboundQueueSize(cfg.PeerOutboundQueueSize),
 		pubsub.WithDefaultValidator(pubsub.ValidatorEx(r.validate), pubsub.WithValidatorInline(true)),
 		pubsub.WithRawTracer(r.tr),
-		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		// pubsub warns once per event ("error bumping delivery tag: queue full" came 52,945
+		// times in one load test): one line per cause a minute, the rest counted.
+		pubsub.WithLogger(slog.New(r.pubsubLog).With("component", "pubsub")),
 		pubsub.WithSubscriptionFilter(pubsub.WrapLimitSubscriptionFilter(r.filter, cfg.MaxSubscriptionsPerRPC)),
 	}
 	var ps *pubsub.PubSub
@@ -239,37 +247,6 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 type discard struct{}
 
 func (discard) Deliver(*message.Envelope) {}
-
-func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
-
-// Graylisted lists the peers whose gossipsub score was below GraylistThreshold in the last
-// snapshot (Config.ScoreInterval), with their scores. The peer manager disconnects and bans them.
-func (r *Relay) Graylisted() map[peer.ID]float64 {
-	s := r.scores.Load()
-	if s == nil {
-		return nil
-	}
-	var out map[peer.ID]float64
-	for p, v := range *s {
-		if v < GraylistThreshold {
-			if out == nil {
-				out = map[peer.ID]float64{}
-			}
-			out[p] = v
-		}
-	}
-	return out
-}
-
-// PeerScore is the peer's gossipsub score as of the last snapshot (Config.ScoreInterval).
-func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
-	s := r.scores.Load()
-	if s == nil {
-		return 0, false
-	}
-	v, ok := (*s)[p]
-	return v, ok
-}
 
 // topic returns the joined topic handle, joining it (with the Waku topic score params) on first use.
 func (r *Relay) topic(name string) (*pubsub.Topic, error) {
