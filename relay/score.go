@@ -36,4 +36,3 @@ func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
 	v, ok := (*s)[p]
 	return v, ok
 }
-
