@@ -2,6 +2,8 @@ package hostile
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,4 +143,46 @@ func TestConnColocationRace(t *testing.T) {
 	})
 	t.Logf("colocation race: %d peers from one IP in %v, %d served (limit %d); client served in %v afterwards",
 		racers, time.Since(start).Round(time.Millisecond), served.Load(), limit, took.Round(time.Millisecond))
+}
+
+// connLogBuffer is a log sink safe for concurrent writers.
+type connLogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *connLogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *connLogBuffer) count(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.b.String(), s)
+}
+
+// TestConnResourceRefusalLoggedOnce: connections beyond the resource manager's limit are
+// refused, and the refusal is logged at WARN once (per kind and minute), not once per peer.
+func TestConnResourceRefusalLoggedOnce(t *testing.T) {
+	var logs connLogBuffer
+	cfg := relayNodeConfig(t)
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	cfg.MaxConnections = 1 // the resource manager admits 2 inbound connections
+	cfg.Discovery.IPColocationLimit = 0
+	target := relayStartNode(t, cfg)
+	ai := peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}
+	refused := 0
+	for range 6 {
+		if _, ok := pingOnce(lightPeer(t), ai); !ok {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no connection refused above the limit")
+	}
+	if n := logs.count("resource limit refused a connection"); n != 1 {
+		t.Fatalf("%d refusal lines for %d refusals, want 1:\n%s", n, refused, logs.b.String())
+	}
 }
