@@ -79,6 +79,9 @@ type Config struct {
 	// MaxSubscriptionsPerRPC drops an RPC announcing more subscription changes (default
 	// DefaultMaxSubscriptionsPerRPC).
 	MaxSubscriptionsPerRPC int
+	// MaxUnservedTopics is how many announcements of topics the node does not serve a peer may
+	// make before Graylisted reports it (default DefaultMaxUnservedTopics).
+	MaxUnservedTopics int
 	// IdleTopicTTL is how long a topic joined only to publish stays joined after its last use
 	// (default DefaultIdleTopicTTL); then it is closed, so publishing to many topics through
 	// the Go API or REST leaves no state behind.
@@ -113,6 +116,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxSubscriptionsPerRPC <= 0 {
 		c.MaxSubscriptionsPerRPC = DefaultMaxSubscriptionsPerRPC
+	}
+	if c.MaxUnservedTopics <= 0 {
+		c.MaxUnservedTopics = DefaultMaxUnservedTopics
 	}
 	if c.IdleTopicTTL <= 0 {
 		c.IdleTopicTTL = DefaultIdleTopicTTL
@@ -192,8 +198,9 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		h: h, cfg: cfg, sink: sink, log: cfg.Logger.With("component", "relay"),
 		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
 		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
-		filter: newTopicFilter(cfg.Clusters),
+		filter: newTopicFilter(cfg.Clusters, cfg.MaxUnservedTopics),
 	}
+	r.tr.onRemove = r.filter.forget
 	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)
 	p := cfg.Params
 	// Router-independent options first; the gossipsub-only ones are in gossipOpts.

@@ -1,17 +1,29 @@
 package relay
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"math"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
 
 // Graylisted lists the peers whose gossipsub score was below GraylistThreshold in the last
 // snapshot (Config.ScoreInterval), with their scores. The peer manager disconnects and bans them.
+// Peers flagged for announcing too many topics we do not serve (topicFilter) are reported with
+// a score of -Inf.
 func (r *Relay) Graylisted() map[peer.ID]float64 {
+	var out map[peer.ID]float64
+	for _, p := range r.filter.flaggedPeers() {
+		if out == nil {
+			out = map[peer.ID]float64{}
+		}
+		out[p] = math.Inf(-1)
+	}
 	s := r.scores.Load()
 	if s == nil {
-		return nil
+		return out
 	}
-	var out map[peer.ID]float64
 	for p, v := range *s {
 		if v < GraylistThreshold {
 			if out == nil {

@@ -86,3 +86,32 @@ func TestPublishOnlyTopicsAreClosedWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPeerAnnouncingUnservedTopicsIsGraylisted: past MaxUnservedTopics unserved announcements
+// a peer is reported by Graylisted, and its later subscription RPCs are dropped.
+func TestPeerAnnouncingUnservedTopicsIsGraylisted(t *testing.T) {
+	h := testhost.New(t)
+	cfg := testConfig(nil)
+	cfg.Clusters = []uint16{1}
+	cfg.MaxUnservedTopics = 10
+	r := newRelay(t, h, cfg, nil)
+	honest, rp := newRawPeer(t, h), newRawPeer(t, h)
+	honest.send(t, &pubsubpb.RPC{Subscriptions: subOpts("/my/app/topic", testTopic)}) // one unserved: fine
+	topics := make([]string, 11)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("/flood/%d", i)
+	}
+	rp.send(t, &pubsubpb.RPC{Subscriptions: subOpts(topics...)})
+	waitFor(t, "flooding peer graylisted", func() bool { _, ok := r.Graylisted()[rp.h.ID()]; return ok })
+	rp.subscribe(t, testTopic) // dropped unread
+	waitFor(t, "honest peer tracked", func() bool { return slices.Contains(r.TopicPeers(testTopic), honest.h.ID()) })
+	if _, ok := r.Graylisted()[honest.h.ID()]; ok {
+		t.Fatal("honest peer graylisted")
+	}
+	rp.send(t, &pubsubpb.RPC{Subscriptions: subOpts("/waku/2/rs/1/9")})
+	honest.send(t, &pubsubpb.RPC{Subscriptions: subOpts("/waku/2/rs/1/9")})
+	waitFor(t, "honest peer's later announcement", func() bool { return slices.Contains(r.TopicPeers("/waku/2/rs/1/9"), honest.h.ID()) })
+	if slices.Contains(r.TopicPeers(testTopic), rp.h.ID()) {
+		t.Fatal("a flagged peer's subscription was processed")
+	}
+}
