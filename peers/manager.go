@@ -70,7 +70,8 @@ type Config struct {
 	// Interval between maintenance passes (default 1 s).
 	Interval time.Duration
 	// Gater is the host's connection gater (libp2p.ConnectionGater): the manager bans through
-	// it and sets its colocation limit. nil: the manager makes one that only its own dials obey.
+	// it and SetPolicy sets its colocation limit (until then it keeps its own). nil: the
+	// manager makes one with Policy's limit, which only the manager's own dials obey.
 	Gater *Gater
 	// GraylistBackoff is how long a peer disconnected for a gossipsub score below the graylist
 	// threshold stays banned (default DefaultGraylistBackoff).
@@ -194,7 +195,6 @@ func New(h host.Host, cfg Config) *Manager {
 	cfg.setDefaults()
 	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay, pol: cfg.Policy,
 		gater: cfg.Gater, wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
-	m.gater.setLimit(cfg.Policy.IPColocationLimit)
 	if cfg.Metrics != nil {
 		m.gater.onRefuse(cfg.Metrics.PeerRejected)
 	}

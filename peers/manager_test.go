@@ -210,7 +210,7 @@ func TestSelectPeer(t *testing.T) {
 // TestIPColocationLimit: peers racing in from one IP are refused before their handshake
 // once the IP holds the limit, so exactly the limit get through.
 func TestIPColocationLimit(t *testing.T) {
-	g := NewGater(0)
+	g := NewGater(2)
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay(), libp2p.ConnectionGater(g))
 	if err != nil {
 		t.Fatal(err)
