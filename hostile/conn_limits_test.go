@@ -21,13 +21,13 @@ import (
 	"github.com/wakunode/wakunode/metadata"
 )
 
-// clientServedBound bounds a legitimate client's first ping while the node is full of idle
+// connClientServedBound bounds a legitimate client's first ping while the node is full of idle
 // peers or under a colocation race (-race, shared CPU).
-const clientServedBound = 10 * time.Second
+const connClientServedBound = 10 * time.Second
 
-// lightPeer is a dial-only host that passes the node's metadata check as a light client
+// connLightPeer is a dial-only host that passes the node's metadata check as a light client
 // (our cluster, no shards): what an idle connection flood or a colocation race is made of.
-func lightPeer(t testing.TB) host.Host {
+func connLightPeer(t testing.TB) host.Host {
 	t.Helper()
 	h, err := libp2p.New(libp2p.NoListenAddrs, libp2p.DisableRelay(), libp2p.DisableMetrics(),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
@@ -40,9 +40,9 @@ func lightPeer(t testing.TB) host.Host {
 	return h
 }
 
-// pingOnce reports whether the node answered one libp2p ping from h, and how long it took.
-func pingOnce(h host.Host, target peer.AddrInfo) (time.Duration, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), clientServedBound)
+// connPing reports whether the node answered one libp2p ping from h, and how long it took.
+func connPing(h host.Host, target peer.AddrInfo) (time.Duration, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), connClientServedBound)
 	defer cancel()
 	start := time.Now()
 	if err := h.Connect(ctx, target); err != nil {
@@ -69,7 +69,7 @@ func TestConnIdleFloodDoesNotLockOutClients(t *testing.T) {
 	sem := make(chan struct{}, 32)
 	start := time.Now()
 	for range flood {
-		h := lightPeer(t)
+		h := connLightPeer(t)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -87,7 +87,7 @@ func TestConnIdleFloodDoesNotLockOutClients(t *testing.T) {
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d of %d idle peers were refused in the handshake", n, flood)
 	}
-	took, ok := pingOnce(lightPeer(t), ai)
+	took, ok := connPing(connLightPeer(t), ai)
 	if !ok {
 		t.Fatal("a client arriving after the flood was not served")
 	}
@@ -110,7 +110,7 @@ func TestConnColocationRace(t *testing.T) {
 	racers := relaySize(100, 1000)
 	hosts := make([]host.Host, racers)
 	for i := range hosts {
-		hosts[i] = lightPeer(t)
+		hosts[i] = connLightPeer(t)
 	}
 	var served atomic.Int32
 	var wg sync.WaitGroup
@@ -120,7 +120,7 @@ func TestConnColocationRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			if _, ok := pingOnce(h, ai); ok {
+			if _, ok := connPing(h, ai); ok {
 				served.Add(1)
 			}
 		}()
@@ -138,7 +138,7 @@ func TestConnColocationRace(t *testing.T) {
 	var took time.Duration
 	relayWaitFor(t, "client served after the race", 30*time.Second, func() bool {
 		var ok bool
-		took, ok = pingOnce(lightPeer(t), ai)
+		took, ok = connPing(connLightPeer(t), ai)
 		return ok
 	})
 	t.Logf("colocation race: %d peers from one IP in %v, %d served (limit %d); client served in %v afterwards",
@@ -175,7 +175,7 @@ func TestConnResourceRefusalLoggedOnce(t *testing.T) {
 	ai := peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}
 	refused := 0
 	for range 6 {
-		if _, ok := pingOnce(lightPeer(t), ai); !ok {
+		if _, ok := connPing(connLightPeer(t), ai); !ok {
 			refused++
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/wakunode/wakunode/node"
 )
 
-func listenPort(t *testing.T, n *node.Node, proto string) int {
+func connListenPort(t *testing.T, n *node.Node, proto string) int {
 	t.Helper()
 	for _, a := range n.ListenAddrs() {
 		if proto == "ws" && !strings.Contains(a.String(), "/ws") || proto == "tcp" && strings.Contains(a.String(), "/ws") {
@@ -38,9 +38,9 @@ func TestConnSecondNodeOnSamePortFails(t *testing.T) {
 			second := relayNodeConfig(t)
 			second.WebSocket = true
 			if proto == "tcp" {
-				second.TCPPort = listenPort(t, first, "tcp")
+				second.TCPPort = connListenPort(t, first, "tcp")
 			} else {
-				second.WebSocketPort = listenPort(t, first, "ws")
+				second.WebSocketPort = connListenPort(t, first, "ws")
 			}
 			n, err := node.New(second)
 			if err != nil {
