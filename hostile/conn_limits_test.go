@@ -128,7 +128,9 @@ func TestConnColocationRace(t *testing.T) {
 	start := time.Now()
 	close(gate)
 	wg.Wait()
-	if n := served.Load(); n > limit || n == 0 {
+	// Under -race at full size the few admitted may not finish within the ping bound either;
+	// that the node serves at all is checked below.
+	if n := served.Load(); n > limit {
 		t.Fatalf("%d of %d racing peers from one IP were served, limit %d", n, racers, limit)
 	}
 	// Slots free as connections close: a client gets in once the racers are gone.
