@@ -3,21 +3,37 @@ package node
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	mplex "github.com/libp2p/go-libp2p-mplex"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/internal/lograte"
+	"github.com/wakunode/wakunode/lightpush"
+	"github.com/wakunode/wakunode/metadata"
+	"github.com/wakunode/wakunode/peerexchange"
+	"github.com/wakunode/wakunode/peers"
+	"github.com/wakunode/wakunode/relay"
+	"github.com/wakunode/wakunode/store"
 )
 
 // listenAddrs turns the config's ports into multiaddrs.
@@ -51,33 +67,49 @@ func listenAddrs(cfg Config) ([]multiaddr.Multiaddr, error) {
 }
 
 // newHost builds the transport layer: TCP and WebSocket (plain or TLS), Noise, and both yamux
-// and mplex (unmodified js-waku offers only mplex; go-waku only yamux).
-func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
+// and mplex (unmodified js-waku offers only mplex; go-waku only yamux). The returned gater
+// (IP colocation before the handshake, bans) belongs to the peer manager.
+func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	addrs, err := listenAddrs(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	gater := peers.NewGater(cfg.Discovery.IPColocationLimit)
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	rm, err := resourceManager(cfg, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resource manager: %w", err)
 	}
 	// Low/high water marks around MaxConnections: trimming starts above it.
 	cm, err := connmgr.NewConnManager(max(1, cfg.MaxConnections*9/10), max(1, cfg.MaxConnections))
 	if err != nil {
-		return nil, fmt.Errorf("connection manager: %w", err)
+		return nil, nil, fmt.Errorf("connection manager: %w", err)
 	}
 	var wsOpts []interface{}
 	if cfg.WebSocketSecure {
 		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
 		if err != nil {
-			return nil, fmt.Errorf("websocket-secure certificate: %w", err)
+			return nil, nil, fmt.Errorf("websocket-secure certificate: %w", err)
 		}
 		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
-		libp2p.ListenAddrs(addrs...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Listening happens below, one address at a time: libp2p.ListenAddrs succeeds when
+		// any one of them works, and a node missing its TCP or WebSocket port must not start.
+		libp2p.NoListenAddrs,
+		// No SO_REUSEPORT: a second node on the same port must fail with "address already in
+		// use" (as nwaku does), not silently share the port and take half of its dials.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(websocket.New, wsOpts...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.UserAgent("wakunode/" + cfg.Version),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
+		libp2p.ResourceManager(rm),
 		libp2p.Ping(true),
 		libp2p.DisableRelay(),
 		libp2p.AddrsFactory(announceAddrs(cfg)),
@@ -87,7 +119,7 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	}
 	natOpt, err := natOption(cfg.NAT)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if natOpt != nil {
 		opts = append(opts, natOpt)
@@ -99,9 +131,16 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, error) {
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("libp2p host: %w", err)
+		_ = rm.Close()
+		return nil, nil, fmt.Errorf("libp2p host: %w", err)
 	}
-	return h, nil
+	for _, a := range addrs {
+		if err := h.Network().Listen(a); err != nil {
+			_ = h.Close()
+			return nil, nil, fmt.Errorf("listen on %s: %w", a, err)
+		}
+	}
+	return h, gater, nil
 }
 
 // natOption maps --nat onto libp2p: port mapping (UPnP or NAT-PMP, whichever the gateway
@@ -163,3 +202,100 @@ func muxerOptions(only []string) []libp2p.Option {
 	}
 	return out
 }
+
+// Resource-manager sizing. A service stream is one request and its response: a few per peer
+// at a time is plenty; relay keeps one stream each way per peer.
+const (
+	streamsPerServicePeer = 8
+	// rcmgrLogInterval: each kind of refusal is logged at most once per interval (counted).
+	rcmgrLogInterval = time.Minute
+)
+
+// resourceManager configures libp2p's resource manager from the node's own limits instead of
+// its machine-scaled defaults, which silently cap inbound connections at a few hundred (252
+// on a test machine) whatever --max-connections says. Connections get twice MaxConnections of
+// headroom so that newcomers reach the peer manager, which prunes down to MaxConnections
+// (idle peers first); per-IP limits follow --ip-colocation-limit (the gater enforces the
+// exact figure); the Waku protocols get per-protocol and per-peer stream limits.
+func resourceManager(cfg Config, log *slog.Logger) (network.ResourceManager, error) {
+	n := max(cfg.MaxConnections, 1)
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	base := scaling.AutoScale() // memory and file descriptors follow the machine
+	conns := rcmgr.LimitVal(2*n + 64)
+	streams := conns * 32
+	partial := rcmgr.PartialLimitConfig{
+		System: rcmgr.ResourceLimits{
+			Conns: conns, ConnsInbound: rcmgr.LimitVal(2 * n), ConnsOutbound: rcmgr.LimitVal(n + 64),
+			Streams: streams, StreamsInbound: streams, StreamsOutbound: streams,
+			FD: max(conns, rcmgr.LimitVal(base.ToPartialLimitConfig().System.FD)),
+		},
+		// Connections in their handshake and streams before protocol negotiation.
+		Transient: rcmgr.ResourceLimits{
+			Conns: conns / 2, ConnsInbound: conns / 2, ConnsOutbound: conns / 2,
+			Streams: conns * 4, StreamsInbound: conns * 4, StreamsOutbound: conns * 4,
+		},
+		Protocol:     map[protocol.ID]rcmgr.ResourceLimits{},
+		ProtocolPeer: map[protocol.ID]rcmgr.ResourceLimits{},
+	}
+	perProto := func(ids []protocol.ID, perPeer rcmgr.LimitVal) {
+		for _, id := range ids {
+			total := conns * perPeer
+			partial.Protocol[id] = rcmgr.ResourceLimits{Streams: total, StreamsInbound: total, StreamsOutbound: total}
+			partial.ProtocolPeer[id] = rcmgr.ResourceLimits{Streams: perPeer, StreamsInbound: perPeer, StreamsOutbound: perPeer}
+		}
+	}
+	perProto(relay.Protocols, 4) // one stream each way, room for a replaced one
+	perProto([]protocol.ID{store.QueryProtocol, store.LegacyProtocol, filter.SubscribeProtocol, filter.PushProtocol,
+		lightpush.ProtocolV3, lightpush.ProtocolLegacy, peerexchange.ProtocolID, metadata.ProtocolID}, streamsPerServicePeer)
+	limits := partial.Build(base)
+
+	// rcmgr's own per-IP connection limit (8, loopback exempt) would override
+	// --ip-colocation-limit above 8 or 0; it must never be the tighter one.
+	perIP := math.MaxInt
+	if l := cfg.Discovery.IPColocationLimit; l > 0 {
+		perIP = max(l, 8) * 2 // the gater holds the exact limit; this only stops a runaway
+	}
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits),
+		rcmgr.WithLimitPerSubnet([]rcmgr.ConnLimitPerSubnet{{PrefixLength: 32, ConnCount: perIP}},
+			[]rcmgr.ConnLimitPerSubnet{{PrefixLength: 56, ConnCount: perIP}}),
+		rcmgr.WithMetrics(newRefusalLog(log)))
+}
+
+// refusalLog logs what the resource manager refuses, once per kind per rcmgrLogInterval.
+type refusalLog struct {
+	log *slog.Logger
+}
+
+func newRefusalLog(log *slog.Logger) refusalLog {
+	return refusalLog{log: slog.New(lograte.New(log.Handler(), rcmgrLogInterval, nil)).With("component", "rcmgr")}
+}
+
+func (r refusalLog) refused(what string, args ...any) {
+	r.log.Warn("resource limit refused "+what, args...)
+}
+
+func (refusalLog) AllowConn(network.Direction, bool) {}
+func (r refusalLog) BlockConn(dir network.Direction, _ bool) {
+	r.refused("a connection", "direction", dir)
+}
+func (refusalLog) AllowStream(peer.ID, network.Direction) {}
+func (r refusalLog) BlockStream(p peer.ID, dir network.Direction) {
+	r.refused("a stream", "peer", p, "direction", dir)
+}
+func (refusalLog) AllowPeer(peer.ID)         {}
+func (r refusalLog) BlockPeer(p peer.ID)     { r.refused("a peer's connection", "peer", p) }
+func (refusalLog) AllowProtocol(protocol.ID) {}
+func (r refusalLog) BlockProtocol(proto protocol.ID) {
+	r.refused("a protocol stream", "protocol", proto)
+}
+func (r refusalLog) BlockProtocolPeer(proto protocol.ID, p peer.ID) {
+	r.refused("a peer's protocol stream", "protocol", proto, "peer", p)
+}
+func (refusalLog) AllowService(string)       {}
+func (r refusalLog) BlockService(svc string) { r.refused("a service stream", "service", svc) }
+func (r refusalLog) BlockServicePeer(svc string, p peer.ID) {
+	r.refused("a peer's service stream", "service", svc, "peer", p)
+}
+func (refusalLog) AllowMemory(int)        {}
+func (r refusalLog) BlockMemory(size int) { r.refused("memory", "bytes", size) }

@@ -58,6 +58,7 @@ type Node struct {
 	host    host.Host
 	relay   *relay.Relay
 	peers   *peers.Manager
+	gater   *peers.Gater // the host's connection gater, run by the peer manager
 	metrics *metrics.Registry
 	enr     *enr.LocalNode
 
@@ -125,18 +126,18 @@ func (n *Node) start(ctx context.Context) error {
 	if n.cfg.Registerer != nil {
 		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
 	}
-	h, err := newHost(n.cfg, lk)
+	h, gater, err := newHost(n.cfg, lk)
 	if err != nil {
 		return err
 	}
-	n.host = h
+	n.host, n.gater = h, gater
 	n.onStop(h.Close)
 	if n.metrics != nil {
 		n.metrics.WatchHost(h)
 	}
 
 	if n.cfg.Relay {
-		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log}
+		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log, Clusters: []uint16{n.cfg.ClusterID}}
 		if n.metrics != nil {
 			rc.Metrics = n.metrics.Relay()
 		}

@@ -25,7 +25,7 @@ func (n *Node) startPeers() error {
 		}
 		static = append(static, *info)
 	}
-	pc := peers.Config{Static: static, KeepAlive: n.cfg.KeepAlive, Verify: n.verifyPeer, Logger: n.log}
+	pc := peers.Config{Static: static, KeepAlive: n.cfg.KeepAlive, Verify: n.verifyPeer, Logger: n.log, Gater: n.gater}
 	if n.metrics != nil {
 		pc.Metrics = n.metrics.Peers()
 	}

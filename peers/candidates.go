@@ -33,10 +33,15 @@ type record struct {
 	bad      bool // rejected by the verifier: never dialed again
 }
 
-// recordLocked returns p's record, creating it. Called with mu held.
-func (m *Manager) recordLocked(p peer.ID) *record {
+// recordLocked returns p's record, creating it within PeerStoreCapacity (evicting the least
+// useful disconnected peer if needed); nil when the map is full of peers it cannot evict.
+// force (static peers, the operator's) creates it regardless. Called with mu held.
+func (m *Manager) recordLocked(p peer.ID, force bool) *record {
 	r := m.known[p]
 	if r == nil {
+		if !force && len(m.known) >= m.pol.PeerStoreCapacity && !m.evictLocked() {
+			return nil
+		}
 		r = &record{origin: OriginUnknown, added: time.Now(), backoff: m.cfg.MinBackoff}
 		m.known[p] = r
 	}
@@ -65,11 +70,10 @@ func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) 
 			m.mu.Unlock()
 			return false
 		}
-		if len(m.known) >= m.pol.PeerStoreCapacity && !m.evictLocked() {
+		if r = m.recordLocked(ai.ID, false); r == nil {
 			m.mu.Unlock()
 			return false
 		}
-		r = m.recordLocked(ai.ID)
 	}
 	if r.origin == OriginUnknown && origin != "" {
 		r.origin = origin
@@ -93,16 +97,25 @@ func (m *Manager) AddCandidate(ai peer.AddrInfo, origin string, info *enr.Info) 
 	return true
 }
 
-// evictLocked forgets the least useful disconnected, non-static peer to make room: the one
-// with the most failures, then the oldest. Called with mu held.
+// evictLocked forgets the least useful disconnected, non-static peer to make room: a rejected
+// one first, then the one with the most failures, then the oldest. Called with mu held.
 func (m *Manager) evictLocked() bool {
 	var victim peer.ID
 	var vr *record
+	worse := func(a, b *record) bool {
+		if a.bad != b.bad {
+			return a.bad
+		}
+		if a.fails != b.fails {
+			return a.fails > b.fails
+		}
+		return a.added.Before(b.added)
+	}
 	for id, r := range m.known {
 		if r.static || r.dialing || m.h.Network().Connectedness(id) == network.Connected {
 			continue
 		}
-		if vr == nil || r.fails > vr.fails || (r.fails == vr.fails && r.added.Before(vr.added)) {
+		if vr == nil || worse(r, vr) {
 			victim, vr = id, r
 		}
 	}
@@ -118,13 +131,14 @@ func (m *Manager) forgetLocked(p peer.ID) {
 	m.h.Peerstore().ClearAddrs(p)
 }
 
-// reject marks p as never to be dialed again (it failed verification).
+// reject marks p as never to be dialed again (it failed verification), as long as its record
+// is kept: rejected peers are the first evicted when the known-peer map is full.
 func (m *Manager) reject(p peer.ID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.known[p]
+	r := m.recordLocked(p, false)
 	if r == nil {
-		r = m.recordLocked(p)
+		return
 	}
 	if !r.static {
 		r.bad = true
@@ -139,7 +153,7 @@ func (m *Manager) reject(p peer.ID) {
 func (m *Manager) SetOrigin(p peer.ID, origin string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r := m.recordLocked(p); r.origin == OriginUnknown {
+	if r := m.recordLocked(p, false); r != nil && r.origin == OriginUnknown {
 		r.origin = origin
 	}
 }
@@ -159,7 +173,9 @@ func (m *Manager) SetShards(p peer.ID, rs enr.RelayShards) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := rs.Normalized()
-	m.recordLocked(p).shards = &s
+	if r := m.recordLocked(p, false); r != nil {
+		r.shards = &s
+	}
 }
 
 // Shards returns the shards p is known to relay, if known.
@@ -200,6 +216,9 @@ func (m *Manager) dialDone(p peer.ID, err error) {
 	}
 	r.dialing = false
 	if err == nil {
+		if r.static && r.fails > 0 {
+			m.log.Info("static peer reachable again", "peer", p, "failedDials", r.fails)
+		}
 		r.fails, r.backoff, r.next = 0, m.cfg.MinBackoff, time.Time{}
 		r.dialedAt = time.Now()
 		return
@@ -209,8 +228,14 @@ func (m *Manager) dialDone(p peer.ID, err error) {
 	}
 	r.fails++
 	r.next = time.Now().Add(r.backoff)
+	if r.static && r.fails == 1 {
+		// Once per failure streak: the operator asked for this peer and must hear why it is
+		// missing; the retries that follow (with backoff) log at debug.
+		m.log.Warn("static peer unreachable, retrying with backoff", "peer", p, "retryIn", r.backoff, "err", err)
+	} else {
+		m.log.Debug("dial failed", "peer", p, "fails", r.fails, "retryIn", r.backoff, "err", err)
+	}
 	r.backoff = min(r.backoff*2, m.cfg.MaxBackoff)
-	m.log.Debug("dial failed", "peer", p, "fails", r.fails, "retryIn", r.backoff, "err", err)
 	if !r.static && r.fails >= m.cfg.MaxFailures {
 		m.forgetLocked(p)
 	}

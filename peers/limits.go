@@ -29,34 +29,6 @@ func (m *Manager) remoteIP(p peer.ID) string {
 	return ""
 }
 
-// checkColocation drops a newly connected peer when its IP already has IPColocationLimit
-// peers (a Sybil mitigation). Static peers are exempt.
-func (m *Manager) checkColocation(p peer.ID) {
-	limit := m.policy().IPColocationLimit
-	if limit <= 0 || m.isStatic(p) {
-		return
-	}
-	ip := m.remoteIP(p)
-	if ip == "" {
-		return
-	}
-	n := 0
-	for _, q := range m.h.Network().Peers() {
-		if q != p && m.remoteIP(q) == ip {
-			n++
-		}
-	}
-	if n < limit {
-		return
-	}
-	m.log.Debug("ip colocation limit reached, dropping peer", "peer", p, "ip", ip, "limit", limit)
-	if m.cfg.Metrics != nil {
-		m.cfg.Metrics.PeerRejected("ip colocation limit")
-	}
-	m.backOff(p, m.cfg.MaxBackoff)
-	_ = m.h.Network().ClosePeer(p)
-}
-
 // enforceLimits prunes relay peers above the relay share and service peers above the service
 // share. Static peers and peers in one of our meshes are pruned last (never, if possible).
 func (m *Manager) enforceLimits() {
@@ -86,32 +58,43 @@ func (m *Manager) enforceLimits() {
 	m.prune(servicePeers, pol.maxService(), inMesh)
 }
 
-// prune closes the connections of the excess peers: non-mesh ones first, newest first.
+// prune closes the connections of the excess peers. Idle ones go first, the longest
+// connected first (a flood of idle connections cannot hold the slots newcomers need); then
+// busy or just-connected ones, newest first; mesh peers last.
 func (m *Manager) prune(ps []peer.ID, limit int, inMesh map[peer.ID]bool) {
 	excess := len(ps) - limit
 	if excess <= 0 {
 		return
 	}
-	opened := func(p peer.ID) time.Time {
-		var t time.Time
+	now := time.Now()
+	opened := map[peer.ID]time.Time{}
+	rank := map[peer.ID]int{}
+	for _, p := range ps {
+		busy := false
 		for _, c := range m.h.Network().ConnsToPeer(p) {
-			if o := c.Stat().Opened; o.After(t) {
-				t = o
+			if o := c.Stat().Opened; o.After(opened[p]) {
+				opened[p] = o
 			}
+			busy = busy || c.Stat().NumStreams > 0
 		}
-		return t
+		switch {
+		case inMesh[p]:
+			rank[p] = 2
+		case busy || now.Sub(opened[p]) < settleTime:
+			rank[p] = 1
+		}
 	}
 	slices.SortFunc(ps, func(a, b peer.ID) int {
-		if inMesh[a] != inMesh[b] {
-			if inMesh[a] {
-				return 1
-			}
-			return -1
+		if rank[a] != rank[b] {
+			return rank[a] - rank[b]
 		}
-		return opened(b).Compare(opened(a))
+		if rank[a] == 0 {
+			return opened[a].Compare(opened[b])
+		}
+		return opened[b].Compare(opened[a])
 	})
 	for _, p := range ps[:excess] {
-		m.log.Debug("pruning peer above connection limit", "peer", p, "limit", limit)
+		m.log.Debug("pruning peer above connection limit", "peer", p, "limit", limit, "idle", rank[p] == 0)
 		m.backOff(p, m.cfg.MaxBackoff)
 		_ = m.h.Network().ClosePeer(p)
 	}

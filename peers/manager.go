@@ -44,6 +44,8 @@ type Relay interface {
 	Topics() []string
 	TopicPeers(topic string) []peer.ID
 	MeshPeers(topic string) []peer.ID
+	// Graylisted lists the peers whose gossipsub score fell below the graylist threshold.
+	Graylisted() map[peer.ID]float64
 }
 
 // Config configures a Manager. Zero values take the documented defaults.
@@ -67,6 +69,15 @@ type Config struct {
 	MaxFailures int
 	// Interval between maintenance passes (default 1 s).
 	Interval time.Duration
+	// Gater is the host's connection gater (libp2p.ConnectionGater): the manager bans through
+	// it and SetPolicy sets its colocation limit (until then it keeps its own). nil: the
+	// manager makes one with Policy's limit, which only the manager's own dials obey.
+	Gater *Gater
+	// GraylistBackoff is how long a peer disconnected for a gossipsub score below the graylist
+	// threshold stays banned (default DefaultGraylistBackoff).
+	GraylistBackoff time.Duration
+	// PingConcurrency bounds keep-alive pings in flight (default 16).
+	PingConcurrency int
 
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -94,6 +105,13 @@ type Policy struct {
 // DefaultColocationLimit is nwaku's --ip-colocation-limit default.
 const DefaultColocationLimit = 5
 
+// DefaultGraylistBackoff matches gossipsub's RetainScore (relay.md): a banned peer that
+// comes back any sooner would still carry the score that got it banned.
+const DefaultGraylistBackoff = 10 * time.Minute
+
+// pingTimeout bounds one keep-alive ping.
+const pingTimeout = 10 * time.Second
+
 func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -113,6 +131,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second
+	}
+	if c.GraylistBackoff <= 0 {
+		c.GraylistBackoff = DefaultGraylistBackoff
+	}
+	if c.PingConcurrency <= 0 {
+		c.PingConcurrency = 16
+	}
+	if c.Gater == nil {
+		c.Gater = NewGater(c.Policy.IPColocationLimit)
 	}
 }
 
@@ -147,6 +174,9 @@ type Manager struct {
 	cfg Config
 	log *slog.Logger
 
+	gater *Gater
+	watch network.Notifiee
+
 	mu    sync.Mutex
 	known map[peer.ID]*record
 	relay Relay
@@ -164,9 +194,12 @@ type Manager struct {
 func New(h host.Host, cfg Config) *Manager {
 	cfg.setDefaults()
 	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay, pol: cfg.Policy,
-		wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
+		gater: cfg.Gater, wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
+	if cfg.Metrics != nil {
+		m.gater.onRefuse(cfg.Metrics.PeerRejected)
+	}
 	for _, s := range cfg.Static {
-		r := m.recordLocked(s.ID)
+		r := m.recordLocked(s.ID, true)
 		r.origin, r.static, r.backoff = OriginStatic, true, cfg.MinBackoff
 		h.Peerstore().AddAddrs(s.ID, s.Addrs, permanentTTL)
 	}
@@ -191,6 +224,7 @@ func (m *Manager) SetPolicy(p Policy) {
 	m.mu.Lock()
 	m.pol = p
 	m.mu.Unlock()
+	m.gater.setLimit(p.IPColocationLimit)
 	m.poke()
 }
 
@@ -207,10 +241,15 @@ func (m *Manager) Start() error {
 		return err
 	}
 	m.sub = sub
+	m.watch = m.gater.watch(m.h.Network())
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Add(2)
 	go m.eventLoop()
 	go m.maintainLoop()
+	if m.cfg.KeepAlive > 0 {
+		m.wg.Add(1)
+		go m.pingLoop()
+	}
 	return nil
 }
 
@@ -222,6 +261,7 @@ func (m *Manager) Close() error {
 	m.cancel()
 	err := m.sub.Close()
 	m.wg.Wait()
+	m.h.Network().StopNotify(m.watch)
 	return err
 }
 
@@ -242,9 +282,7 @@ func (m *Manager) eventLoop() {
 					go m.verify(e.Peer, e.Protocols)
 				}
 			case event.EvtPeerConnectednessChanged:
-				if e.Connectedness == network.Connected {
-					m.checkColocation(e.Peer)
-				} else if m.isStatic(e.Peer) {
+				if e.Connectedness != network.Connected && m.isStatic(e.Peer) {
 					m.poke()
 				}
 			}
@@ -285,20 +323,17 @@ func (m *Manager) poke() {
 	}
 }
 
-// maintainLoop redials static peers, enforces the limits, feeds the topics and pings.
+// maintainLoop drops graylisted peers, redials static peers, enforces the limits and feeds
+// the topics. Nothing in it waits on a peer: dials and pings run in their own goroutines.
 func (m *Manager) maintainLoop() {
 	defer m.wg.Done()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
-	lastPing := time.Now()
 	for {
+		m.dropGraylisted()
 		m.dialStatic()
 		m.enforceLimits()
 		m.feedTopics()
-		if m.cfg.KeepAlive > 0 && time.Since(lastPing) >= m.cfg.KeepAlive {
-			lastPing = time.Now()
-			m.pingAll()
-		}
 		select {
 		case <-m.ctx.Done():
 			return
@@ -327,13 +362,67 @@ func (m *Manager) dialStatic() {
 	}
 }
 
-func (m *Manager) pingAll() {
-	for _, p := range m.h.Network().Peers() {
-		ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
-		res := <-ping.Ping(ctx, m.h, p)
-		cancel()
-		if res.Error != nil && m.ctx.Err() == nil {
-			m.log.Debug("keep-alive ping failed", "peer", p, "err", res.Error)
+// pingLoop pings every connected peer each KeepAlive, PingConcurrency at a time, so one
+// unresponsive peer costs one slot for pingTimeout, not the whole round.
+func (m *Manager) pingLoop() {
+	defer m.wg.Done()
+	tick := time.NewTicker(m.cfg.KeepAlive)
+	defer tick.Stop()
+	slots := make(chan struct{}, m.cfg.PingConcurrency)
+	var round sync.WaitGroup
+	defer round.Wait()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-tick.C:
 		}
+		round.Wait() // a round never overlaps the previous one
+		for _, p := range m.h.Network().Peers() {
+			select {
+			case slots <- struct{}{}:
+			case <-m.ctx.Done():
+				return
+			}
+			round.Add(1)
+			go func() {
+				defer round.Done()
+				defer func() { <-slots }()
+				ctx, cancel := context.WithTimeout(m.ctx, pingTimeout)
+				defer cancel()
+				if res := <-ping.Ping(ctx, m.h, p); res.Error != nil && m.ctx.Err() == nil {
+					m.log.Debug("keep-alive ping failed", "peer", p, "err", res.Error)
+				}
+			}()
+		}
+	}
+}
+
+// dropGraylisted disconnects the peers gossipsub scored below the graylist threshold and bans
+// them for GraylistBackoff: nwaku disconnects such peers (disconnectBadPeers); the ban keeps
+// them from reconnecting straight away with the score they left with.
+func (m *Manager) dropGraylisted() {
+	m.mu.Lock()
+	rl := m.relay
+	m.mu.Unlock()
+	if rl == nil {
+		return
+	}
+	for p, score := range rl.Graylisted() {
+		if m.h.Network().Connectedness(p) != network.Connected {
+			continue
+		}
+		until := time.Now().Add(m.cfg.GraylistBackoff)
+		m.log.Info("disconnecting peer below the gossipsub graylist threshold", "peer", p, "score", score, "bannedFor", m.cfg.GraylistBackoff)
+		if m.cfg.Metrics != nil {
+			m.cfg.Metrics.PeerRejected("graylisted")
+		}
+		m.gater.Ban(p, until)
+		m.mu.Lock()
+		if r := m.known[p]; r != nil {
+			r.next = until
+		}
+		m.mu.Unlock()
+		_ = m.h.Network().ClosePeer(p)
 	}
 }

@@ -130,6 +130,8 @@ func (f *fakeRelay) TopicPeers(string) []peer.ID {
 }
 func (f *fakeRelay) MeshPeers(t string) []peer.ID { return nil }
 
+func (f *fakeRelay) Graylisted() map[peer.ID]float64 { return nil }
+
 func TestFeedTopicPrefersShard(t *testing.T) {
 	h := newHost(t, "")
 	fr := &fakeRelay{h: h, topic: "/waku/2/rs/16/3"}
@@ -205,21 +207,39 @@ func TestSelectPeer(t *testing.T) {
 	})
 }
 
+// TestIPColocationLimit: peers racing in from one IP are refused before their handshake
+// once the IP holds the limit, so exactly the limit get through.
 func TestIPColocationLimit(t *testing.T) {
-	h := newHost(t, "")
-	startManager(t, h, Config{Policy: Policy{Cluster: 16, IPColocationLimit: 2}})
-	var others []host.Host
-	for i := 0; i < 5; i++ {
+	g := NewGater(2)
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableRelay(), libp2p.ConnectionGater(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	startManager(t, h, Config{Policy: Policy{Cluster: 16, IPColocationLimit: 2}, Gater: g})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 20; i++ {
 		o := newHost(t, "")
-		others = append(others, o)
-		// Inbound: the others dial us, all from 127.0.0.1.
-		_ = o.Connect(context.Background(), info(h))
+		wg.Add(1)
+		go func() { // inbound, all from 127.0.0.1, all at once
+			defer wg.Done()
+			if o.Connect(context.Background(), info(h)) == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
 	}
-	eventually(t, "colocation pruning", func() bool { return len(h.Network().Peers()) <= 2 })
-	time.Sleep(200 * time.Millisecond)
-	if n := len(h.Network().Peers()); n != 2 {
-		t.Fatalf("%d peers from 127.0.0.1 connected, limit 2", n)
+	wg.Wait()
+	if ok != 2 || len(h.Network().Peers()) != 2 {
+		t.Fatalf("%d connects succeeded, %d peers connected; limit 2", ok, len(h.Network().Peers()))
 	}
+	// A slot frees when its connection closes.
+	_ = h.Network().ClosePeer(h.Network().Peers()[0])
+	late := newHost(t, "")
+	eventually(t, "freed slot reused", func() bool { return late.Connect(context.Background(), info(h)) == nil })
 }
 
 func TestRelayShareLimit(t *testing.T) {

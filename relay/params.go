@@ -100,12 +100,16 @@ func (p Params) features(feat pubsub.GossipSubFeature, proto protocol.ID) bool {
 	}
 }
 
+// GraylistThreshold is relay.md's: gossipsub ignores the RPCs of a peer scored below it, and
+// (as nwaku does) the peer manager disconnects it (Relay.Graylisted).
+const GraylistThreshold = -10000
+
 // Peer score thresholds from relay.md.
 func scoreThresholds() *pubsub.PeerScoreThresholds {
 	return &pubsub.PeerScoreThresholds{
 		GossipThreshold:             -100,
 		PublishThreshold:            -1000,
-		GraylistThreshold:           -10000,
+		GraylistThreshold:           GraylistThreshold,
 		OpportunisticGraftThreshold: 0,
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/wakunode/wakunode/internal/lograte"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -37,6 +38,11 @@ const (
 	DefaultSubscriptionBuffer    = 4096
 	DefaultPeerStatsInterval     = 5 * time.Second
 	DefaultScoreInterval         = time.Second
+	// DefaultIdleTopicTTL matches gossipsub's fanout TTL: publishing state for a topic we are
+	// not subscribed to lives that long anyway.
+	DefaultIdleTopicTTL = time.Minute
+	// pubsubLogInterval: each pubsub log cause is written at most once per interval.
+	pubsubLogInterval = time.Minute
 	// rpcOverhead is added to the max WakuMessage size for the RPC frame limit (relay.md).
 	rpcOverhead = 64 * 1024
 )
@@ -66,6 +72,20 @@ type Config struct {
 	Metrics Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Clusters are the clusters whose static shard topics (/waku/2/rs/<cluster>/<shard>) peers'
+	// subscriptions are tracked for, whether or not the node is subscribed yet; announcements of
+	// any other topic the node has not joined are ignored (topicFilter). Empty: only joined topics.
+	Clusters []uint16
+	// MaxSubscriptionsPerRPC drops an RPC announcing more subscription changes (default
+	// DefaultMaxSubscriptionsPerRPC).
+	MaxSubscriptionsPerRPC int
+	// MaxUnservedTopics is how many announcements of topics the node does not serve a peer may
+	// make before Graylisted reports it (default DefaultMaxUnservedTopics).
+	MaxUnservedTopics int
+	// IdleTopicTTL is how long a topic joined only to publish stays joined after its last use
+	// (default DefaultIdleTopicTTL); then it is closed, so publishing to many topics through
+	// the Go API or REST leaves no state behind.
+	IdleTopicTTL time.Duration
 	// Flood runs floodsub (the Waku v1 flooding model) instead of gossipsub on
 	// /vac/waku/relay/2.0.0; Params then only contribute SeenMessagesTTL. For the simulator
 	// (cmd/wakusim): a flooding node does not interoperate with gossipsub peers' meshes.
@@ -94,6 +114,15 @@ func (c *Config) setDefaults() {
 	if c.ScoreInterval <= 0 {
 		c.ScoreInterval = DefaultScoreInterval
 	}
+	if c.MaxSubscriptionsPerRPC <= 0 {
+		c.MaxSubscriptionsPerRPC = DefaultMaxSubscriptionsPerRPC
+	}
+	if c.MaxUnservedTopics <= 0 {
+		c.MaxUnservedTopics = DefaultMaxUnservedTopics
+	}
+	if c.IdleTopicTTL <= 0 {
+		c.IdleTopicTTL = DefaultIdleTopicTTL
+	}
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}
 	}
@@ -111,13 +140,16 @@ type Sink interface {
 
 // Relay is a Waku relay node: one gossipsub instance, any number of pubsub topics.
 type Relay struct {
-	h       host.Host
-	cfg     Config
-	sink    Sink
-	log     *slog.Logger
-	tr      *tracer
-	ps      *pubsub.PubSub
-	maxSize int
+	h      host.Host
+	cfg    Config
+	sink   Sink
+	log    *slog.Logger
+	tr     *tracer
+	filter *topicFilter
+	// pubsubLog rate-limits the library's log lines per cause.
+	pubsubLog *lograte.Handler
+	ps        *pubsub.PubSub
+	maxSize   int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -125,10 +157,15 @@ type Relay struct {
 
 	mu     sync.Mutex
 	closed bool
-	topics map[string]*pubsub.Topic // joined (for publishing or subscribing)
+	topics map[string]*joinedTopic // joined (for publishing or subscribing)
 	subs   map[string]*subscription
 
 	scores atomic.Pointer[map[peer.ID]float64]
+}
+
+type joinedTopic struct {
+	t        *pubsub.Topic
+	lastUsed time.Time
 }
 
 type subscription struct {
@@ -160,8 +197,11 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 	r := &Relay{
 		h: h, cfg: cfg, sink: sink, log: cfg.Logger.With("component", "relay"),
 		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
-		topics: make(map[string]*pubsub.Topic), subs: make(map[string]*subscription),
+		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
+		filter: newTopicFilter(cfg.Clusters, cfg.MaxUnservedTopics),
 	}
+	r.tr.onRemove = r.filter.forget
+	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)
 	p := cfg.Params
 	// Router-independent options first; the gossipsub-only ones are in gossipOpts.
 	opts := []pubsub.Option{
@@ -177,7 +217,10 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithPeerOutboundQueueSize(cfg.PeerOutboundQueueSize),
 		pubsub.WithDefaultValidator(pubsub.ValidatorEx(r.validate), pubsub.WithValidatorInline(true)),
 		pubsub.WithRawTracer(r.tr),
-		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		// pubsub warns once per event ("error bumping delivery tag: queue full" came 52,945
+		// times in one load test): one line per cause a minute, the rest counted.
+		pubsub.WithLogger(slog.New(r.pubsubLog).With("component", "pubsub")),
+		pubsub.WithSubscriptionFilter(pubsub.WrapLimitSubscriptionFilter(r.filter, cfg.MaxSubscriptionsPerRPC)),
 	}
 	var ps *pubsub.PubSub
 	var err error
@@ -199,6 +242,8 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		return nil, fmt.Errorf("relay: start router: %w", err)
 	}
 	r.ps = ps
+	r.wg.Add(1)
+	go r.pruneLoop()
 	if _, ok := cfg.Metrics.(nopMetrics); !ok {
 		r.wg.Add(1)
 		go r.peerStatsLoop()
@@ -210,38 +255,29 @@ type discard struct{}
 
 func (discard) Deliver(*message.Envelope) {}
 
-func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
-
-// PeerScore is the peer's gossipsub score as of the last snapshot (Config.ScoreInterval).
-// The peer manager disconnects peers below the graylist threshold (-10000).
-func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
-	s := r.scores.Load()
-	if s == nil {
-		return 0, false
-	}
-	v, ok := (*s)[p]
-	return v, ok
-}
-
 // topic returns the joined topic handle, joining it (with the Waku topic score params) on first use.
 func (r *Relay) topic(name string) (*pubsub.Topic, error) {
 	if name == "" {
 		return nil, errors.New("empty pubsub topic")
 	}
-	if t, ok := r.topics[name]; ok {
-		return t, nil
+	if jt, ok := r.topics[name]; ok {
+		jt.lastUsed = time.Now()
+		return jt.t, nil
 	}
+	r.filter.join(name)
 	t, err := r.ps.Join(name)
 	if err != nil {
+		r.filter.leave(name)
 		return nil, fmt.Errorf("join %s: %w", name, err)
 	}
 	if !r.cfg.Flood { // floodsub has no peer scoring
 		if err := t.SetScoreParams(topicScoreParams()); err != nil {
 			_ = t.Close()
+			r.filter.leave(name)
 			return nil, fmt.Errorf("score params for %s: %w", name, err)
 		}
 	}
-	r.topics[name] = t
+	r.topics[name] = &joinedTopic{t: t, lastUsed: time.Now()}
 	return t, nil
 }
 
@@ -307,6 +343,9 @@ func (r *Relay) Unsubscribe(topic string) error {
 	delete(r.subs, topic)
 	s.sub.Cancel()
 	<-s.done
+	if jt := r.topics[topic]; jt != nil {
+		jt.lastUsed = time.Now() // the pruner closes it once idle
+	}
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 // loop or the validation workers, so they only take a short lock or count.
 type tracer struct {
 	m Metrics
+	// onRemove, when set before the router starts, hears of every peer the router drops.
+	onRemove func(peer.ID)
 
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]struct{}
@@ -77,6 +79,9 @@ func (t *tracer) RemovePeer(p peer.ID) {
 		delete(m, p)
 	}
 	t.mu.Unlock()
+	if t.onRemove != nil {
+		t.onRemove(p)
+	}
 }
 
 func (t *tracer) AddPeer(peer.ID, protocol.ID)     {}

@@ -1,0 +1,50 @@
+package relay
+
+import (
+	"math"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
+
+// Graylisted lists the peers whose gossipsub score was below GraylistThreshold in the last
+// snapshot (Config.ScoreInterval), with their scores. The peer manager disconnects and bans them.
+// Peers flagged for announcing too many topics we do not serve (topicFilter) are reported with
+// a score of -Inf.
+func (r *Relay) Graylisted() map[peer.ID]float64 {
+	var out map[peer.ID]float64
+	for _, p := range r.filter.flaggedPeers() {
+		if out == nil {
+			out = map[peer.ID]float64{}
+		}
+		out[p] = math.Inf(-1)
+	}
+	s := r.scores.Load()
+	if s == nil {
+		return out
+	}
+	for p, v := range *s {
+		if v < GraylistThreshold {
+			if out == nil {
+				out = map[peer.ID]float64{}
+			}
+			out[p] = v
+		}
+	}
+	return out
+}
+
+// SuppressedLogLines is the number of pubsub log lines dropped as repeats of a cause already
+// logged within the interval.
+func (r *Relay) SuppressedLogLines() uint64 { return r.pubsubLog.Dropped() }
+
+// PeerScore is the peer's gossipsub score as of the last snapshot (Config.ScoreInterval).
+func (r *Relay) PeerScore(p peer.ID) (float64, bool) {
+	s := r.scores.Load()
+	if s == nil {
+		return 0, false
+	}
+	v, ok := (*s)[p]
+	return v, ok
+}
