@@ -116,7 +116,7 @@ func (g *rawGossip) connected(n *node.Node) bool {
 }
 
 func relayTracks(n *node.Node, topic string, p peer.ID) bool {
-	ps, _ := n.RelayTopicPeers(topic)
+	ps, _ := n.Relay().TopicPeers(topic)
 	for _, q := range ps {
 		if q == p {
 			return true
