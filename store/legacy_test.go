@@ -6,6 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/libp2p/go-msgio"
+
+	"github.com/wakunode/wakunode/internal/rpc"
+	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/store/pb"
 )
@@ -110,8 +114,47 @@ func TestLegacyErrorsAndTime(t *testing.T) {
 			t.Fatalf("cursor %v: %v, want invalid cursor", cur, err)
 		}
 	}
-	// An empty query object is a query for everything; a missing one is invalid.
-	if _, err := c.LegacyQuery(ctx, p, nil); !IsStatus(err, StatusBadRequest) {
-		t.Fatalf("missing query: %v", err)
+	// An empty query object is a query for everything; a missing one is a bad request (400),
+	// not an invalid cursor.
+	if resp, err := c.LegacyQuery(ctx, p, nil); !IsStatus(err, StatusBadRequest) || resp.GetError() != legacyBadRequest {
+		t.Fatalf("missing query: %v, %v", resp, err)
+	}
+	// Content topics without a pubsub topic, and a pubsub topic alone, are answered.
+	for _, q := range []*pb.HistoryQuery{
+		{ContentFilters: []*pb.ContentFilter{{ContentTopic: ctB}}, PagingInfo: &pb.PagingInfo{PageSize: ptr(uint64(100))}},
+		{PubsubTopic: ptr(testTopic), PagingInfo: &pb.PagingInfo{PageSize: ptr(uint64(100))}},
+	} {
+		resp, err := c.LegacyQuery(ctx, p, q)
+		want := 10
+		if q.PubsubTopic == nil {
+			want = 3 // every third message of corpus(10) is on ctB
+		}
+		if err != nil || len(resp.Messages) != want {
+			t.Fatalf("query %v: %d messages (%v), want %d", q, len(resp.GetMessages()), err, want)
+		}
+	}
+}
+
+// TestLegacyUndecodable: bytes that are not a HistoryRPC get error 400, not INVALID_CURSOR.
+func TestLegacyUndecodable(t *testing.T) {
+	server, client := testhost.New(t), testhost.New(t)
+	s := NewService(server, openArchive(t, nil), ServiceConfig{Legacy: true})
+	s.Start()
+	defer s.Stop()
+	testhost.Connect(t, client, server)
+	st, err := client.NewStream(context.Background(), server.ID(), LegacyProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := msgio.NewVarintWriter(st).WriteMsg([]byte{0xff, 0xff, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	resp := &pb.HistoryRPC{}
+	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetResponse().GetError(); got != legacyBadRequest {
+		t.Fatalf("error %v, want 400", got)
 	}
 }
