@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -87,14 +88,11 @@ func (n *Node) LegacyStoreQuery(ctx context.Context, peerAddr multiaddr.Multiadd
 // It returns the relay peer count reported.
 func (n *Node) LightpushPublish(ctx context.Context, peerAddr multiaddr.Multiaddr, pubsubTopic string, m *pb.WakuMessage, legacy bool) (int, error) {
 	if peerAddr == nil && n.cfg.LightpushNode == nil && n.cfg.Lightpush {
-		topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
+		env, err := n.Validator().Validate(pubsubTopic, m, time.Now().UnixNano())
 		if err != nil {
 			return 0, err
 		}
-		if !n.IsSubscribed(topic) {
-			return 0, fmt.Errorf("%w: %s", lightpush.ErrUnsupportedTopic, topic)
-		}
-		return lightpushPublisher{n}.Publish(ctx, topic, m)
+		return n.relay.PublishEnvelope(ctx, env)
 	}
 	proto := lightpush.ProtocolV3
 	if legacy {

@@ -36,9 +36,9 @@ import (
 var (
 	ErrNotStarted     = errors.New("node is not started")
 	ErrRelayDisabled  = errors.New("relay is not mounted")
-	ErrNoAutosharding = errors.New("autosharding is not enabled (set --num-shards-in-network)")
+	ErrNoAutosharding = message.ErrNoPubsubTopic // the validation path's refusal
 	ErrNotSubscribed  = errors.New("not subscribed to pubsub topic")
-	ErrWrongCluster   = errors.New("pubsub topic is in another cluster")
+	ErrWrongCluster   = message.ErrWrongCluster
 	ErrAlreadyStarted = errors.New("node is already started")
 )
 
@@ -324,15 +324,18 @@ func (n *Node) Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessag
 	if err != nil {
 		return nil, err
 	}
-	topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
-	if err != nil {
-		return nil, err
-	}
 	if m.GetTimestamp() == 0 {
 		ts := time.Now().UnixNano()
 		m.Timestamp = &ts
 	}
-	return r.Publish(ctx, topic, m)
+	env, err := n.Validator().Validate(pubsubTopic, m, time.Now().UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.PublishEnvelope(ctx, env); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // RelaySubscribe joins the shard's mesh. Topics must be static shards of our cluster.

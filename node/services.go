@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/message"
-	"github.com/wakunode/wakunode/message/pb"
 	"github.com/wakunode/wakunode/metadata"
 	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/store"
@@ -51,8 +49,8 @@ func (n *Node) startServices(ctx context.Context) error {
 		if n.relay == nil {
 			return errors.New("lightpush service needs relay")
 		}
-		lc := lightpush.Config{Publisher: lightpushPublisher{n}, PubsubTopics: n.relay.Topics,
-			Autosharding: n.auto, RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log}
+		lc := lightpush.Config{Publisher: n.relay, Validator: n.Validator(),
+			RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log}
 		if n.metrics != nil {
 			lc.Metrics = n.metrics.Lightpush()
 		}
@@ -127,14 +125,3 @@ func detach(remove func()) func() error { return func() error { remove(); return
 type consumerFunc func(*message.Envelope)
 
 func (f consumerFunc) Deliver(e *message.Envelope) { f(e) }
-
-// lightpushPublisher relays pushed messages through the node's one validation path.
-type lightpushPublisher struct{ n *Node }
-
-func (p lightpushPublisher) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (int, error) {
-	env, err := message.NewEnvelope(topic, m, time.Now().UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", lightpush.ErrInvalidMessage, err)
-	}
-	return p.n.relay.PublishEnvelope(ctx, env)
-}
