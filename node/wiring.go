@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/metadata"
 	"github.com/wakunode/wakunode/peers"
 	"github.com/wakunode/wakunode/relay"
@@ -61,7 +62,7 @@ func (n *Node) verifyPeer(ctx context.Context, p peer.ID, protos []protocol.ID) 
 	if info.HasCluster && info.Cluster <= 0xffff && len(info.Shards) > 0 {
 		rs := enr.RelayShards{Cluster: uint16(info.Cluster)}
 		for _, s := range info.Shards {
-			if s <= metadata.MaxShardIndex {
+			if s <= message.MaxShardIndex {
 				rs.Shards = append(rs.Shards, uint16(s))
 			}
 		}

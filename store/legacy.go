@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"math"
-	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/message"
@@ -32,28 +29,11 @@ import (
 //     cursors that point at nothing.
 //   - Any shape is answered, as in v3 (a pubsub topic alone, content topics alone, both).
 
-func (s *Service) handleLegacy(st network.Stream) { s.serve(st, s.answerLegacy) }
-
-func (s *Service) answerLegacy(ctx context.Context, from peer.ID, raw []byte) proto.Message {
-	start := time.Now()
-	out, code := s.queryLegacy(ctx, from, raw)
-	s.cfg.Metrics.Request("legacy", code, time.Since(start))
-	return out
-}
-
 // legacyBadRequest is the HistoryResponse error for a malformed request (see above).
 const legacyBadRequest = pb.HistoryResponse_Error(StatusBadRequest)
 
 func legacyErr(id string, e pb.HistoryResponse_Error) *pb.HistoryRPC {
 	return &pb.HistoryRPC{RequestId: id, Response: &pb.HistoryResponse{Error: e}}
-}
-
-func (s *Service) queryLegacy(ctx context.Context, from peer.ID, raw []byte) (*pb.HistoryRPC, uint32) {
-	in := &pb.HistoryRPC{}
-	if err := proto.Unmarshal(raw, in); err != nil {
-		return legacyErr("", legacyBadRequest), StatusBadRequest
-	}
-	return s.AnswerLegacy(ctx, from, in)
 }
 
 // AnswerLegacy runs one decoded legacy request (from = "" skips the per-peer rate limit) and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/libp2p/go-msgio"
@@ -202,5 +203,31 @@ func TestMalformedBytes(t *testing.T) {
 	}
 	if resp.GetStatusCode() != StatusBadRequest {
 		t.Fatalf("status %d, want 400", resp.GetStatusCode())
+	}
+}
+
+// TestOversizedRequest: a request over MaxRequestSize gets a 400 status, not a bare reset,
+// even from a client that writes all of it before reading.
+func TestOversizedRequest(t *testing.T) {
+	server, client := testhost.New(t), testhost.New(t)
+	s := NewService(server, openArchive(t, nil), ServiceConfig{})
+	s.Start()
+	defer s.Stop()
+	testhost.Connect(t, client, server)
+	st, err := client.NewStream(context.Background(), server.ID(), QueryProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := msgio.NewVarintWriter(st).WriteMsg(make([]byte, MaxRequestSize+1)); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseWrite()
+	resp := &pb.StoreQueryResponse{}
+	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetStatusCode() != StatusBadRequest || !strings.Contains(resp.GetStatusDesc(), "exceeds") {
+		t.Fatalf("status %d %q, want 400", resp.GetStatusCode(), resp.GetStatusDesc())
 	}
 }
