@@ -90,7 +90,8 @@ func (n *Node) startStore(ctx context.Context) error {
 		// Ephemeral, out-of-window and queue-full messages are refused (and counted) by Insert.
 		_ = a.Insert(e)
 	}))))
-	sc := store.ServiceConfig{Legacy: true, RateLimiter: n.limiter(ratelimit.StoreV3), Logger: n.log}
+	sc := store.ServiceConfig{Legacy: true, RateLimiter: n.limiter(ratelimit.StoreV3),
+		LegacyRateLimiter: n.limiter(ratelimit.StoreV2), Logger: n.log}
 	if n.metrics != nil {
 		sc.Metrics = n.metrics.Store()
 	}

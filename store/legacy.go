@@ -43,7 +43,7 @@ func (s *Service) AnswerLegacy(ctx context.Context, from peer.ID, in *pb.History
 		return legacyErr(in.GetRequestId(), legacyBadRequest), StatusBadRequest
 	}
 	id, hq := in.GetRequestId(), in.GetQuery()
-	if from != "" && s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
+	if from != "" && s.cfg.LegacyRateLimiter != nil && !s.cfg.LegacyRateLimiter.Allow(from) {
 		return legacyErr(id, pb.HistoryResponse_TOO_MANY_REQUESTS), StatusTooManyRequests
 	}
 	q, err := legacyToArchive(hq)

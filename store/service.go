@@ -38,11 +38,14 @@ func (nopMetrics) Request(string, uint32, time.Duration) {}
 
 // ServiceConfig configures the service. Zero fields take the defaults.
 type ServiceConfig struct {
-	RateLimiter  RateLimiter   // nil = unlimited
-	QueryTimeout time.Duration // bound on one archive query and the stream; default 10 s
-	Legacy       bool          // also mount the legacy v2 protocol
-	Metrics      Metrics
-	Logger       *slog.Logger // nil = slog.Default()
+	RateLimiter RateLimiter // v3 queries (--rate-limit storev3:); nil = unlimited
+	// LegacyRateLimiter is the legacy v2 bucket (--rate-limit storev2:), apart from v3's as in
+	// nwaku; nil = unlimited.
+	LegacyRateLimiter RateLimiter
+	QueryTimeout      time.Duration // bound on one archive query and the stream; default 10 s
+	Legacy            bool          // also mount the legacy v2 protocol
+	Metrics           Metrics
+	Logger            *slog.Logger // nil = slog.Default()
 }
 
 // Service answers store queries from the archive.

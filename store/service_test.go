@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-msgio"
 
 	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/store/pb"
 )
 
@@ -79,7 +81,7 @@ func TestV3RateLimitAndUnavailable(t *testing.T) {
 		q    Querier
 		code uint32
 	}{
-		{"rate limited", ServiceConfig{RateLimiter: denyAll{}}, openArchive(t, nil), StatusTooManyRequests},
+		{"rate limited", ServiceConfig{RateLimiter: denyAll{}, LegacyRateLimiter: denyAll{}}, openArchive(t, nil), StatusTooManyRequests},
 		{"archive failing", ServiceConfig{}, failing{}, StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,7 +229,30 @@ func TestOversizedRequest(t *testing.T) {
 	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetStatusCode() != StatusBadRequest || !strings.Contains(resp.GetStatusDesc(), "exceeds") {
+	if resp.GetStatusCode() != StatusBadRequest || !strings.Contains(resp.GetStatusDesc(), "exceed") {
 		t.Fatalf("status %d %q, want 400", resp.GetStatusCode(), resp.GetStatusDesc())
+	}
+}
+
+// TestSeparateLegacyBucket: --rate-limit storev2: and storev3: are two buckets, as in nwaku;
+// spending the v3 one leaves legacy queries their own.
+func TestSeparateLegacyBucket(t *testing.T) {
+	v3 := ratelimit.NewLimiter(ratelimit.Setting{Volume: 1, Period: time.Hour}, nil)
+	v2 := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
+	c, p := setup(t, openArchive(t, nil), ServiceConfig{RateLimiter: v3, LegacyRateLimiter: v2})
+	ctx := context.Background()
+	if _, err := c.Query(ctx, p, &pb.StoreQueryRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(ctx, p, &pb.StoreQueryRequest{}); !IsStatus(err, StatusTooManyRequests) {
+		t.Fatalf("second v3 query: %v, want 429", err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := c.LegacyQuery(ctx, p, &pb.HistoryQuery{}); err != nil {
+			t.Fatalf("legacy query %d: %v", i, err)
+		}
+	}
+	if _, err := c.LegacyQuery(ctx, p, &pb.HistoryQuery{}); !IsStatus(err, StatusTooManyRequests) {
+		t.Fatalf("third legacy query: %v, want 429", err)
 	}
 }
