@@ -24,6 +24,9 @@ const (
 	StatusServiceUnavailable uint32 = 503 // the resource manager refused the memory
 )
 
+// errNoRequest marks a stream on which no whole request arrived: there is nothing to answer.
+var errNoRequest = errors.New("no request read")
+
 // maxDrain bounds the bytes of an oversized request read and discarded after the refusal, so
 // that a client that writes its whole request before reading still gets the answer.
 const maxDrain = 16 << 20
@@ -57,6 +60,12 @@ func (sv *Server[Req, P]) ServeStream(s network.Stream) {
 	if err != nil && sv.Logger != nil {
 		sv.Logger.Debug("request refused", "protocol", s.Protocol(), "peer", from, "err", err)
 	}
+	if errors.Is(err, errNoRequest) {
+		// No request arrived (deadline, EOF, truncation): reset, so that a client holding the
+		// stream in a pool (js-waku pre-opens them) drops it instead of writing into it.
+		_ = s.Reset()
+		return
+	}
 	if resp == nil {
 		_ = s.Close()
 		return
@@ -81,22 +90,19 @@ func (sv *Server[Req, P]) answer(s network.Stream, from peer.ID, timeout time.Du
 		}
 		return sv.Refuse(code, err.Error()), 0, err
 	}
-	n, err := varint.ReadUvarint(byteReader{s})
-	if err != nil {
-		return nil, 0, fmt.Errorf("read request length: %w", err) // nothing to answer
+	buf, declared, err := readRequest(s, sv.MaxRequest, func(n int) error {
+		return s.Scope().ReserveMemory(n, network.ReservationPriorityMedium)
+	})
+	switch {
+	case errors.Is(err, errTooLarge):
+		resp, _, err := refuse(StatusPayloadTooLarge, err)
+		return resp, int(min(declared, maxDrain)), err
+	case errors.Is(err, errNoMemory):
+		return refuse(StatusServiceUnavailable, err)
+	case err != nil:
+		return nil, 0, err
 	}
-	if n > uint64(sv.MaxRequest) {
-		resp, _, err := refuse(StatusPayloadTooLarge, fmt.Errorf("request of %d bytes exceeds the limit of %d", n, sv.MaxRequest))
-		return resp, int(min(n, maxDrain)), err
-	}
-	if err := s.Scope().ReserveMemory(int(n), network.ReservationPriorityMedium); err != nil {
-		return refuse(StatusServiceUnavailable, fmt.Errorf("request of %d bytes: %w", n, err))
-	}
-	defer s.Scope().ReleaseMemory(int(n))
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(s, buf); err != nil {
-		return nil, 0, fmt.Errorf("read request: %w", err) // truncated: the peer is gone
-	}
+	defer s.Scope().ReleaseMemory(len(buf))
 	req := P(new(Req))
 	if err := proto.Unmarshal(buf, req); err != nil {
 		return refuse(StatusBadRequest, fmt.Errorf("decode request: %w", err))
@@ -104,6 +110,32 @@ func (sv *Server[Req, P]) answer(s network.Stream, from peer.ID, timeout time.Du
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return sv.Handle(ctx, from, req), 0, nil
+}
+
+var (
+	errTooLarge = errors.New("request too large")
+	errNoMemory = errors.New("no memory for the request")
+)
+
+// readRequest reads one varint-length-prefixed frame of at most max bytes from r, reserving its
+// size with reserve before buffering it. declared is the announced length. Errors wrap
+// errTooLarge, errNoMemory or errNoRequest (nothing whole arrived).
+func readRequest(r io.Reader, max int, reserve func(int) error) (buf []byte, declared uint64, err error) {
+	n, err := varint.ReadUvarint(byteReader{r})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: length: %w", errNoRequest, err)
+	}
+	if n > uint64(max) {
+		return nil, n, fmt.Errorf("%w: %d bytes exceed the limit of %d", errTooLarge, n, max)
+	}
+	if err := reserve(int(n)); err != nil {
+		return nil, n, fmt.Errorf("%w: %d bytes: %w", errNoMemory, n, err)
+	}
+	buf = make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, n, fmt.Errorf("%w: %w", errNoRequest, err)
+	}
+	return buf, n, nil
 }
 
 // byteReader reads a stream one byte at a time, for the length prefix only (at most 10 bytes),
