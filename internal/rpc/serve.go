@@ -27,8 +27,9 @@ const (
 // errNoRequest marks a stream on which no whole request arrived: there is nothing to answer.
 var errNoRequest = errors.New("no request read")
 
-// maxDrain bounds the bytes of an oversized request read and discarded after the refusal, so
-// that a client that writes its whole request before reading still gets the answer.
+// maxDrain bounds the bytes of a refused request (oversized, or no memory for it) read and
+// discarded in small chunks after the refusal, so that a client that writes its whole request
+// before reading still gets the answer.
 const maxDrain = 16 << 20
 
 // Server is the server side of a protocol with one request and one response per stream.
@@ -82,7 +83,7 @@ func (sv *Server[Req, P]) ServeStream(s network.Stream) {
 }
 
 // answer reads and handles one request. drain is the number of unread request bytes left on
-// the stream (an oversized frame).
+// the stream (a refused frame).
 func (sv *Server[Req, P]) answer(s network.Stream, from peer.ID, timeout time.Duration) (resp proto.Message, drain int, err error) {
 	refuse := func(code uint32, err error) (proto.Message, int, error) {
 		if sv.Refuse == nil {
@@ -98,7 +99,8 @@ func (sv *Server[Req, P]) answer(s network.Stream, from peer.ID, timeout time.Du
 		resp, _, err := refuse(StatusPayloadTooLarge, err)
 		return resp, int(min(declared, maxDrain)), err
 	case errors.Is(err, errNoMemory):
-		return refuse(StatusServiceUnavailable, err)
+		resp, _, err := refuse(StatusServiceUnavailable, err)
+		return resp, int(min(declared, maxDrain)), err
 	case err != nil:
 		return nil, 0, err
 	}
