@@ -6,10 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/libp2p/go-msgio"
-
-	"github.com/wakunode/wakunode/internal/rpc"
-	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/store/pb"
 )
@@ -137,23 +133,8 @@ func TestLegacyErrorsAndTime(t *testing.T) {
 
 // TestLegacyUndecodable: bytes that are not a HistoryRPC get error 400, not INVALID_CURSOR.
 func TestLegacyUndecodable(t *testing.T) {
-	server, client := testhost.New(t), testhost.New(t)
-	s := NewService(server, openArchive(t, nil), ServiceConfig{Legacy: true})
-	s.Start()
-	defer s.Stop()
-	testhost.Connect(t, client, server)
-	st, err := client.NewStream(context.Background(), server.ID(), LegacyProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := msgio.NewVarintWriter(st).WriteMsg([]byte{0xff, 0xff, 0xff}); err != nil {
-		t.Fatal(err)
-	}
 	resp := &pb.HistoryRPC{}
-	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
-		t.Fatal(err)
-	}
+	rawExchange(t, LegacyProtocol, []byte{0xff, 0xff, 0xff}, resp)
 	if got := resp.GetResponse().GetError(); got != legacyBadRequest {
 		t.Fatalf("error %v, want 400", got)
 	}

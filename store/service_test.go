@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-msgio"
-
-	"github.com/wakunode/wakunode/internal/rpc"
-	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/store/pb"
@@ -186,23 +182,8 @@ func TestPresence(t *testing.T) {
 
 // TestMalformedBytes: bytes that are not a StoreQueryRequest get a 400 with a status code.
 func TestMalformedBytes(t *testing.T) {
-	server, client := testhost.New(t), testhost.New(t)
-	s := NewService(server, openArchive(t, nil), ServiceConfig{})
-	s.Start()
-	defer s.Stop()
-	testhost.Connect(t, client, server)
-	st, err := client.NewStream(context.Background(), server.ID(), QueryProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := msgio.NewVarintWriter(st).WriteMsg([]byte{0xff, 0xff, 0xff}); err != nil {
-		t.Fatal(err)
-	}
 	resp := &pb.StoreQueryResponse{}
-	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
-		t.Fatal(err)
-	}
+	rawExchange(t, QueryProtocol, []byte{0xff, 0xff, 0xff}, resp)
 	if resp.GetStatusCode() != StatusBadRequest {
 		t.Fatalf("status %d, want 400", resp.GetStatusCode())
 	}
@@ -211,24 +192,8 @@ func TestMalformedBytes(t *testing.T) {
 // TestOversizedRequest: a request over MaxRequestSize gets a 400 status, not a bare reset,
 // even from a client that writes all of it before reading.
 func TestOversizedRequest(t *testing.T) {
-	server, client := testhost.New(t), testhost.New(t)
-	s := NewService(server, openArchive(t, nil), ServiceConfig{})
-	s.Start()
-	defer s.Stop()
-	testhost.Connect(t, client, server)
-	st, err := client.NewStream(context.Background(), server.ID(), QueryProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := msgio.NewVarintWriter(st).WriteMsg(make([]byte, MaxRequestSize+1)); err != nil {
-		t.Fatal(err)
-	}
-	_ = st.CloseWrite()
 	resp := &pb.StoreQueryResponse{}
-	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
-		t.Fatal(err)
-	}
+	rawExchange(t, QueryProtocol, make([]byte, MaxRequestSize+1), resp)
 	if resp.GetStatusCode() != StatusBadRequest || !strings.Contains(resp.GetStatusDesc(), "exceed") {
 		t.Fatalf("status %d %q, want 400", resp.GetStatusCode(), resp.GetStatusDesc())
 	}
