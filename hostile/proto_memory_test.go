@@ -17,7 +17,7 @@ import (
 // (under the protocol's own cap) with 503, and still serves a small one.
 func TestProtoRequestMemoryReserved(t *testing.T) {
 	limits := rcmgr.PartialLimitConfig{
-		Stream:        rcmgr.ResourceLimits{Memory: 256 << 10},
+		Stream: rcmgr.ResourceLimits{Memory: 256 << 10},
 	}.Build(rcmgr.DefaultLimits.AutoScale())
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
 	if err != nil {
