@@ -185,9 +185,6 @@ type Validator struct {
 	// autosharding is off and every message must name its pubsub topic. Content-topic syntax
 	// is checked only here, where the shard depends on it, as nwaku does.
 	Autoshard func(contentTopic string) (Shard, error)
-	// AllowNamedTopics accepts pubsub topics that are not static shards (such as the legacy
-	// /waku/2/default-waku/proto) when Served accepts them.
-	AllowNamedTopics bool
 }
 
 // Route returns the pubsub topic a message for pubsubTopic ("" = derive it from
@@ -209,10 +206,10 @@ func (v Validator) Route(pubsubTopic, contentTopic string) (string, error) {
 	}
 	s, err := ParseShard(pubsubTopic)
 	switch {
-	case err != nil && !v.AllowNamedTopics:
+	case err != nil:
 		return "", &ValidationError{Reason: ReasonPubsubTopic, Text: "invalid pubsub topic: " + err.Error(),
 			err: errors.Join(ErrInvalidTopicSpec, err)}
-	case err == nil && s.Cluster != v.Cluster:
+	case s.Cluster != v.Cluster:
 		return "", refuse(ReasonWrongCluster, ErrWrongCluster,
 			fmt.Sprintf("pubsub topic %s is on cluster %d, ours is %d", pubsubTopic, s.Cluster, v.Cluster))
 	}

@@ -113,7 +113,6 @@ func TestValidatorRoute(t *testing.T) {
 	}
 	v := Validator{Cluster: 1, Served: func(t string) bool { return served[t] }, Autoshard: auto}
 	noAuto := Validator{Cluster: 1}
-	named := Validator{Cluster: 1, Served: func(t string) bool { return served[t] }, AllowNamedTopics: true}
 	for _, tc := range []struct {
 		name      string
 		v         Validator
@@ -131,8 +130,6 @@ func TestValidatorRoute(t *testing.T) {
 		{"other cluster", v, "/waku/2/rs/2/0", "x", "", ReasonWrongCluster, 421},
 		{"unserved shard", v, "/waku/2/rs/1/1", "x", "", ReasonUnservedShard, 421},
 		{"not a shard", v, "/waku/2/default-waku/proto", "x", "", ReasonPubsubTopic, 421},
-		{"named topic allowed", named, LegacyDefaultPubsubTopic, "x", LegacyDefaultPubsubTopic, "", 0},
-		{"named topic unserved", named, "/my/topic", "x", "", ReasonUnservedShard, 421},
 		{"shard out of range", v, "/waku/2/rs/1/1024", "x", "", ReasonPubsubTopic, 421},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
