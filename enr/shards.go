@@ -8,11 +8,13 @@ import (
 	"slices"
 
 	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/wakunode/wakunode/message"
 )
 
 // Relay shard field limits (enr.md, WAKU2-RELAY-SHARDING).
 const (
-	MaxShardIndex = 1023
+	MaxShardIndex = message.MaxShardIndex
 	// RSMaxShards: a node serving this many shards or more uses rsv instead of rs.
 	RSMaxShards = 64
 	rsvLen      = 2 + 128

@@ -2,8 +2,6 @@ package filter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +22,8 @@ import (
 
 // Client defaults.
 const (
-	DefaultPingInterval   = time.Minute
-	DefaultRequestTimeout = 10 * time.Second
-	DefaultBufferSize     = 256
+	DefaultPingInterval = time.Minute
+	DefaultBufferSize   = 256
 )
 
 // ClientConfig configures a filter client. Zero fields take the defaults above.
@@ -75,7 +72,7 @@ func NewClient(h host.Host, cfg ClientConfig) *Client {
 		cfg.PingInterval = DefaultPingInterval
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
+		cfg.RequestTimeout = rpc.DefaultTimeout
 	}
 	if cfg.BufferSize <= 0 {
 		cfg.BufferSize = DefaultBufferSize
@@ -268,7 +265,7 @@ func (c *Client) request(ctx context.Context, p peer.ID, typ pb.FilterSubscribeR
 		defer cancel()
 	}
 	for first := true; first || len(cts) > 0; first = false {
-		req := &pb.FilterSubscribeRequest{RequestId: newRequestID(), FilterSubscribeType: typ}
+		req := &pb.FilterSubscribeRequest{RequestId: rpc.NewRequestID(), FilterSubscribeType: typ}
 		if pubsubTopic != "" {
 			req.PubsubTopic = &pubsubTopic
 		}
@@ -287,12 +284,6 @@ func (c *Client) request(ctx context.Context, p peer.ID, typ pb.FilterSubscribeR
 		}
 	}
 	return nil
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func (c *Client) handlePush(st network.Stream) {

@@ -10,11 +10,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/wakunode/wakunode/filter/pb"
 	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 )
@@ -67,15 +64,6 @@ func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 type Criterion struct {
 	PubsubTopic  string
 	ContentTopic string
-}
-
-// decodeRequest parses a subscribe request. Kept apart so that it is fuzzed.
-func decodeRequest(b []byte) (*pb.FilterSubscribeRequest, error) {
-	req := &pb.FilterSubscribeRequest{}
-	if err := proto.Unmarshal(b, req); err != nil {
-		return nil, fmt.Errorf("decode filter subscribe request: %w", err)
-	}
-	return req, nil
 }
 
 // encodePush builds a MessagePush around the message's original bytes, once per message
@@ -137,11 +125,4 @@ func readFrame(s network.Stream, r interface{ ReadMsg() ([]byte, error) }) ([]by
 		return nil, fmt.Errorf("read %s from %s: %w", s.Protocol(), s.Conn().RemotePeer(), err)
 	}
 	return b, nil
-}
-
-func writeMsg(s network.Stream, m proto.Message) error {
-	if err := pbio.NewDelimitedWriter(s).WriteMsg(m); err != nil {
-		return fmt.Errorf("write %s to %s: %w", s.Protocol(), s.Conn().RemotePeer(), err)
-	}
-	return nil
 }

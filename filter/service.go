@@ -10,9 +10,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-msgio"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/filter/pb"
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -25,7 +26,6 @@ const (
 	DefaultPushTimeout         = 20 * time.Second
 	DefaultQueueSize           = 256
 	DefaultMaxPushFailures     = 3
-	requestTimeout             = 10 * time.Second
 )
 
 // Limiter is a per-peer request rate limit (ratelimit.Limiter satisfies it).
@@ -115,7 +115,7 @@ func NewService(h host.Host, cfg Config) *Service {
 
 // Start mounts the subscribe protocol and starts the maintenance loop.
 func (s *Service) Start() {
-	s.h.SetStreamHandler(SubscribeProtocol, s.handleStream)
+	s.h.SetStreamHandler(SubscribeProtocol, s.handler())
 	s.wg.Add(1)
 	go s.maintain()
 }
@@ -164,31 +164,27 @@ func (s *Service) expire(now time.Time) int {
 	return n
 }
 
-func (s *Service) handleStream(st network.Stream) {
-	defer st.Close()
-	_ = st.SetDeadline(time.Now().Add(requestTimeout))
-	r := msgio.NewVarintReaderSize(st, MaxRPCSize)
-	b, err := readFrame(st, r)
-	if err != nil {
-		s.log.Debug("filter request", "peer", st.Conn().RemotePeer(), "err", err)
-		_ = st.Reset()
-		return
+func (s *Service) handler() network.StreamHandler {
+	sv := &rpc.Server[pb.FilterSubscribeRequest, *pb.FilterSubscribeRequest]{
+		MaxRequest: MaxRPCSize, Logger: s.log,
+		Handle: func(_ context.Context, p peer.ID, req *pb.FilterSubscribeRequest) proto.Message {
+			return s.handleRequest(p, req)
+		},
+		// Filter has no 413: an oversized request is a bad one.
+		Refuse: func(code uint32, desc string) proto.Message {
+			if code == rpc.StatusPayloadTooLarge {
+				code = StatusBadRequest
+			}
+			s.cfg.Metrics.Request("invalid", code)
+			return response("", code, desc)
+		},
 	}
-	resp := s.handleRequest(st.Conn().RemotePeer(), b)
-	if err := writeMsg(st, resp); err != nil {
-		s.log.Debug("filter response", "err", err)
-		_ = st.Reset()
-	}
+	return sv.ServeStream
 }
 
-// handleRequest turns one encoded request from p into its response; all protocol decisions
-// live here, apart from I/O.
-func (s *Service) handleRequest(p peer.ID, b []byte) *pb.FilterSubscribeResponse {
-	req, err := decodeRequest(b)
-	if err != nil {
-		s.cfg.Metrics.Request("invalid", StatusBadRequest)
-		return response("", StatusBadRequest, err.Error())
-	}
+// handleRequest answers one decoded request from p; all protocol decisions live here, apart
+// from I/O.
+func (s *Service) handleRequest(p peer.ID, req *pb.FilterSubscribeRequest) *pb.FilterSubscribeResponse {
 	kind := req.GetFilterSubscribeType().String()
 	code, desc := s.apply(p, req)
 	s.cfg.Metrics.Request(kind, code)

@@ -266,7 +266,7 @@ func checkJSResult(t *testing.T, res jsResult, messages, pageSize int) {
 		t.Errorf("lightpush v3 %d + v2 %d, want %d using both", s.Lightpush.V3, s.Lightpush.V2, messages)
 	}
 	if len(s.Lightpush.Rejected) != 2 {
-		t.Errorf("stale-message rejections %v, want v3 and v2", s.Lightpush.Rejected)
+		t.Errorf("invalid-message rejections %v, want v3 and v2", s.Lightpush.Rejected)
 	}
 	if s.Filter.Received != messages || s.Filter.Ping != "ok" || !s.Filter.Unsubscribed {
 		t.Errorf("filter %+v, want %d pushes, ping ok, unsubscribed", s.Filter, messages)

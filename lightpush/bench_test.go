@@ -13,7 +13,7 @@ import (
 // 127.0.0.1 (new stream, request, publish into a fake relay, response), 4 pushes in flight.
 // Run: go test -run XXX -bench PushV3 -benchtime 2000x ./lightpush/
 func BenchmarkPushV3(b *testing.B) {
-	sh := startService(b, Config{Publisher: &fakeRelay{peers: 1}})
+	sh := startService(b, Config{Publisher: &fakeRelay{peers: 1}, Validator: static})
 	ch := testhost.New(b)
 	if err := ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()}); err != nil {
 		b.Fatal(err)

@@ -2,8 +2,7 @@ package lightpush
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -22,23 +21,17 @@ type Client struct {
 // NewClient returns a client on h. A ctx without deadline gets rpc.DefaultTimeout per push.
 func NewClient(h host.Host) *Client { return &Client{h: h} }
 
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // Push publishes m through p with v3. An empty pubsubTopic is left out of the request so the
 // service node derives it by autosharding. It returns the relay peer count the service reports;
 // a non-200 answer is a *StatusError.
 func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) (int, error) {
-	req := &pb.LightpushRequest{RequestId: newRequestID(), Message: m}
+	req := &pb.LightpushRequest{RequestId: rpc.NewRequestID(), Message: m}
 	if pubsubTopic != "" {
 		req.PubsubTopic = &pubsubTopic
 	}
 	resp := &pb.LightpushResponse{}
 	if err := rpc.Request(ctx, c.h, p, req, resp, MaxResponseSize, ProtocolV3); err != nil {
-		return 0, fmt.Errorf("lightpush: %w", err)
+		return 0, requestErr("lightpush", err)
 	}
 	if resp.GetRequestId() != req.RequestId {
 		return 0, fmt.Errorf("lightpush: response request id %q, want %q", resp.GetRequestId(), req.RequestId)
@@ -56,10 +49,10 @@ func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb
 // PushLegacy publishes m through p with the legacy v2 protocol; a refusal is a *StatusError
 // with Code 0 and the service's info text.
 func (c *Client) PushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) error {
-	req := &pb.PushRPC{RequestId: newRequestID(), Request: &pb.PushRequest{PubsubTopic: pubsubTopic, Message: m}}
+	req := &pb.PushRPC{RequestId: rpc.NewRequestID(), Request: &pb.PushRequest{PubsubTopic: pubsubTopic, Message: m}}
 	resp := &pb.PushRPC{}
 	if err := rpc.Request(ctx, c.h, p, req, resp, MaxResponseSize, ProtocolLegacy); err != nil {
-		return fmt.Errorf("lightpush legacy: %w", err)
+		return requestErr("lightpush legacy", err)
 	}
 	if resp.Response == nil {
 		return fmt.Errorf("lightpush legacy: response without push response")
@@ -68,4 +61,13 @@ func (c *Client) PushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, 
 		return &StatusError{Protocol: "lightpush", Desc: resp.Response.GetInfo()}
 	}
 	return nil
+}
+
+// requestErr names a failed dial with nwaku's "dial_failure", which REST shows and clients
+// match on.
+func requestErr(proto string, err error) error {
+	if errors.Is(err, rpc.ErrDial) {
+		return fmt.Errorf("%s: %s: %w", proto, DescDialFailure, err)
+	}
+	return fmt.Errorf("%s: %w", proto, err)
 }

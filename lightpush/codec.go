@@ -37,17 +37,24 @@ const (
 	StatusNoPeersToRelay         uint32 = 505
 )
 
-// Errors a Publisher may wrap to choose the status code; message's validation errors
-// (message.ErrTooLarge → 413, the others → 420) are recognized as well.
+// Errors a Publisher may wrap to choose the status code. The validation path's refusals are
+// *message.ValidationError and carry their own code (ValidationError.StatusCode).
 var (
 	ErrInvalidMessage     = errors.New("invalid message")               // 420: validator, RLN, ...
-	ErrUnsupportedTopic   = errors.New("pubsub topic not served")       // 421
+	ErrUnsupportedTopic   = message.ErrUnservedShard                    // 421
 	ErrServiceUnavailable = errors.New("service not available")         // 503
 	ErrOutOfRLNProof      = errors.New("no RLN message quota left")     // 504
 	ErrNoPeersToRelay     = errors.New("no peers to relay the message") // 505
 )
 
-const descRateLimited = "Request rejected due to too many requests"
+// nwaku's texts, which clients and operators match on.
+const (
+	descRateLimited = "Request rejected due to too many requests"
+	// DescNotPublished is the legacy (v2) info when the message reached no relay peer.
+	DescNotPublished = "not_published_to_any_peer"
+	// DescDialFailure is in the client's error when the service node cannot be reached.
+	DescDialFailure = "dial_failure"
+)
 
 // StatusError is a failed push as answered by the service node. Code is the v3 status code;
 // it is 0 for the legacy protocol, which carries only is_success and an info text.
@@ -56,11 +63,19 @@ type StatusError = rpc.StatusError
 // IsStatus reports whether err is a *StatusError with the given code.
 func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 
-// classify maps a publish error onto its v3 status code.
-func classify(err error) uint32 {
+// StatusFor is the one mapping from a push error to its v3 status code, read by the service
+// and by REST (whose lightpush answers use the same codes as HTTP statuses): a service node's
+// answer keeps its code, a validation refusal has its own, this package's Err* values theirs,
+// anything else is 500.
+func StatusFor(err error) uint32 {
+	var se *StatusError
+	if errors.As(err, &se) && se.Code != 0 {
+		return se.Code
+	}
+	if ve, ok := message.AsValidationError(err); ok {
+		return ve.StatusCode()
+	}
 	switch {
-	case errors.Is(err, message.ErrTooLarge):
-		return StatusPayloadTooLarge
 	case errors.Is(err, ErrUnsupportedTopic):
 		return StatusUnsupportedPubsubTopic
 	case errors.Is(err, ErrNoPeersToRelay):
@@ -69,9 +84,7 @@ func classify(err error) uint32 {
 		return StatusServiceNotAvailable
 	case errors.Is(err, ErrOutOfRLNProof):
 		return StatusOutOfRLNProof
-	case errors.Is(err, ErrInvalidMessage), errors.Is(err, message.ErrMetaTooLarge),
-		errors.Is(err, message.ErrEmptyContent), errors.Is(err, message.ErrEmptyPayload),
-		errors.Is(err, message.ErrTimestampMissing), errors.Is(err, message.ErrTimestampDrift):
+	case errors.Is(err, ErrInvalidMessage):
 		return StatusInvalidMessage
 	default:
 		return StatusInternalServerError

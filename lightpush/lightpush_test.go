@@ -26,8 +26,8 @@ import (
 
 const served = "/waku/2/rs/1/0"
 
-// fakeRelay validates with the node's real rules, then "publishes" to peers relay peers,
-// unless the content topic names an error to return.
+// fakeRelay "publishes" validated envelopes to peers relay peers, unless the content topic
+// names an error to return.
 type fakeRelay struct {
 	peers int
 	mu    sync.Mutex
@@ -43,22 +43,18 @@ var relayErrors = map[string]error{
 	"/t/1/boom/proto":      errors.New("disk on fire"),
 }
 
-func (r *fakeRelay) Publish(_ context.Context, topic string, m *mpb.WakuMessage) (int, error) {
-	if err := relayErrors[m.GetContentTopic()]; err != nil {
+func (r *fakeRelay) PublishEnvelope(_ context.Context, e *message.Envelope) (int, error) {
+	if err := relayErrors[e.Message.GetContentTopic()]; err != nil {
 		return 0, err
-	}
-	e, err := message.NewEnvelope(topic, m, 0)
-	if err != nil {
-		return 0, err
-	}
-	if err := (message.Rules{}).Check(e); err != nil {
-		return 0, fmt.Errorf("validate: %w", err)
 	}
 	r.mu.Lock()
-	r.got = append(r.got, topic)
+	r.got = append(r.got, e.PubsubTopic)
 	r.mu.Unlock()
 	return r.peers, nil
 }
+
+// static is the validation path of a cluster-1 node without autosharding.
+var static = message.Validator{Cluster: 1}
 
 func startService(t testing.TB, cfg Config) host.Host {
 	t.Helper()
@@ -82,14 +78,15 @@ func TestStatusCodes(t *testing.T) {
 	relay := &fakeRelay{peers: 3}
 	lonely := &fakeRelay{}
 	autoShard, _ := auto.Shard("/t/1/ok/proto")
-	svc := startService(t, Config{Publisher: relay, Autosharding: auto,
-		PubsubTopics: func() []string { return []string{served, autoShard.PubsubTopic()} }})
-	static := startService(t, Config{Publisher: relay})
-	alone := startService(t, Config{Publisher: lonely})
-	strict := startService(t, Config{Publisher: lonely, RequireRelayPeers: true})
+	serves := func(t string) bool { return t == served || t == autoShard.PubsubTopic() }
+	svc := startService(t, Config{Publisher: relay,
+		Validator: message.Validator{Cluster: 1, Served: serves, Autoshard: auto.Shard}})
+	stat := startService(t, Config{Publisher: relay, Validator: static})
+	alone := startService(t, Config{Publisher: lonely, Validator: static})
+	strict := startService(t, Config{Publisher: lonely, Validator: static, RequireRelayPeers: true})
 
 	ch := testhost.New(t)
-	for _, h := range []host.Host{svc, static, alone, strict} {
+	for _, h := range []host.Host{svc, stat, alone, strict} {
 		if err := ch.Connect(context.Background(), peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err != nil {
 			t.Fatal(err)
 		}
@@ -109,16 +106,19 @@ func TestStatusCodes(t *testing.T) {
 		{"alone: accepted with 0 peers", alone, served, msg("/t/1/ok/proto", 10), 200, 0, ""},
 		{"alone, strict", strict, served, msg("/t/1/ok/proto", 10), 505, 0, "no peers"},
 		{"no message", svc, served, nil, 400, 0, "message is missing"},
-		{"no topic, static sharding", static, "", msg("/t/1/ok/proto", 10), 400, 0, "pubsub topic is required"},
-		{"no topic, bad content topic", svc, "", msg("bad", 10), 400, 0, "cannot derive"},
+		{"no topic, static sharding", stat, "", msg("/t/1/ok/proto", 10), 400, 0, "pubsub topic is required"},
+		{"no topic, bad content topic", svc, "", msg("bad", 10), 420, 0, "Invalid content-topic"},
 		{"topic not served", svc, "/waku/2/rs/1/7", msg("/t/1/ok/proto", 10), 421, 0, "not served"},
-		{"too large", svc, served, msg("/t/1/ok/proto", message.DefaultMaxMessageSize+1), 413, 0, "size exceeded"},
-		{"empty payload", svc, served, msg("/t/1/ok/proto", 0), 420, 0, "payload is empty"},
+		{"other cluster", svc, "/waku/2/rs/2/0", msg("/t/1/ok/proto", 10), 421, 0, "cluster"},
+		{"not a shard", svc, "/my/topic", msg("/t/1/ok/proto", 10), 421, 0, "invalid pubsub topic"},
+		{"too large", svc, served, msg("/t/1/ok/proto", message.DefaultMaxMessageSize+1), 413, 0, "Message size exceeded maximum of 153600 bytes"},
+		{"meta too large", svc, served, &mpb.WakuMessage{ContentTopic: "/t/1/ok/proto", Payload: []byte{1}, Meta: make([]byte, 65)}, 420, 0, "meta"},
+		{"empty payload", svc, served, msg("/t/1/ok/proto", 0), 420, 0, "missing Payload"},
 		{"validator rejects", svc, served, msg("/t/1/invalid/proto", 1), 420, 0, "invalid message"},
-		{"relay does not serve", static, served, msg("/t/1/notserved/proto", 1), 421, 0, "not served"},
+		{"relay does not serve", stat, served, msg("/t/1/notserved/proto", 1), 421, 0, "not served"},
 		{"unavailable", svc, served, msg("/t/1/unavail/proto", 1), 503, 0, "not available"},
 		{"rln quota", svc, served, msg("/t/1/norln/proto", 1), 504, 0, "RLN"},
-		{"relay reports no peers", svc, served, msg("/t/1/nopeers/proto", 1), 505, 0, "no peers"},
+		{"relay reports no peers", svc, served, msg("/t/1/nopeers/proto", 1), 505, 0, ""},
 		{"other error", svc, served, msg("/t/1/boom/proto", 1), 500, 0, "disk on fire"},
 	}
 	for _, tt := range tests {
@@ -141,9 +141,13 @@ func TestStatusCodes(t *testing.T) {
 					t.Fatalf("v2: %v", lerr)
 				}
 			} else {
+				want := tt.desc
+				if tt.code == StatusNoPeersToRelay {
+					want = DescNotPublished // nwaku's legacy text
+				}
 				var se *StatusError
-				if !errors.As(lerr, &se) || se.Code != 0 || !strings.Contains(se.Desc, tt.desc) {
-					t.Fatalf("v2: %v, want info containing %q", lerr, tt.desc)
+				if !errors.As(lerr, &se) || se.Code != 0 || !strings.Contains(se.Desc, want) {
+					t.Fatalf("v2: %v, want info containing %q", lerr, want)
 				}
 			}
 		})
@@ -158,7 +162,7 @@ func TestStatusCodes(t *testing.T) {
 
 // js-waku reads relay_peer_count only on success; a lone node must still set it (to 0).
 func TestZeroPeersIsExplicit(t *testing.T) {
-	sh := startService(t, Config{Publisher: &fakeRelay{}})
+	sh := startService(t, Config{Publisher: &fakeRelay{}, Validator: static})
 	ch := testhost.New(t)
 	_ = ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
 	req := &pb.LightpushRequest{RequestId: "id-1", PubsubTopic: proto.String(served), Message: msg("/t/1/ok/proto", 1)}
@@ -173,7 +177,7 @@ func TestZeroPeersIsExplicit(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	lim := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
-	sh := startService(t, Config{Publisher: &fakeRelay{peers: 1}, RateLimiter: lim})
+	sh := startService(t, Config{Publisher: &fakeRelay{peers: 1}, Validator: static, RateLimiter: lim})
 	a, b := testhost.New(t), testhost.New(t)
 	for _, h := range []host.Host{a, b} {
 		_ = h.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
@@ -197,7 +201,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestUndecodableRequests(t *testing.T) {
-	sh := startService(t, Config{Publisher: &fakeRelay{}})
+	sh := startService(t, Config{Publisher: &fakeRelay{}, Validator: static})
 	ch := testhost.New(t)
 	_ = ch.Connect(context.Background(), peer.AddrInfo{ID: sh.ID(), Addrs: sh.Addrs()})
 	garbage := []byte{0x0a, 0xff}
@@ -243,7 +247,17 @@ func TestNewServiceValidates(t *testing.T) {
 	if _, err := NewService(nil, Config{}); err == nil {
 		t.Error("no publisher accepted")
 	}
-	if _, err := NewService(nil, Config{Publisher: &fakeRelay{}, Autosharding: &sharding.Autosharding{}}); err == nil {
-		t.Error("autosharding with 0 shards accepted")
+}
+
+// TestDialFailure: an unreachable service node is reported with nwaku's "dial_failure".
+func TestDialFailure(t *testing.T) {
+	c := NewClient(testhost.New(t))
+	gone := testhost.New(t)
+	id := gone.ID()
+	_ = gone.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.PushLegacy(ctx, id, served, msg("/t/1/ok/proto", 1)); err == nil || !strings.Contains(err.Error(), DescDialFailure) {
+		t.Fatalf("legacy push to nobody: %v", err)
 	}
 }

@@ -3,32 +3,24 @@ package lightpush
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-msgio"
-	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/lightpush/pb"
+	"github.com/wakunode/wakunode/message"
 	mpb "github.com/wakunode/wakunode/message/pb"
-	"github.com/wakunode/wakunode/sharding"
 )
 
-// DefaultTimeout bounds one request, publish included.
-const DefaultTimeout = 10 * time.Second
-
-// Publisher is the node's relay: Publish runs the node's one validation path and publishes.
-// It returns the number of relay peers the message went to. Errors should wrap the message
-// package's validation errors or this package's Err* values to get the right status code;
-// anything else is answered 500.
+// Publisher is the node's relay (*relay.Relay satisfies it): it publishes an envelope that
+// passed the validation path and returns the number of relay peers it went to. Errors may wrap
+// this package's Err* values to choose the status code; anything else is answered 500.
 type Publisher interface {
-	Publish(ctx context.Context, pubsubTopic string, m *mpb.WakuMessage) (relayPeers int, err error)
+	PublishEnvelope(ctx context.Context, env *message.Envelope) (relayPeers int, err error)
 }
 
 // Limiter is a per-peer request rate limit (ratelimit.Limiter satisfies it).
@@ -50,19 +42,16 @@ func (nopMetrics) Request(string, uint32) {}
 // Config configures the service.
 type Config struct {
 	Publisher Publisher // required
-	// PubsubTopics lists the served pubsub topics; a request for another gets 421. nil leaves
-	// the decision to the Publisher (which may return ErrUnsupportedTopic).
-	PubsubTopics func() []string
-	// Autosharding, when set, derives the pubsub topic from the content topic when the
-	// request has none; without it such a request gets 400.
-	Autosharding *sharding.Autosharding
-	RateLimiter  Limiter // nil = no limit; rejected requests get 429
+	// Validator is the node's one validation path: it resolves the pubsub topic (autosharding
+	// when the request names none), checks cluster, served shard and the message rules.
+	Validator   message.Validator
+	RateLimiter Limiter // nil = no limit; rejected requests get 429
 	// RequireRelayPeers answers 505 NO_PEERS_TO_RELAY when the message reached no relay peer.
 	// Default false: a node with no relay peers still accepts the message (it is stored and
 	// served by filter through the node's message bus) and answers 200 with relay_peer_count
 	// 0, because js-waku treats any code but 200 as failure.
 	RequireRelayPeers bool
-	Timeout           time.Duration // per request; 0 = DefaultTimeout
+	Timeout           time.Duration // per request; 0 = rpc.DefaultTimeout
 	Metrics           Metrics
 	Logger            *slog.Logger // nil = slog.Default()
 }
@@ -79,11 +68,8 @@ func NewService(h host.Host, cfg Config) (*Service, error) {
 	if cfg.Publisher == nil {
 		return nil, errors.New("lightpush: Config.Publisher is required")
 	}
-	if cfg.Autosharding != nil && cfg.Autosharding.NumShards == 0 {
-		return nil, errors.New("lightpush: autosharding needs NumShards > 0")
-	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = rpc.DefaultTimeout
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = nopMetrics{}
@@ -96,8 +82,22 @@ func NewService(h host.Host, cfg Config) (*Service, error) {
 
 // Start mounts v3 and v2.
 func (s *Service) Start() {
-	s.h.SetStreamHandler(ProtocolV3, s.stream(s.handleV3))
-	s.h.SetStreamHandler(ProtocolLegacy, s.stream(s.handleLegacy))
+	v3 := &rpc.Server[pb.LightpushRequest, *pb.LightpushRequest]{
+		MaxRequest: MaxRPCSize, Timeout: s.cfg.Timeout, Logger: s.log, Handle: s.handleV3,
+		Refuse: func(code uint32, desc string) proto.Message {
+			s.cfg.Metrics.Request("v3", code)
+			return &pb.LightpushResponse{StatusCode: code, StatusDesc: &desc}
+		},
+	}
+	v2 := &rpc.Server[pb.PushRPC, *pb.PushRPC]{
+		MaxRequest: MaxRPCSize, Timeout: s.cfg.Timeout, Logger: s.log, Handle: s.handleLegacy,
+		Refuse: func(code uint32, desc string) proto.Message {
+			s.cfg.Metrics.Request("v2", code)
+			return &pb.PushRPC{Response: &pb.PushResponse{IsSuccess: false, Info: &desc}}
+		},
+	}
+	s.h.SetStreamHandler(ProtocolV3, v3.ServeStream)
+	s.h.SetStreamHandler(ProtocolLegacy, v2.ServeStream)
 }
 
 // Stop unmounts both protocols. Requests in flight finish within Timeout.
@@ -106,37 +106,9 @@ func (s *Service) Stop() {
 	s.h.RemoveStreamHandler(ProtocolLegacy)
 }
 
-func (s *Service) stream(handle func(context.Context, peer.ID, []byte) proto.Message) network.StreamHandler {
-	return func(st network.Stream) {
-		defer st.Close()
-		_ = st.SetDeadline(time.Now().Add(s.cfg.Timeout))
-		b, err := msgio.NewVarintReaderSize(st, MaxRPCSize).ReadMsg()
-		if err != nil {
-			s.log.Debug("read lightpush request", "peer", st.Conn().RemotePeer(), "err", err)
-			_ = st.Reset()
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-		defer cancel()
-		resp := handle(ctx, st.Conn().RemotePeer(), b)
-		if err := pbio.NewDelimitedWriter(st).WriteMsg(resp); err != nil {
-			s.log.Debug("write lightpush response", "err", err)
-			_ = st.Reset()
-		}
-	}
-}
-
-// handleV3 answers one encoded v3 request.
-func (s *Service) handleV3(ctx context.Context, p peer.ID, b []byte) proto.Message {
-	req := &pb.LightpushRequest{}
-	var code uint32
-	var desc string
-	var peers int
-	if err := proto.Unmarshal(b, req); err != nil {
-		code, desc = StatusBadRequest, fmt.Sprintf("decode request: %v", err)
-	} else {
-		code, desc, peers = s.push(ctx, p, req.GetPubsubTopic(), req.GetMessage())
-	}
+// handleV3 answers one decoded v3 request.
+func (s *Service) handleV3(ctx context.Context, p peer.ID, req *pb.LightpushRequest) proto.Message {
+	code, desc, peers := s.push(ctx, p, req.GetPubsubTopic(), req.GetMessage())
 	s.cfg.Metrics.Request("v3", code)
 	resp := &pb.LightpushResponse{RequestId: req.GetRequestId(), StatusCode: code}
 	if desc != "" {
@@ -149,28 +121,27 @@ func (s *Service) handleV3(ctx context.Context, p peer.ID, b []byte) proto.Messa
 	return resp
 }
 
-// handleLegacy answers one encoded v2 PushRPC.
-func (s *Service) handleLegacy(ctx context.Context, p peer.ID, b []byte) proto.Message {
-	rpc := &pb.PushRPC{}
+// handleLegacy answers one decoded v2 PushRPC.
+func (s *Service) handleLegacy(ctx context.Context, p peer.ID, rpc *pb.PushRPC) proto.Message {
 	var code uint32
 	var desc string
-	switch err := proto.Unmarshal(b, rpc); {
-	case err != nil:
-		code, desc = StatusBadRequest, fmt.Sprintf("decode request: %v", err)
-	case rpc.Request == nil:
+	if rpc.Request == nil {
 		code, desc = StatusBadRequest, "invalid request: no push request"
-	default:
+	} else {
 		code, desc, _ = s.push(ctx, p, rpc.Request.GetPubsubTopic(), rpc.Request.GetMessage())
 	}
 	s.cfg.Metrics.Request("v2", code)
-	ok := code == StatusOK
-	if ok {
+	switch code {
+	case StatusOK:
 		desc = "OK"
+	case StatusNoPeersToRelay:
+		desc = DescNotPublished
 	}
-	return &pb.PushRPC{RequestId: rpc.GetRequestId(), Response: &pb.PushResponse{IsSuccess: ok, Info: &desc}}
+	return &pb.PushRPC{RequestId: rpc.GetRequestId(), Response: &pb.PushResponse{IsSuccess: code == StatusOK, Info: &desc}}
 }
 
-// push is the one request path both versions share.
+// push is the one request path both versions share: rate limit, the node's validation path,
+// publish.
 func (s *Service) push(ctx context.Context, p peer.ID, topic string, m *mpb.WakuMessage) (uint32, string, int) {
 	if s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(p) {
 		return StatusTooManyRequests, descRateLimited, 0
@@ -178,24 +149,15 @@ func (s *Service) push(ctx context.Context, p peer.ID, topic string, m *mpb.Waku
 	if m == nil {
 		return StatusBadRequest, "invalid request: message is missing", 0
 	}
-	if topic == "" {
-		if s.cfg.Autosharding == nil {
-			return StatusBadRequest, "invalid request: pubsub topic is required (autosharding is off)", 0
-		}
-		sh, err := s.cfg.Autosharding.Shard(m.GetContentTopic())
-		if err != nil {
-			return StatusBadRequest, fmt.Sprintf("invalid request: cannot derive pubsub topic: %v", err), 0
-		}
-		topic = sh.PubsubTopic()
-	}
-	if s.cfg.PubsubTopics != nil && !slices.Contains(s.cfg.PubsubTopics(), topic) {
-		return StatusUnsupportedPubsubTopic, fmt.Sprintf("pubsub topic %s is not served by this node", topic), 0
-	}
-	peers, err := s.cfg.Publisher.Publish(ctx, topic, m)
+	env, err := s.cfg.Validator.Validate(topic, m, time.Now().UnixNano())
 	if err != nil {
-		code := classify(err)
+		return StatusFor(err), err.Error(), 0
+	}
+	peers, err := s.cfg.Publisher.PublishEnvelope(ctx, env)
+	if err != nil {
+		code := StatusFor(err)
 		if code == StatusInternalServerError {
-			s.log.Warn("lightpush publish failed", "peer", p, "topic", topic, "err", err)
+			s.log.Warn("lightpush publish failed", "peer", p, "topic", env.PubsubTopic, "err", err)
 		}
 		return code, err.Error(), 0
 	}

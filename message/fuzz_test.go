@@ -59,3 +59,38 @@ func FuzzParseTopics(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidate drives the validation path of the non-gossip doors with arbitrary topics and
+// messages: a refusal is always a *ValidationError with a known status; an acceptance is on a
+// served shard of our cluster, hashed as ComputeHash says.
+func FuzzValidate(f *testing.F) {
+	f.Add("/waku/2/rs/1/0", "/app/1/chat/proto", []byte("hi"), []byte{})
+	f.Add("", "/app/1/chat/proto", []byte("hi"), make([]byte, 65))
+	f.Add("/waku/2/rs/2/0", "", []byte{}, []byte{})
+	f.Add("/waku/2/rs/1/99999", "bad", []byte("x"), []byte{})
+	v := Validator{Cluster: 1, Rules: Rules{MaxSize: 256},
+		Served: func(t string) bool { return len(t) < 40 },
+		Autoshard: func(ct string) (Shard, error) {
+			c, err := ParseContentTopic(ct)
+			return Shard{Cluster: 1, Index: uint16(len(c.Application) % 8)}, err
+		}}
+	codes := map[uint32]bool{400: true, 413: true, 420: true, 421: true}
+	f.Fuzz(func(t *testing.T, topic, ct string, payload, meta []byte) {
+		m := &pb.WakuMessage{ContentTopic: ct, Payload: payload, Meta: meta}
+		e, err := v.Validate(topic, m, 0)
+		if err != nil {
+			ve, ok := AsValidationError(err)
+			if !ok || !codes[ve.StatusCode()] || ve.Reason == "" || ve.Text == "" {
+				t.Fatalf("refusal %#v", err)
+			}
+			return
+		}
+		s, perr := ParseShard(e.PubsubTopic)
+		if perr != nil || s.Cluster != 1 || !v.Served(e.PubsubTopic) || e.Hash != ComputeHash(e.PubsubTopic, m) {
+			t.Fatalf("accepted %q (%v)", e.PubsubTopic, perr)
+		}
+		if len(e.Raw) > 256 || len(meta) > MaxMetaSize || len(payload) == 0 || ct == "" {
+			t.Fatal("accepted a message the rules refuse")
+		}
+	})
+}

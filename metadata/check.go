@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/message"
 )
 
 // Checker is the connection check nwaku runs on every new peer: learn its cluster and shards
@@ -49,7 +50,7 @@ func (i Info) RelayShards() *enr.RelayShards {
 	}
 	rs := enr.RelayShards{Cluster: uint16(i.Cluster)}
 	for _, s := range i.Shards {
-		if s <= MaxShardIndex {
+		if s <= message.MaxShardIndex {
 			rs.Shards = append(rs.Shards, uint16(s))
 		}
 	}

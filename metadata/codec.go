@@ -6,6 +6,7 @@ package metadata
 import (
 	"slices"
 
+	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/metadata/pb"
 )
 
@@ -50,6 +51,11 @@ func newResponse(cluster uint16, shards []uint16) *pb.WakuMetadataResponse {
 	return &pb.WakuMetadataResponse{ClusterId: &c, ShardsDeprecated: dep, Shards: packed}
 }
 
+// MaxShards bounds the shards kept from one peer: each valid index (0..1023, nwaku's range) once,
+// plus at most one invalid index, kept so that Verify still refuses the peer. A 64 KiB request
+// can list about 16,000 entries; what we keep per peer is at most 1025.
+const MaxShards = message.MaxShardIndex + 2
+
 // infoFrom reads field 3, falling back to field 2. The protobuf decoder already accepts field 2
 // packed or unpacked, which covers nwaku's full fallback order.
 func infoFrom(cluster *uint32, deprecated, shards []uint32) Info {
@@ -58,11 +64,33 @@ func infoFrom(cluster *uint32, deprecated, shards []uint32) Info {
 		info.Cluster = *cluster
 	}
 	if len(shards) > 0 {
-		info.Shards = slices.Clone(shards)
+		info.Shards = normalizeShards(shards)
 	} else if len(deprecated) > 0 {
-		info.Shards = slices.Clone(deprecated)
+		info.Shards = normalizeShards(deprecated)
 	}
 	return info
+}
+
+// normalizeShards returns the distinct shards of in, sorted, with every index above
+// message.MaxShardIndex collapsed into the first such one seen (see MaxShards).
+func normalizeShards(in []uint32) []uint32 {
+	var seen [(message.MaxShardIndex + 1 + 63) / 64]uint64
+	out := make([]uint32, 0, min(len(in), MaxShards))
+	invalid := false
+	for _, s := range in {
+		if s > message.MaxShardIndex {
+			if !invalid {
+				out, invalid = append(out, s), true
+			}
+			continue
+		}
+		if w, b := s/64, uint64(1)<<(s%64); seen[w]&b == 0 {
+			seen[w] |= b
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func requestInfo(m *pb.WakuMetadataRequest) Info {

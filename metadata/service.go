@@ -17,9 +17,6 @@ import (
 	"github.com/wakunode/wakunode/metadata/pb"
 )
 
-// DefaultTimeout bounds one served exchange.
-const DefaultTimeout = 10 * time.Second
-
 // Config is the local side's metadata, shared by Service and Client.
 type Config struct {
 	// Cluster is the local cluster ID, always sent.
@@ -27,7 +24,7 @@ type Config struct {
 	// Shards returns the shards currently relayed (read on every exchange, so it follows
 	// subscription changes). nil for a node without relay: it sends no shards.
 	Shards func() []uint16
-	// Timeout bounds one served exchange; 0 means DefaultTimeout.
+	// Timeout bounds one served exchange; 0 means rpc.DefaultTimeout.
 	Timeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -62,7 +59,7 @@ type Service struct {
 // NewService mounts the handler on h.
 func NewService(h host.Host, cfg Config) *Service {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = rpc.DefaultTimeout
 	}
 	s := &Service{h: h, cfg: cfg, log: cfg.logger(), remote: make(map[peer.ID]Info)}
 	// Forget a peer once its last connection is gone; this runs inline, no goroutine.
@@ -74,22 +71,28 @@ func NewService(h host.Host, cfg Config) *Service {
 		}
 	}}
 	h.Network().Notify(s.notifee)
-	h.SetStreamHandler(ProtocolID, s.handle)
+	h.SetStreamHandler(ProtocolID, s.handler())
 	return s
 }
 
-func (s *Service) handle(st network.Stream) {
-	p := st.Conn().RemotePeer()
-	req := &pb.WakuMetadataRequest{}
-	err := rpc.Serve(st, s.cfg.Timeout, MaxMessageSize, req, func() proto.Message {
-		s.mu.Lock()
-		s.remote[p] = requestInfo(req)
-		s.mu.Unlock()
-		return newResponse(s.cfg.Cluster, s.cfg.shards())
-	})
-	if err != nil {
-		s.log.Debug("metadata: serve", "peer", p, "err", err)
+func (s *Service) handler() network.StreamHandler {
+	sv := &rpc.Server[pb.WakuMetadataRequest, *pb.WakuMetadataRequest]{
+		MaxRequest: MaxMessageSize, Timeout: s.cfg.Timeout, Logger: s.log,
+		Handle: func(_ context.Context, p peer.ID, req *pb.WakuMetadataRequest) proto.Message {
+			s.remember(p, requestInfo(req))
+			return newResponse(s.cfg.Cluster, s.cfg.shards())
+		},
+		// The response has no status field. A request we cannot read still gets our metadata
+		// (public, and what the peer needs to decide about us); nothing of it is kept.
+		Refuse: func(uint32, string) proto.Message { return newResponse(s.cfg.Cluster, s.cfg.shards()) },
 	}
+	return sv.ServeStream
+}
+
+func (s *Service) remember(p peer.ID, info Info) {
+	s.mu.Lock()
+	s.remote[p] = info
+	s.mu.Unlock()
 }
 
 // Remote returns what peer p reported in its last request, if it sent one on its current

@@ -3,6 +3,8 @@ package metadata
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wakunode/wakunode/message"
 )
 
 // Verify failures. The peer manager disconnects on any of them (64/WAKU2-NETWORK makes the
@@ -13,9 +15,6 @@ var (
 	ErrNoShards        = errors.New("relay peer reported no shards")
 	ErrInvalidShard    = errors.New("shard index exceeds 1023")
 )
-
-// MaxShardIndex is the highest valid shard index.
-const MaxShardIndex = 1023
 
 // Verify reports whether a remote peer's metadata is acceptable to a node in cluster local.
 // Shards are checked only for relay peers: light clients send none, and a different shard set
@@ -34,7 +33,7 @@ func Verify(local uint16, remote Info, remoteIsRelay bool) error {
 		return ErrNoShards
 	}
 	for _, s := range remote.Shards {
-		if s > MaxShardIndex {
+		if s > message.MaxShardIndex {
 			return fmt.Errorf("%w: %d", ErrInvalidShard, s)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -104,14 +105,11 @@ func (l *Lightpush) Publish(ctx context.Context, peerAddr multiaddr.Multiaddr, p
 		return 0, ErrNotStarted
 	}
 	if peerAddr == nil && n.cfg.LightpushNode == nil && n.cfg.Lightpush {
-		topic, err := n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
+		env, err := n.Validator().Validate(pubsubTopic, m, time.Now().UnixNano())
 		if err != nil {
 			return 0, err
 		}
-		if !n.Relay().IsSubscribed(topic) {
-			return 0, fmt.Errorf("%w: %s", lightpush.ErrUnsupportedTopic, topic)
-		}
-		return lightpush.RelayPublisher{Relay: n.relay}.Publish(ctx, topic, m)
+		return n.relay.PublishEnvelope(ctx, env)
 	}
 	proto := lightpush.ProtocolV3
 	if legacy {

@@ -116,7 +116,7 @@ func DefaultConfig() Config {
 		// nwaku's default: autosharding over one shard, so content topics map to shard 0.
 		NumShardsInNetwork: 1,
 		RelayParams:        relay.DefaultParams(),
-		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize, MaxTimeDrift: message.DefaultMaxTimeDrift},
+		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize},
 		MaxConnections:     50,
 		KeepAlive:          5 * time.Minute,
 		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},

@@ -34,9 +34,9 @@ import (
 var (
 	ErrNotStarted     = errors.New("node is not started")
 	ErrRelayDisabled  = errors.New("relay is not mounted")
-	ErrNoAutosharding = errors.New("autosharding is not enabled (set --num-shards-in-network)")
+	ErrNoAutosharding = message.ErrNoPubsubTopic // the validation path's refusal
 	ErrNotSubscribed  = errors.New("not subscribed to pubsub topic")
-	ErrWrongCluster   = errors.New("pubsub topic is in another cluster")
+	ErrWrongCluster   = message.ErrWrongCluster
 	ErrAlreadyStarted = errors.New("node is already started")
 )
 

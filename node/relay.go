@@ -27,15 +27,18 @@ func (r *Relay) Publish(ctx context.Context, pubsubTopic string, m *pb.WakuMessa
 	if err != nil {
 		return nil, err
 	}
-	topic, err := r.n.PubsubTopicFor(pubsubTopic, m.GetContentTopic())
+	now := time.Now().UnixNano()
+	if m.GetTimestamp() == 0 {
+		m.Timestamp = &now
+	}
+	env, err := r.n.Validator().Validate(pubsubTopic, m, now)
 	if err != nil {
 		return nil, err
 	}
-	if m.GetTimestamp() == 0 {
-		ts := time.Now().UnixNano()
-		m.Timestamp = &ts
+	if _, err := rl.PublishEnvelope(ctx, env); err != nil {
+		return nil, err
 	}
-	return rl.Publish(ctx, topic, m)
+	return env, nil
 }
 
 // Subscribe joins the shard's mesh. Topics must be static shards of our cluster.

@@ -18,14 +18,8 @@ func (n *Node) resumeConfig() store.ResumeConfig {
 		Peer: func(ctx context.Context) (peer.ID, error) {
 			return n.servicePeer(ctx, nil, n.cfg.StoreNode, store.QueryProtocol, "")
 		},
-		Topics: func() []string {
-			if n.relay == nil {
-				return nil
-			}
-			return n.relay.Topics()
-		},
-		Rules:  n.cfg.Rules,
-		Logger: n.log,
+		Validator: n.Validator(),
+		Logger:    n.log,
 	}
 }
 

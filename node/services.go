@@ -49,8 +49,8 @@ func (n *Node) startServices(ctx context.Context) error {
 		if n.relay == nil {
 			return errors.New("lightpush service needs relay")
 		}
-		lc := lightpush.Config{Publisher: lightpush.RelayPublisher{Relay: n.relay}, PubsubTopics: n.relay.Topics,
-			Autosharding: n.auto, RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log}
+		lc := lightpush.Config{Publisher: n.relay, Validator: n.Validator(),
+			RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log}
 		if n.metrics != nil {
 			lc.Metrics = n.metrics.Lightpush()
 		}
@@ -90,7 +90,8 @@ func (n *Node) startStore(ctx context.Context) error {
 		// Ephemeral, out-of-window and queue-full messages are refused (and counted) by Insert.
 		_ = a.Insert(e)
 	}))))
-	sc := store.ServiceConfig{Legacy: true, RateLimiter: n.limiter(ratelimit.StoreV3), Logger: n.log}
+	sc := store.ServiceConfig{Legacy: true, RateLimiter: n.limiter(ratelimit.StoreV3),
+		LegacyRateLimiter: n.limiter(ratelimit.StoreV2), Logger: n.log}
 	if n.metrics != nil {
 		sc.Metrics = n.metrics.Store()
 	}

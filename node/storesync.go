@@ -33,14 +33,12 @@ func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) (*storesy
 	for _, s := range n.shardIndices() {
 		topics = append(topics, fmt.Sprintf("/waku/2/rs/%d/%d", n.cfg.ClusterID, s))
 	}
-	// Transferred messages pass the node's rules except the ±20 s drift: the sync window
-	// (hours back) is checked by storesync itself.
-	rules := n.cfg.Rules
-	rules.MaxTimeDrift = 0
+	// Transferred messages pass the node's one validation path (rules, cluster, served shard);
+	// the sync window (hours back) is checked by storesync itself.
 	cfg := storesync.Config{
 		PubsubTopics: topics, ContentTopics: n.cfg.ContentTopics,
 		Interval: sc.Interval, Range: sc.Range, RelayJitter: sc.RelayJitter,
-		Validate:   rules.Check,
+		Validate:   n.Validator().CheckEnvelope,
 		SelectPeer: n.storeSyncPeer,
 		Logger:     n.log,
 	}

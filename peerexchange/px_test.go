@@ -214,3 +214,32 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAnswer drives the responder with arbitrary request bytes: every decodable request gets a
+// status, and a 200 carries between 1 and the asked-for (at most MaxPeers) records.
+func FuzzAnswer(f *testing.F) {
+	seed, _ := proto.Marshal(&pb.PeerExchangeRPC{Query: &pb.PeerExchangeQuery{NumPeers: 3}})
+	f.Add(seed)
+	seed, _ = proto.Marshal(&pb.PeerExchangeRPC{Query: &pb.PeerExchangeQuery{NumPeers: 1 << 40}})
+	f.Add(seed)
+	f.Add([]byte{0x0a, 0x00})
+	svc := NewService(testhost.New(f), ServiceConfig{})
+	for i := 0; i < 5; i++ {
+		n, info := record(f, 16, enr.Relay)
+		svc.Add(n, info)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req := &pb.PeerExchangeRPC{}
+		if proto.Unmarshal(b, req) != nil {
+			return // answered 400 by rpc.Server
+		}
+		resp := svc.answer("fuzzer", req).GetResponse()
+		if resp == nil || resp.StatusCode == nil {
+			t.Fatal("answer without status")
+		}
+		if n := len(resp.GetPeerInfos()); resp.GetStatusCode() == StatusSuccess &&
+			(n == 0 || uint64(n) > min(req.GetQuery().GetNumPeers(), MaxPeers)) {
+			t.Fatalf("%d records for %d asked", n, req.GetQuery().GetNumPeers())
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package peerexchange
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -80,7 +81,7 @@ func NewService(h host.Host, cfg ServiceConfig) *Service {
 }
 
 // Start mounts the protocol handler.
-func (s *Service) Start() { s.h.SetStreamHandler(ProtocolID, s.handle) }
+func (s *Service) Start() { s.h.SetStreamHandler(ProtocolID, s.handler()) }
 
 // Stop unmounts it; libp2p waits for no handler, each returns at its stream deadline.
 func (s *Service) Stop() { s.h.RemoveStreamHandler(ProtocolID) }
@@ -118,19 +119,29 @@ func (s *Service) Len() int {
 	return len(s.cache)
 }
 
-func (s *Service) handle(st network.Stream) {
-	from := st.Conn().RemotePeer()
-	req := &pb.PeerExchangeRPC{}
-	err := rpc.Serve(st, s.cfg.Timeout, MaxRequestSize, req, func() proto.Message {
-		resp := s.answer(from, req)
-		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.Request(resp.GetResponse().GetStatusCode())
-		}
-		return resp
-	})
-	if err != nil {
-		s.log.Debug("peer exchange request", "peer", from, "err", err)
+func (s *Service) handler() network.StreamHandler {
+	sv := &rpc.Server[pb.PeerExchangeRPC, *pb.PeerExchangeRPC]{
+		MaxRequest: MaxRequestSize, Timeout: s.cfg.Timeout, Logger: s.log,
+		Handle: func(_ context.Context, from peer.ID, req *pb.PeerExchangeRPC) proto.Message {
+			return s.counted(s.answer(from, req))
+		},
+		// Undecodable or oversized requests get 400 (the protocol has no 413), a request the
+		// resource manager has no memory for 503.
+		Refuse: func(code uint32, desc string) proto.Message {
+			if code == rpc.StatusPayloadTooLarge {
+				code = StatusBadRequest
+			}
+			return s.counted(statusResponse(code, desc))
+		},
 	}
+	return sv.ServeStream
+}
+
+func (s *Service) counted(resp *pb.PeerExchangeRPC) *pb.PeerExchangeRPC {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Request(resp.GetResponse().GetStatusCode())
+	}
+	return resp
 }
 
 // answer builds the response: a random sample of cached records, none of them the requester

@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"golang.org/x/time/rate"
 )
 
-// Limiter is a token bucket per peer: Volume requests at once, refilled over Period.
-// Memory is bounded by the peers seen in the last Period: a peer idle for a whole period has a
+// Limiter is nwaku's per-peer bucket: Volume requests per Period, and the whole Volume is
+// restored once a Period has passed since the bucket was last filled (not trickled back in
+// continuously): 30/1m lets 30 requests through at once and the 31st waits for the minute.
+// Memory is bounded by the peers seen in the last Period: a peer whose period is over has a
 // full bucket again, so forgetting it changes nothing. The zero of Setting (unlimited) and a
 // nil *Limiter allow everything.
 type Limiter struct {
@@ -22,8 +23,8 @@ type Limiter struct {
 }
 
 type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
+	left   int       // requests left in this period
+	filled time.Time // start of this period
 }
 
 // NewLimiter returns a per-peer limiter for s. now is the clock; nil means time.Now.
@@ -42,7 +43,7 @@ func (l *Limiter) Setting() Setting {
 	return l.setting
 }
 
-// Allow consumes one token of p's bucket and reports whether one was available.
+// Allow consumes one request of p's bucket and reports whether one was left.
 func (l *Limiter) Allow(p peer.ID) bool {
 	if l == nil || l.setting.IsUnlimited() {
 		return true
@@ -54,22 +55,21 @@ func (l *Limiter) Allow(p peer.ID) bool {
 		l.sweep(now)
 	}
 	b := l.peers[p]
-	if b == nil {
-		every := l.setting.Period / time.Duration(l.setting.Volume)
-		if every <= 0 {
-			every = time.Nanosecond
-		}
-		b = &bucket{lim: rate.NewLimiter(rate.Every(every), l.setting.Volume)}
+	if b == nil || now.Sub(b.filled) >= l.setting.Period {
+		b = &bucket{left: l.setting.Volume, filled: now}
 		l.peers[p] = b
 	}
-	b.last = now
-	return b.lim.AllowN(now, 1)
+	if b.left == 0 {
+		return false
+	}
+	b.left--
+	return true
 }
 
-// sweep forgets peers idle for at least a period; amortized, it runs once a period.
+// sweep forgets peers whose period is over; amortized, it runs once a period.
 func (l *Limiter) sweep(now time.Time) {
 	for p, b := range l.peers {
-		if now.Sub(b.last) >= l.setting.Period {
+		if now.Sub(b.filled) >= l.setting.Period {
 			delete(l.peers, p)
 		}
 	}

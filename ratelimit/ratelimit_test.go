@@ -97,17 +97,29 @@ func TestLimiter(t *testing.T) {
 		}
 	}
 	if l.Allow(a) {
-		t.Fatal("4th request of a within the burst allowed")
+		t.Fatal("4th request of a within the period allowed")
 	}
 	if !l.Allow(b) {
 		t.Fatal("b limited by a's usage")
 	}
+	// nwaku refills once per period, not continuously: a third of the period brings nothing.
 	clk.t = clk.t.Add(time.Second)
-	if !l.Allow(a) {
-		t.Fatal("a not refilled after 1/3 period")
+	if l.Allow(a) {
+		t.Fatal("a refilled before the period was over")
+	}
+	clk.t = clk.t.Add(2*time.Second - time.Nanosecond)
+	if l.Allow(a) {
+		t.Fatal("a refilled a nanosecond before the period was over")
+	}
+	// At the boundary the whole volume is back.
+	clk.t = clk.t.Add(time.Nanosecond)
+	for i := 0; i < 3; i++ {
+		if !l.Allow(a) {
+			t.Fatalf("request %d of the new period rejected", i)
+		}
 	}
 	if l.Allow(a) {
-		t.Fatal("a refilled more than one token")
+		t.Fatal("more than the volume in the new period")
 	}
 }
 

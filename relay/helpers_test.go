@@ -28,7 +28,7 @@ const (
 	testContentTopic = "/test/1/relay/proto"
 )
 
-func testRules() message.Rules { return message.Rules{MaxTimeDrift: message.DefaultMaxTimeDrift} }
+func testRules() message.Rules { return message.Rules{} }
 
 func testConfig(m Metrics) Config {
 	p := DefaultParams()

@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
@@ -181,7 +180,6 @@ func TestPublishReturnsValidationError(t *testing.T) {
 	if err := r.Subscribe(testTopic); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-time.Minute).UnixNano()
 	for _, tc := range []struct {
 		name   string
 		mutate func(*pb.WakuMessage)
@@ -190,8 +188,6 @@ func TestPublishReturnsValidationError(t *testing.T) {
 	}{
 		{"oversize", func(m *pb.WakuMessage) { m.Payload = make([]byte, message.DefaultMaxMessageSize) }, message.ErrTooLarge, ReasonTooLarge},
 		{"meta-65", func(m *pb.WakuMessage) { m.Meta = make([]byte, 65) }, message.ErrMetaTooLarge, ReasonMetaTooLarge},
-		{"drift", func(m *pb.WakuMessage) { m.Timestamp = proto.Int64(old) }, message.ErrTimestampDrift, ReasonTimestampDrift},
-		{"no-timestamp", func(m *pb.WakuMessage) { m.Timestamp = nil }, message.ErrTimestampMissing, ReasonTimestampMissing},
 		{"empty-payload", func(m *pb.WakuMessage) { m.Payload = nil }, message.ErrEmptyPayload, ReasonEmptyPayload},
 		{"empty-content-topic", func(m *pb.WakuMessage) { m.ContentTopic = "" }, message.ErrEmptyContent, ReasonEmptyContentTopic},
 	} {

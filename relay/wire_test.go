@@ -139,10 +139,6 @@ func TestWireRejectsInvalid(t *testing.T) {
 	}{
 		{"undecodable", build(keep, func(m *pubsubpb.Message) { m.Data = []byte{0xff, 0xff, 0xff} }), rejected(ReasonDecode)},
 		{"meta-65", build(func(w *pb.WakuMessage) { w.Meta = make([]byte, 65) }, plain), rejected(ReasonMetaTooLarge)},
-		{"drift-future", build(func(w *pb.WakuMessage) { w.Timestamp = proto.Int64(time.Now().Add(time.Minute).UnixNano()) }, plain),
-			rejected(ReasonTimestampDrift)},
-		{"drift-past", build(func(w *pb.WakuMessage) { w.Timestamp = proto.Int64(time.Now().Add(-time.Minute).UnixNano()) }, plain),
-			rejected(ReasonTimestampDrift)},
 		{"oversize", build(func(w *pb.WakuMessage) { w.Payload = make([]byte, message.DefaultMaxMessageSize+1) }, plain),
 			rejected(ReasonTooLarge)},
 		{"empty-payload", build(func(w *pb.WakuMessage) { w.Payload = nil }, plain), rejected(ReasonEmptyPayload)},

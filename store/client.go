@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"iter"
 
@@ -35,19 +33,13 @@ func NewClient(h host.Host, cfg ClientConfig) *Client {
 	return &Client{h: h, cfg: cfg}
 }
 
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // Query sends one v3 request to p (req is not modified; a missing request_id is generated).
 // A response whose status is not 200 is returned together with a *StatusError; a response
 // with the wrong request_id or no status is a StatusBadResponse error.
 func (c *Client) Query(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest) (*pb.StoreQueryResponse, error) {
 	req = proto.CloneOf(req)
 	if req.RequestId == "" {
-		req.RequestId = newRequestID()
+		req.RequestId = rpc.NewRequestID()
 	}
 	resp := &pb.StoreQueryResponse{}
 	if err := rpc.Request(ctx, c.h, p, req, resp, c.cfg.MaxResponseSize, QueryProtocol); err != nil {
@@ -71,7 +63,7 @@ func (c *Client) Pages(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest
 	return func(yield func(*pb.StoreQueryResponse, error) bool) {
 		req := proto.CloneOf(req)
 		for {
-			req.RequestId = newRequestID()
+			req.RequestId = rpc.NewRequestID()
 			resp, err := c.Query(ctx, p, req)
 			if err != nil {
 				yield(resp, err)
@@ -88,7 +80,7 @@ func (c *Client) Pages(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest
 // LegacyQuery sends one legacy v2 query to p. A response error other than NONE is returned
 // with a *StatusError (INVALID_CURSOR as 400).
 func (c *Client) LegacyQuery(ctx context.Context, p peer.ID, q *pb.HistoryQuery) (*pb.HistoryResponse, error) {
-	req := &pb.HistoryRPC{RequestId: newRequestID(), Query: q}
+	req := &pb.HistoryRPC{RequestId: rpc.NewRequestID(), Query: q}
 	out := &pb.HistoryRPC{}
 	if err := rpc.Request(ctx, c.h, p, req, out, c.cfg.MaxResponseSize, LegacyProtocol); err != nil {
 		return nil, fmt.Errorf("legacy store query %s: %w", p, err)

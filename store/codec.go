@@ -51,7 +51,11 @@ type StatusError = rpc.StatusError
 // IsStatus reports whether err is a StatusError with code.
 func IsStatus(err error, code uint32) bool { return rpc.IsStatus(err, code) }
 
-// toArchiveQuery validates a v3 request by store.md's rules and maps it to an archive query.
+// toArchiveQuery maps a v3 request to an archive query. Like nwaku it answers every shape: a
+// pubsub topic alone (every message on that shard), content topics alone (on any shard), and
+// hashes together with any other filter (all filters are ANDed). What nwaku refuses is refused:
+// more than MaxContentTopics content topics and a cursor that is not a 32-byte hash (and, here,
+// a message hash that is not 32 bytes, which could never match).
 func toArchiveQuery(req *pb.StoreQueryRequest) (archive.Query, error) {
 	q := archive.Query{
 		PubsubTopic:   req.GetPubsubTopic(),
@@ -62,22 +66,10 @@ func toArchiveQuery(req *pb.StoreQueryRequest) (archive.Query, error) {
 		Forward:       req.GetPaginationForward(),
 		Limit:         pageSize(req.PaginationLimit),
 	}
-	hasTopic, hasContent := q.PubsubTopic != "", len(q.ContentTopics) > 0
-	if hasTopic != hasContent {
-		return q, errBad("pubsub_topic and content_topics must be set together")
-	}
 	if len(q.ContentTopics) > MaxContentTopics {
-		return q, errBad(fmt.Sprintf("more than %d content topics", MaxContentTopics))
-	}
-	for _, ct := range q.ContentTopics {
-		if ct == "" {
-			return q, errBad("empty content topic")
-		}
+		return q, errBad(descTooManyContentTopics)
 	}
 	if len(req.MessageHashes) > 0 {
-		if hasTopic || hasContent || req.TimeStart != nil || req.TimeEnd != nil {
-			return q, errBad("message_hashes cannot be combined with content filter or time range")
-		}
 		q.Hashes = make([]message.Hash, len(req.MessageHashes))
 		for i, b := range req.MessageHashes {
 			h, err := message.HashFromBytes(b)
@@ -96,6 +88,9 @@ func toArchiveQuery(req *pb.StoreQueryRequest) (archive.Query, error) {
 	}
 	return q, nil
 }
+
+// descTooManyContentTopics is nwaku's archive refusal text.
+const descTooManyContentTopics = "too many content topics"
 
 func errBad(s string) error { return &StatusError{Protocol: "store", Code: StatusBadRequest, Desc: s} }
 

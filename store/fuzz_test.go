@@ -51,16 +51,13 @@ func FuzzV3Request(f *testing.F) {
 	seeds(f)
 	s := NewService(nil, fakeQuerier{}, ServiceConfig{})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		resp := s.answerV3(context.Background(), "", raw).(*pb.StoreQueryResponse)
-		if resp.StatusCode == nil || resp.StatusDesc == nil {
-			t.Fatal("response without status")
-		}
 		req := &pb.StoreQueryRequest{}
 		if proto.Unmarshal(raw, req) != nil {
-			if resp.GetStatusCode() != StatusBadRequest {
-				t.Fatalf("undecodable request answered %d", resp.GetStatusCode())
-			}
-			return
+			return // answered 400 by rpc.Server (TestMalformedBytes)
+		}
+		resp := s.Answer(context.Background(), "", req)
+		if resp.StatusCode == nil || resp.StatusDesc == nil {
+			t.Fatal("response without status")
 		}
 		if resp.RequestId != req.RequestId {
 			t.Fatalf("request id %q not echoed (%q)", req.RequestId, resp.RequestId)
@@ -83,7 +80,11 @@ func FuzzLegacyRequest(f *testing.F) {
 	seeds(f)
 	s := NewService(nil, fakeQuerier{}, ServiceConfig{})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		out := s.answerLegacy(context.Background(), "", raw).(*pb.HistoryRPC)
+		in := &pb.HistoryRPC{}
+		if proto.Unmarshal(raw, in) != nil {
+			return // answered error 400 by rpc.Server (TestLegacyUndecodable)
+		}
+		out, _ := s.AnswerLegacy(context.Background(), "", in)
 		if out.Response == nil {
 			t.Fatal("no response")
 		}

@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-msgio"
+	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
@@ -100,3 +104,26 @@ func (failing) Query(context.Context, archive.Query) (archive.Page, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// rawExchange sends frame as a whole request on proto to a store node (legacy mounted) and
+// reads its one response into resp.
+func rawExchange(t *testing.T, proto protocol.ID, frame []byte, resp gproto.Message) {
+	t.Helper()
+	server, client := testhost.New(t), testhost.New(t)
+	s := NewService(server, openArchive(t, nil), ServiceConfig{Legacy: true})
+	s.Start()
+	t.Cleanup(s.Stop)
+	testhost.Connect(t, client, server)
+	st, err := client.NewStream(context.Background(), server.ID(), proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := msgio.NewVarintWriter(st).WriteMsg(frame); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseWrite()
+	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"math"
-	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/message"
@@ -25,42 +22,33 @@ import (
 //   - Response cursors are built from the boundary entry: digest, sender_time = receiver_time =
 //     the message timestamp, pubsub_topic.
 //   - end_time is inclusive in legacy queries (go-waku and nwaku legacy compare ts <= end).
-//   - HistoryResponse.Error has no BAD_REQUEST: malformed requests get INVALID_CURSOR.
+//   - HistoryResponse.Error has no BAD_REQUEST value. A request that does not decode, has no
+//     query or is otherwise malformed is answered with error 400 (legacyBadRequest), following
+//     the enum's HTTP-like numbering (429, 503): nwaku's client reads any unknown value as an
+//     error (INVALID_CURSOR), go-waku's and ours as a status code. INVALID_CURSOR is kept for
+//     cursors that point at nothing.
+//   - Any shape is answered, as in v3 (a pubsub topic alone, content topics alone, both).
 
-func (s *Service) handleLegacy(st network.Stream) { s.serve(st, s.answerLegacy) }
-
-func (s *Service) answerLegacy(ctx context.Context, from peer.ID, raw []byte) proto.Message {
-	start := time.Now()
-	out, code := s.queryLegacy(ctx, from, raw)
-	s.cfg.Metrics.Request("legacy", code, time.Since(start))
-	return out
-}
+// legacyBadRequest is the HistoryResponse error for a malformed request (see above).
+const legacyBadRequest = pb.HistoryResponse_Error(StatusBadRequest)
 
 func legacyErr(id string, e pb.HistoryResponse_Error) *pb.HistoryRPC {
 	return &pb.HistoryRPC{RequestId: id, Response: &pb.HistoryResponse{Error: e}}
-}
-
-func (s *Service) queryLegacy(ctx context.Context, from peer.ID, raw []byte) (*pb.HistoryRPC, uint32) {
-	in := &pb.HistoryRPC{}
-	if err := proto.Unmarshal(raw, in); err != nil {
-		return legacyErr(in.GetRequestId(), pb.HistoryResponse_INVALID_CURSOR), StatusBadRequest
-	}
-	return s.AnswerLegacy(ctx, from, in)
 }
 
 // AnswerLegacy runs one decoded legacy request (from = "" skips the per-peer rate limit) and
 // returns the response with the status code it maps to.
 func (s *Service) AnswerLegacy(ctx context.Context, from peer.ID, in *pb.HistoryRPC) (*pb.HistoryRPC, uint32) {
 	if in.Query == nil {
-		return legacyErr(in.GetRequestId(), pb.HistoryResponse_INVALID_CURSOR), StatusBadRequest
+		return legacyErr(in.GetRequestId(), legacyBadRequest), StatusBadRequest
 	}
 	id, hq := in.GetRequestId(), in.GetQuery()
-	if from != "" && s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
+	if from != "" && s.cfg.LegacyRateLimiter != nil && !s.cfg.LegacyRateLimiter.Allow(from) {
 		return legacyErr(id, pb.HistoryResponse_TOO_MANY_REQUESTS), StatusTooManyRequests
 	}
 	q, err := legacyToArchive(hq)
 	if err != nil {
-		return legacyErr(id, pb.HistoryResponse_INVALID_CURSOR), StatusBadRequest
+		return legacyErr(id, legacyBadRequest), StatusBadRequest
 	}
 	if c := hq.GetPagingInfo().GetCursor(); c != nil {
 		h, err := s.resolveLegacyCursor(ctx, c)
@@ -118,12 +106,9 @@ func legacyToArchive(hq *pb.HistoryQuery) (archive.Query, error) {
 		q.TimeEnd = &end
 	}
 	if len(hq.ContentFilters) > MaxContentTopics {
-		return q, errBad("too many content filters")
+		return q, errBad(descTooManyContentTopics)
 	}
 	for _, cf := range hq.ContentFilters {
-		if cf.GetContentTopic() == "" {
-			return q, errBad("empty content topic")
-		}
 		q.ContentTopics = append(q.ContentTopics, cf.GetContentTopic())
 	}
 	return q, nil

@@ -110,8 +110,32 @@ func TestLegacyErrorsAndTime(t *testing.T) {
 			t.Fatalf("cursor %v: %v, want invalid cursor", cur, err)
 		}
 	}
-	// An empty query object is a query for everything; a missing one is invalid.
-	if _, err := c.LegacyQuery(ctx, p, nil); !IsStatus(err, StatusBadRequest) {
-		t.Fatalf("missing query: %v", err)
+	// An empty query object is a query for everything; a missing one is a bad request (400),
+	// not an invalid cursor.
+	if resp, err := c.LegacyQuery(ctx, p, nil); !IsStatus(err, StatusBadRequest) || resp.GetError() != legacyBadRequest {
+		t.Fatalf("missing query: %v, %v", resp, err)
+	}
+	// Content topics without a pubsub topic, and a pubsub topic alone, are answered.
+	for _, q := range []*pb.HistoryQuery{
+		{ContentFilters: []*pb.ContentFilter{{ContentTopic: ctB}}, PagingInfo: &pb.PagingInfo{PageSize: ptr(uint64(100))}},
+		{PubsubTopic: ptr(testTopic), PagingInfo: &pb.PagingInfo{PageSize: ptr(uint64(100))}},
+	} {
+		resp, err := c.LegacyQuery(ctx, p, q)
+		want := 10
+		if q.PubsubTopic == nil {
+			want = 3 // every third message of corpus(10) is on ctB
+		}
+		if err != nil || len(resp.Messages) != want {
+			t.Fatalf("query %v: %d messages (%v), want %d", q, len(resp.GetMessages()), err, want)
+		}
+	}
+}
+
+// TestLegacyUndecodable: bytes that are not a HistoryRPC get error 400, not INVALID_CURSOR.
+func TestLegacyUndecodable(t *testing.T) {
+	resp := &pb.HistoryRPC{}
+	rawExchange(t, LegacyProtocol, []byte{0xff, 0xff, 0xff}, resp)
+	if got := resp.GetResponse().GetError(); got != legacyBadRequest {
+		t.Fatalf("error %v, want 400", got)
 	}
 }

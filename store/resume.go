@@ -40,11 +40,9 @@ type ResumeConfig struct {
 	Pager   Pager
 	// Peer resolves the store node to ask (--storenode, or one the peer manager selects).
 	Peer func(ctx context.Context) (peer.ID, error)
-	// Topics are the pubsub topics this node relays: only their messages are taken.
-	Topics func() []string
-	// Rules are the node's message rules (size, meta, content topic, payload). Their time drift
-	// does not apply to history; the resume window does instead.
-	Rules message.Rules
+	// Validator is the node's one validation path (message rules, cluster, served shards):
+	// only what it accepts is taken. Timestamps are checked against the resume window instead.
+	Validator message.Validator
 	// Window bounds how far back an empty archive asks; 0 = DefaultResumeWindow.
 	Window time.Duration
 	// MaxPages bounds the pages one pass follows; 0 = DefaultResumeMaxPages.
@@ -100,12 +98,7 @@ func Resume(ctx context.Context, cfg ResumeConfig) (ResumeResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("store resume: %w", err)
 	}
-	v := historyValidator{rules: cfg.Rules, topics: map[string]bool{}, start: start,
-		end: now.Add(message.DefaultMaxTimeDrift).UnixNano()}
-	v.rules.MaxTimeDrift = 0
-	for _, t := range cfg.Topics() {
-		v.topics[t] = true
-	}
+	v := historyValidator{validator: cfg.Validator, start: start, end: now.Add(message.DefaultMaxTimeDrift).UnixNano()}
 	req := &pb.StoreQueryRequest{IncludeData: true, TimeStart: &start, PaginationForward: true}
 	pages := 0
 	for page, err := range cfg.Pager.Pages(ctx, p, req) {
@@ -132,12 +125,11 @@ func Resume(ctx context.Context, cfg ResumeConfig) (ResumeResult, error) {
 	return res, nil
 }
 
-// historyValidator is the one check every fetched message passes before the archive. The
-// message rules are the same as relay's (message.Rules); the topic must be one we relay and
-// the timestamp inside what we asked for; the hash must be the one the store advertised.
+// historyValidator is the one check every fetched message passes before the archive: the
+// node's validation path (rules, cluster, served shard), the hash the store advertised, and a
+// timestamp inside what we asked for.
 type historyValidator struct {
-	rules      message.Rules
-	topics     map[string]bool
+	validator  message.Validator
 	start, end int64 // accepted timestamps, ns
 }
 
@@ -145,18 +137,16 @@ func (v historyValidator) admit(kv *pb.WakuMessageKeyValue, receivedAt int64) (*
 	if kv.GetMessage() == nil {
 		return nil, RejectNoMessage
 	}
-	if !v.topics[kv.GetPubsubTopic()] {
-		return nil, RejectTopic
+	topic := kv.GetPubsubTopic()
+	if topic == "" || (v.validator.Served != nil && !v.validator.Served(topic)) {
+		return nil, RejectTopic // a named shard we relay: never autosharded from history
 	}
-	env, err := message.NewEnvelope(kv.GetPubsubTopic(), kv.GetMessage(), receivedAt)
+	env, err := v.validator.Validate(topic, kv.GetMessage(), receivedAt)
 	if err != nil {
 		return nil, RejectInvalid
 	}
 	if string(env.Hash[:]) != string(kv.GetMessageHash()) {
 		return nil, RejectHash
-	}
-	if err := v.rules.Check(env); err != nil {
-		return nil, RejectInvalid
 	}
 	if ts := env.Message.GetTimestamp(); ts < v.start || ts > v.end {
 		return nil, RejectTimestamp

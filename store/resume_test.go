@@ -49,10 +49,10 @@ func entry(t *testing.T, topic string, m *pb.WakuMessage, mutate func(*archive.E
 func resumeConfig(a ResumeArchive, c *Client, p peer.ID) ResumeConfig {
 	return ResumeConfig{
 		Archive: a, Pager: c,
-		Peer:   func(context.Context) (peer.ID, error) { return p, nil },
-		Topics: func() []string { return []string{testTopic} },
-		Rules:  message.Rules{MaxSize: 1024, MaxTimeDrift: message.DefaultMaxTimeDrift},
-		Now:    func() time.Time { return testNow },
+		Peer: func(context.Context) (peer.ID, error) { return p, nil },
+		Validator: message.Validator{Rules: message.Rules{MaxSize: 1024}, Cluster: 1,
+			Served: func(t string) bool { return t == testTopic }},
+		Now: func() time.Time { return testNow },
 	}
 }
 
@@ -144,7 +144,7 @@ func TestRunResumeStopsWithContext(t *testing.T) {
 	a := openArchive(t, nil)
 	tried := make(chan struct{}, 8)
 	cfg := ResumeConfig{
-		Archive: a, Topics: func() []string { return nil }, Logger: slog.New(slog.DiscardHandler),
+		Archive: a, Logger: slog.New(slog.DiscardHandler),
 		Peer: func(context.Context) (peer.ID, error) {
 			tried <- struct{}{}
 			return "", context.DeadlineExceeded

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-msgio"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/archive"
@@ -40,11 +38,14 @@ func (nopMetrics) Request(string, uint32, time.Duration) {}
 
 // ServiceConfig configures the service. Zero fields take the defaults.
 type ServiceConfig struct {
-	RateLimiter  RateLimiter   // nil = unlimited
-	QueryTimeout time.Duration // bound on one archive query and the stream; default 10 s
-	Legacy       bool          // also mount the legacy v2 protocol
-	Metrics      Metrics
-	Logger       *slog.Logger // nil = slog.Default()
+	RateLimiter RateLimiter // v3 queries (--rate-limit storev3:); nil = unlimited
+	// LegacyRateLimiter is the legacy v2 bucket (--rate-limit storev2:), apart from v3's as in
+	// nwaku; nil = unlimited.
+	LegacyRateLimiter RateLimiter
+	QueryTimeout      time.Duration // bound on one archive query and the stream; default 10 s
+	Legacy            bool          // also mount the legacy v2 protocol
+	Metrics           Metrics
+	Logger            *slog.Logger // nil = slog.Default()
 }
 
 // Service answers store queries from the archive.
@@ -71,10 +72,47 @@ func NewService(h host.Host, q Querier, cfg ServiceConfig) *Service {
 
 // Start mounts the protocol handlers.
 func (s *Service) Start() {
-	s.h.SetStreamHandler(QueryProtocol, s.handleV3)
-	if s.cfg.Legacy {
-		s.h.SetStreamHandler(LegacyProtocol, s.handleLegacy)
+	v3 := &rpc.Server[pb.StoreQueryRequest, *pb.StoreQueryRequest]{
+		MaxRequest: MaxRequestSize, Timeout: s.cfg.QueryTimeout, Logger: s.log,
+		Handle: func(ctx context.Context, from peer.ID, req *pb.StoreQueryRequest) proto.Message {
+			start := time.Now()
+			resp := s.Answer(ctx, from, req)
+			s.cfg.Metrics.Request("v3", resp.GetStatusCode(), time.Since(start))
+			return resp
+		},
+		Refuse: func(code uint32, desc string) proto.Message {
+			code = refusal(code)
+			s.cfg.Metrics.Request("v3", code, 0)
+			return status(&pb.StoreQueryResponse{}, code, desc)
+		},
 	}
+	s.h.SetStreamHandler(QueryProtocol, v3.ServeStream)
+	if s.cfg.Legacy {
+		v2 := &rpc.Server[pb.HistoryRPC, *pb.HistoryRPC]{
+			MaxRequest: MaxRequestSize, Timeout: s.cfg.QueryTimeout, Logger: s.log,
+			Handle: func(ctx context.Context, from peer.ID, req *pb.HistoryRPC) proto.Message {
+				start := time.Now()
+				resp, code := s.AnswerLegacy(ctx, from, req)
+				s.cfg.Metrics.Request("legacy", code, time.Since(start))
+				return resp
+			},
+			Refuse: func(code uint32, _ string) proto.Message {
+				code = refusal(code)
+				s.cfg.Metrics.Request("legacy", code, 0)
+				return legacyErr("", pb.HistoryResponse_Error(code))
+			},
+		}
+		s.h.SetStreamHandler(LegacyProtocol, v2.ServeStream)
+	}
+}
+
+// refusal maps the codes of a request that never reached the service onto store's: store has
+// no 413, an oversized request is a bad one.
+func refusal(code uint32) uint32 {
+	if code == rpc.StatusPayloadTooLarge {
+		return StatusBadRequest
+	}
+	return code
 }
 
 // Stop unmounts them. Handlers already running finish within QueryTimeout (the stream
@@ -82,46 +120,6 @@ func (s *Service) Start() {
 func (s *Service) Stop() {
 	s.h.RemoveStreamHandler(QueryProtocol)
 	s.h.RemoveStreamHandler(LegacyProtocol)
-}
-
-// serve reads one request of at most MaxRequestSize, answers it and closes the stream. Bytes
-// that are not a protobuf still get an answer (answer decides); an oversized, truncated or
-// missing request resets the stream.
-func (s *Service) serve(st network.Stream, answer func(ctx context.Context, from peer.ID, raw []byte) proto.Message) {
-	_ = st.SetDeadline(time.Now().Add(s.cfg.QueryTimeout))
-	raw, err := msgio.NewVarintReaderSize(st, MaxRequestSize).ReadMsg()
-	if err != nil {
-		s.log.Debug("store request unreadable", "peer", st.Conn().RemotePeer(), "err", err)
-		_ = st.Reset()
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
-	defer cancel()
-	if err := rpc.Write(st, answer(ctx, st.Conn().RemotePeer(), raw)); err != nil {
-		s.log.Debug("store response not sent", "err", err)
-		_ = st.Reset()
-		return
-	}
-	_ = st.Close()
-}
-
-func (s *Service) handleV3(st network.Stream) { s.serve(st, s.answerV3) }
-
-// answerV3 decodes, validates, rate-limits and runs one v3 request. Every response carries a
-// status code and echoes the request id.
-func (s *Service) answerV3(ctx context.Context, from peer.ID, raw []byte) proto.Message {
-	start := time.Now()
-	resp := s.queryV3(ctx, from, raw)
-	s.cfg.Metrics.Request("v3", resp.GetStatusCode(), time.Since(start))
-	return resp
-}
-
-func (s *Service) queryV3(ctx context.Context, from peer.ID, raw []byte) *pb.StoreQueryResponse {
-	req := &pb.StoreQueryRequest{}
-	if err := proto.Unmarshal(raw, req); err != nil {
-		return status(&pb.StoreQueryResponse{}, StatusBadRequest, "malformed request: "+err.Error())
-	}
-	return s.Answer(ctx, from, req)
 }
 
 // Answer runs one decoded v3 request: what the service sends over the wire, and what the node

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/libp2p/go-msgio"
-
-	"github.com/wakunode/wakunode/internal/rpc"
-	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/store/pb"
 )
 
@@ -33,12 +32,15 @@ func TestV3Status(t *testing.T) {
 		{"content filter", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), ContentTopics: []string{ctA}}, 200, 20},
 		{"everything, default page", &pb.StoreQueryRequest{}, 200, 20},
 		{"time range only", &pb.StoreQueryRequest{TimeStart: ptr(all[0].Message.GetTimestamp()), TimeEnd: ptr(all[4].Message.GetTimestamp())}, 200, 4},
-		{"only pubsub topic", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic)}, 400, 0},
-		{"only content topics", &pb.StoreQueryRequest{ContentTopics: []string{ctA}}, 400, 0},
-		{"empty content topic", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), ContentTopics: []string{""}}, 400, 0},
+		// nwaku answers every shape; all set filters are ANDed.
+		{"only pubsub topic", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), PaginationLimit: ptr(uint64(100))}, 200, 30},
+		{"only other pubsub topic", &pb.StoreQueryRequest{PubsubTopic: ptr("/waku/2/rs/1/7")}, 200, 0},
+		{"only content topics", &pb.StoreQueryRequest{ContentTopics: []string{ctB}, PaginationLimit: ptr(uint64(100))}, 200, 10},
+		{"empty content topic", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), ContentTopics: []string{""}}, 200, 0},
 		{"too many content topics", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), ContentTopics: tooMany}, 400, 0},
-		{"hashes with content filter", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), ContentTopics: []string{ctA}, MessageHashes: [][]byte{last[:]}}, 400, 0},
-		{"hashes with time", &pb.StoreQueryRequest{TimeStart: ptr(int64(1)), MessageHashes: [][]byte{last[:]}}, 400, 0},
+		{"hashes with pubsub topic", &pb.StoreQueryRequest{PubsubTopic: ptr(testTopic), MessageHashes: [][]byte{last[:], unknown[:]}}, 200, 1},
+		{"hashes with other pubsub topic", &pb.StoreQueryRequest{PubsubTopic: ptr("/waku/2/rs/1/7"), MessageHashes: [][]byte{last[:]}}, 200, 0},
+		{"hashes with time", &pb.StoreQueryRequest{TimeStart: ptr(int64(1)), MessageHashes: [][]byte{last[:]}}, 200, 1},
 		{"short hash", &pb.StoreQueryRequest{MessageHashes: [][]byte{{1, 2}}}, 400, 0},
 		{"short cursor", &pb.StoreQueryRequest{PaginationCursor: []byte{1}}, 400, 0},
 		{"unknown cursor", &pb.StoreQueryRequest{PaginationCursor: unknown[:]}, 400, 0},
@@ -75,7 +77,7 @@ func TestV3RateLimitAndUnavailable(t *testing.T) {
 		q    Querier
 		code uint32
 	}{
-		{"rate limited", ServiceConfig{RateLimiter: denyAll{}}, openArchive(t, nil), StatusTooManyRequests},
+		{"rate limited", ServiceConfig{RateLimiter: denyAll{}, LegacyRateLimiter: denyAll{}}, openArchive(t, nil), StatusTooManyRequests},
 		{"archive failing", ServiceConfig{}, failing{}, StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,24 +182,42 @@ func TestPresence(t *testing.T) {
 
 // TestMalformedBytes: bytes that are not a StoreQueryRequest get a 400 with a status code.
 func TestMalformedBytes(t *testing.T) {
-	server, client := testhost.New(t), testhost.New(t)
-	s := NewService(server, openArchive(t, nil), ServiceConfig{})
-	s.Start()
-	defer s.Stop()
-	testhost.Connect(t, client, server)
-	st, err := client.NewStream(context.Background(), server.ID(), QueryProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := msgio.NewVarintWriter(st).WriteMsg([]byte{0xff, 0xff, 0xff}); err != nil {
-		t.Fatal(err)
-	}
 	resp := &pb.StoreQueryResponse{}
-	if err := rpc.Read(st, DefaultMaxResponseSize, resp); err != nil {
-		t.Fatal(err)
-	}
+	rawExchange(t, QueryProtocol, []byte{0xff, 0xff, 0xff}, resp)
 	if resp.GetStatusCode() != StatusBadRequest {
 		t.Fatalf("status %d, want 400", resp.GetStatusCode())
+	}
+}
+
+// TestOversizedRequest: a request over MaxRequestSize gets a 400 status, not a bare reset,
+// even from a client that writes all of it before reading.
+func TestOversizedRequest(t *testing.T) {
+	resp := &pb.StoreQueryResponse{}
+	rawExchange(t, QueryProtocol, make([]byte, MaxRequestSize+1), resp)
+	if resp.GetStatusCode() != StatusBadRequest || !strings.Contains(resp.GetStatusDesc(), "exceed") {
+		t.Fatalf("status %d %q, want 400", resp.GetStatusCode(), resp.GetStatusDesc())
+	}
+}
+
+// TestSeparateLegacyBucket: --rate-limit storev2: and storev3: are two buckets, as in nwaku;
+// spending the v3 one leaves legacy queries their own.
+func TestSeparateLegacyBucket(t *testing.T) {
+	v3 := ratelimit.NewLimiter(ratelimit.Setting{Volume: 1, Period: time.Hour}, nil)
+	v2 := ratelimit.NewLimiter(ratelimit.Setting{Volume: 2, Period: time.Hour}, nil)
+	c, p := setup(t, openArchive(t, nil), ServiceConfig{RateLimiter: v3, LegacyRateLimiter: v2})
+	ctx := context.Background()
+	if _, err := c.Query(ctx, p, &pb.StoreQueryRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(ctx, p, &pb.StoreQueryRequest{}); !IsStatus(err, StatusTooManyRequests) {
+		t.Fatalf("second v3 query: %v, want 429", err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := c.LegacyQuery(ctx, p, &pb.HistoryQuery{}); err != nil {
+			t.Fatalf("legacy query %d: %v", i, err)
+		}
+	}
+	if _, err := c.LegacyQuery(ctx, p, &pb.HistoryQuery{}); !IsStatus(err, StatusTooManyRequests) {
+		t.Fatalf("third legacy query: %v, want 429", err)
 	}
 }

@@ -4,6 +4,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,8 +16,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// DefaultTimeout bounds one exchange when the caller's context has no deadline.
+// DefaultTimeout bounds one exchange: a client's when its context has no deadline, a
+// server's when its config leaves the timeout 0. The one definition for every protocol.
 const DefaultTimeout = 10 * time.Second
+
+// ErrDial is wrapped by Request when no stream could be opened to the peer.
+var ErrDial = errors.New("dial failure")
 
 // Read reads one length-prefixed message of at most maxSize bytes.
 func Read(s network.Stream, maxSize int, m proto.Message) error {
@@ -44,7 +49,7 @@ func Request(ctx context.Context, h host.Host, p peer.ID, req, resp proto.Messag
 	}
 	s, err := h.NewStream(ctx, p, protos...)
 	if err != nil {
-		return fmt.Errorf("open %v stream to %s: %w", protos, p, err)
+		return fmt.Errorf("open %v stream to %s: %w: %w", protos, p, ErrDial, err)
 	}
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -63,26 +68,4 @@ func Request(ctx context.Context, h host.Host, p peer.ID, req, resp proto.Messag
 		return err
 	}
 	return nil
-}
-
-// Serve reads one request of at most maxReq bytes, lets handle build the response and writes it.
-// A request that does not decode gets no answer: the stream is reset. handle may return nil
-// to send nothing.
-func Serve(s network.Stream, timeout time.Duration, maxReq int, req proto.Message, handle func() proto.Message) error {
-	if timeout > 0 {
-		_ = s.SetDeadline(time.Now().Add(timeout))
-	}
-	if err := Read(s, maxReq, req); err != nil {
-		_ = s.Reset()
-		return err
-	}
-	resp := handle()
-	if resp == nil {
-		return s.Close()
-	}
-	if err := Write(s, resp); err != nil {
-		_ = s.Reset()
-		return err
-	}
-	return s.Close()
 }

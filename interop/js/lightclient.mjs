@@ -49,7 +49,7 @@ async function main() {
   if (!addr) throw fail("setup", "usage: lightclient.mjs <multiaddr> [cluster] [shard] [count] [pageSize]");
   const { createLightNode, Protocols, LightPushError, FilterError, utf8ToBytes, bytesToUtf8 } = await import("@waku/sdk");
   const { multiaddr } = await import("@multiformats/multiaddr");
-  const { FilterCodecs, LightPushCodec, LightPushCodecV2, StoreCodec, MetadataCodec } = await import("@waku/core");
+  const { FilterCodecs, LightPushCodec, LightPushCodecV2, StoreCodec, MetadataCodec, createEncoder } = await import("@waku/core");
 
   // Stock settings except filterMultiaddrs (so /ws on 127.0.0.1 may be dialed) and the network.
   const node = await createLightNode({
@@ -198,17 +198,21 @@ async function main() {
     if (ping.failure) throw fail("filter", `subscriber ping while subscribed: ${ping.failure.error}`);
     result.steps.filter.ping = "ok";
 
-    // lightpush rejection: a message an hour old is refused by the node's validation; js-waku must
-    // see a well-formed rejection (REMOTE_PEER_REJECTED), not a broken stream, on v3 and v2.
+    // lightpush rejection: a message with 65 bytes of meta (nwaku's decoder refuses more than
+    // 64) is refused by the node's validation; js-waku must see a well-formed rejection
+    // (REMOTE_PEER_REJECTED), not a broken stream, on v3 and v2. (An old timestamp is no
+    // rejection: nwaku's relay has no timestamp rule, only its archive does.)
+    const badEncoder = createEncoder({ contentTopic: encoder.contentTopic, routingInfo: encoder.routingInfo,
+      metaSetter: () => new Uint8Array(65) });
     const rejected = {};
     for (const legacy of [false, true]) {
       const proto = legacy ? "lightpush-v2" : "lightpush-v3";
       stage = proto;
-      const stale = { payload: utf8ToBytes(`stale ${proto}`), timestamp: new Date(Date.now() - 3600 * 1000) };
-      const res = await withTimeout(proto, 10000, node.lightPush.send(encoder, stale, { useLegacy: legacy, autoRetry: false }), "stale send");
+      const invalid = { payload: utf8ToBytes(`invalid ${proto}`) };
+      const res = await withTimeout(proto, 10000, node.lightPush.send(badEncoder, invalid, { useLegacy: legacy, autoRetry: false }), "invalid send");
       const errs = res.failures.map((f) => f.error);
       if (res.successes.length !== 0 || errs.length !== 1 || errs[0] !== LightPushError.REMOTE_PEER_REJECTED) {
-        throw fail(proto, `stale message: successes ${res.successes.length}, failures ${JSON.stringify(errs)}, want one "Remote peer rejected"`);
+        throw fail(proto, `invalid message: successes ${res.successes.length}, failures ${JSON.stringify(errs)}, want one "Remote peer rejected"`);
       }
       rejected[legacy ? "v2" : "v3"] = errs[0];
     }
@@ -233,8 +237,8 @@ async function main() {
     // Rejected messages reached neither filter nor store.
     stage = "store";
     const final = (await query(true)).flat();
-    if (final.length !== count) throw fail("store", `after the stale sends: ${final.length} messages, want ${count}`);
-    if (received.size !== count) throw fail("filter", `after the stale sends: ${received.size} pushes, want ${count}`);
+    if (final.length !== count) throw fail("store", `after the invalid sends: ${final.length} messages, want ${count}`);
+    if (received.size !== count) throw fail("filter", `after the invalid sends: ${received.size} pushes, want ${count}`);
 
     result.ok = true;
   } finally {
