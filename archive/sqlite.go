@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"net/url"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/wakunode/wakunode/message"
 )
@@ -179,6 +180,20 @@ func (s *sqliteDB) size(ctx context.Context) (int64, error) {
 func (s *sqliteDB) vacuum(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, "VACUUM")
 	return err
+}
+
+// permanent: the row itself is refused (constraint, too big, type mismatch). Full disk,
+// locks, I/O and read-only errors are transient: the same write can succeed later.
+func (s *sqliteDB) permanent(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
 }
 
 func (s *sqliteDB) afterPrune(context.Context, bool) error { return nil }
