@@ -33,6 +33,13 @@ func migrate(ctx context.Context, db driver, enabled bool) error {
 			return fmt.Errorf("archive migration %d: %w", v, err)
 		}
 	}
+	// New indexes have no statistics until autovacuum gets to them; without them PostgreSQL
+	// may pick a bitmap scan and sort a whole shard instead of seeking the index.
+	if _, ok := db.(*pgDB); ok && have > 0 {
+		if _, err := db.exec(ctx, "ANALYZE messages"); err != nil {
+			return fmt.Errorf("archive analyze after migration: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -24,6 +24,10 @@ var postgresMigrations = []string{
 	);
 	CREATE INDEX messages_ts ON messages (ts, hash);
 	CREATE INDEX messages_topic_ts ON messages (pubsub_topic, content_topic, ts, hash)`,
+	// 2: store v3 queries by pubsub topic alone and by content topics alone (any shard), and
+	// legacy cursors (pubsub topic + exact timestamp), each seek an index of their own.
+	`CREATE INDEX messages_pubsub_ts ON messages (pubsub_topic, ts, hash);
+	CREATE INDEX messages_content_ts ON messages (content_topic, ts, hash)`,
 }
 
 type pgDB struct {

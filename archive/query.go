@@ -140,7 +140,12 @@ func buildQuery(ph func(int) string, q Query, curTS int64) (string, []any) {
 	// common renders the predicates shared by every branch.
 	common := func() []string {
 		var w []string
-		if q.PubsubTopic != "" {
+		switch {
+		case q.PubsubTopic != "" && len(q.Hashes) > 0:
+			// A hash lookup must seek the primary key; "|| ''" keeps planners without
+			// statistics (SQLite) from walking the pubsub topic index instead.
+			w = append(w, "pubsub_topic || '' = "+arg(q.PubsubTopic))
+		case q.PubsubTopic != "":
 			w = append(w, "pubsub_topic = "+arg(q.PubsubTopic))
 		}
 		if q.TimeStart != nil {
