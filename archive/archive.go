@@ -259,9 +259,9 @@ func (a *Archive) Insert(e *message.Envelope) error {
 	return nil
 }
 
-// InsertHistorical queues a message fetched from another store node (store resume): the ±20 s
-// window does not apply to history, but ephemeral and timestamp-less messages are still
-// refused. It waits for queue space until ctx ends rather than dropping.
+// InsertHistorical queues a message fetched from another store node (store resume): history
+// may be older than 20 s, but ephemeral, timestamp-less and future (over 20 s ahead) messages
+// are still refused. It waits for queue space until ctx ends rather than dropping.
 func (a *Archive) InsertHistorical(ctx context.Context, e *message.Envelope) error {
 	if err := a.eligible(e, false); err != nil {
 		return err
@@ -273,9 +273,10 @@ func (a *Archive) InsertHistorical(ctx context.Context, e *message.Envelope) err
 // over about 2.7 kB, so a longer topic could never be written. Both drivers apply it.
 const MaxContentTopicBytes = 2048
 
-// eligible is nwaku's archive rule: not ephemeral, and a timestamp within ±20 s of now (a
-// missing timestamp is 0, far outside the window). History (recent=false) skips the window
-// but still needs a timestamp to be ordered by. Topics a database cannot hold (NUL bytes, an
+// eligible is nwaku's archive rule (archive.nim validate): not ephemeral, and a timestamp
+// within ±20 s of now, bounds included (a missing timestamp is 0, far outside the window).
+// History (recent=false) may be older but not from the future, and still needs a timestamp
+// to be ordered by. Topics a database cannot hold (NUL bytes, an
 // over-long content topic) are refused here rather than failing a whole batch later.
 func (a *Archive) eligible(e *message.Envelope, recent bool) error {
 	refuse := func(reason string, err error) error {
@@ -288,7 +289,7 @@ func (a *Archive) eligible(e *message.Envelope, recent bool) error {
 	}
 	ts := e.Message.GetTimestamp()
 	now := a.cfg.Now().UnixNano()
-	if ts == 0 || (recent && (ts > now+int64(MaxTimestampVariance) || ts < now-int64(MaxTimestampVariance))) {
+	if ts == 0 || ts > now+int64(MaxTimestampVariance) || (recent && ts < now-int64(MaxTimestampVariance)) {
 		return refuse("timestamp", ErrTimestamp)
 	}
 	ct := e.Message.GetContentTopic()
