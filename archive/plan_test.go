@@ -94,6 +94,10 @@ func TestQueryShapesUseIndexes(t *testing.T) {
 		}
 		from, to := base+int64(n/4)*1000, base+int64(n/2)*1000
 		cur := rare[10].Hash
+		var twenty []message.Hash // a full presence-check page
+		for _, e := range rare[:20] {
+			twenty = append(twenty, e.Hash)
+		}
 		for _, tc := range []struct {
 			name  string
 			q     Query
@@ -107,6 +111,7 @@ func TestQueryShapesUseIndexes(t *testing.T) {
 			{"pubsub and content", Query{PubsubTopic: "/waku/2/rs/1/7", ContentTopics: []string{"/app/1/t7/proto"}}, "messages_topic_ts"},
 			{"hashes", Query{Hashes: []message.Hash{rare[1].Hash, rare[2].Hash}}, pk},
 			{"hashes and pubsub topic", Query{PubsubTopic: "/waku/2/rs/1/7", Hashes: []message.Hash{rare[1].Hash, rare[2].Hash}}, pk},
+			{"twenty hashes and pubsub topic", Query{PubsubTopic: "/waku/2/rs/1/7", Hashes: twenty}, pk},
 			{"nothing", Query{}, "messages_ts"},
 			{"time range only", Query{TimeStart: &from, TimeEnd: &to}, "messages_ts"},
 		} {
