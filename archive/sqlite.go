@@ -36,6 +36,10 @@ var sqliteMigrations = []string{
 
 type sqliteDB struct {
 	db *sql.DB
+	// wconn is the writer's own connection (used only by the archive's single writer
+	// goroutine). A page cache survives only on the connection that wrote it: batches spread
+	// over the pool made every connection drop and re-read its cache after the others' commits.
+	wconn *sql.Conn
 }
 
 func openSQLite(path string) (driver, error) {
@@ -62,7 +66,12 @@ func openSQLite(path string) (driver, error) {
 
 func (s *sqliteDB) ph(int) string        { return "?" }
 func (s *sqliteDB) migrations() []string { return sqliteMigrations }
-func (s *sqliteDB) close()               { s.db.Close() }
+func (s *sqliteDB) close() {
+	if s.wconn != nil {
+		s.wconn.Close()
+	}
+	s.db.Close()
+}
 
 type sqlRows struct{ *sql.Rows }
 
@@ -116,8 +125,19 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // parameters in O(params²), so statements stay small), several times faster than one per row.
 const insertRowsPerStmt = 50
 
-func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (n int64, err error) {
+	if s.wconn == nil {
+		if s.wconn, err = s.db.Conn(ctx); err != nil {
+			return 0, err
+		}
+	}
+	defer func() {
+		if err != nil { // start over on a fresh connection
+			s.wconn.Close()
+			s.wconn = nil
+		}
+	}()
+	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
