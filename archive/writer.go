@@ -107,6 +107,9 @@ func (a *Archive) run() {
 	defer a.wg.Done()
 	ticker := time.NewTicker(a.cfg.RetentionInterval)
 	defer ticker.Stop()
+	report := time.NewTicker(a.cfg.DropLogInterval)
+	defer report.Stop()
+	defer a.drops.flush(true)
 	batch := make([]*message.Envelope, 0, min(a.cfg.BatchSize, 1024))
 	for {
 		stopping := false
@@ -114,6 +117,9 @@ func (a *Archive) run() {
 		case <-a.q.wake:
 		case <-a.stop:
 			stopping = true
+		case <-report.C:
+			a.drops.flush(false)
+			continue
 		case <-ticker.C:
 			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RetentionInterval)
 			if err := a.EnforceRetention(ctx); err != nil {
@@ -234,6 +240,8 @@ type dropLog struct {
 type dropCause struct {
 	last  time.Time
 	count int64
+	level slog.Level
+	err   error
 }
 
 func (d *dropLog) note(level slog.Level, reason string, n int, err error) {
@@ -245,6 +253,7 @@ func (d *dropLog) note(level slog.Level, reason string, n int, err error) {
 		d.causes[reason] = c
 	}
 	c.count += int64(n)
+	c.level, c.err = level, err
 	if !c.last.IsZero() && now.Sub(c.last) < d.every {
 		d.mu.Unlock()
 		return
@@ -252,6 +261,32 @@ func (d *dropLog) note(level slog.Level, reason string, n int, err error) {
 	count := c.count
 	c.last, c.count = now, 0
 	d.mu.Unlock()
+	d.write(level, reason, count, err)
+}
+
+// flush logs the counts noted since each cause's last line: those due (all with force), so a
+// burst that ends is still reported in full.
+func (d *dropLog) flush(force bool) {
+	now := time.Now()
+	type line struct {
+		reason string
+		c      dropCause
+	}
+	var due []line
+	d.mu.Lock()
+	for reason, c := range d.causes {
+		if c.count > 0 && (force || now.Sub(c.last) >= d.every) {
+			due = append(due, line{reason, *c})
+			c.last, c.count = now, 0
+		}
+	}
+	d.mu.Unlock()
+	for _, l := range due {
+		d.write(l.c.level, l.reason, l.c.count, l.c.err)
+	}
+}
+
+func (d *dropLog) write(level slog.Level, reason string, count int64, err error) {
 	attrs := []any{"reason", reason, "messages", count, "next_report_after", d.every}
 	if err != nil {
 		attrs = append(attrs, "err", err)

@@ -459,4 +459,9 @@ func TestDropLogRateLimited(t *testing.T) {
 	if n := logs.count("archive did not store messages"); n != 1 {
 		t.Fatalf("%d log lines for 999 drops of one cause, want 1", n)
 	}
+	// The rest of the burst is reported when due (here forced, as Close does).
+	a.drops.flush(true)
+	if n := logs.count("archive did not store messages"); n != 2 || logs.count("messages=998") != 1 {
+		t.Fatalf("after flush: %d lines, want a second one counting the other 998", n)
+	}
 }
