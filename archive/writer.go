@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand"
@@ -154,10 +155,10 @@ func (a *Archive) commit(batch []*message.Envelope) error {
 	for {
 		err := a.insert(rest)
 		if err != nil && a.db.permanent(err) {
-			rest, err = a.insertEach(rest)
-			if len(rest) == 0 && err != nil {
-				lost = fmt.Errorf("archive: rows rejected by the database: %w", err)
-				err = nil
+			var refused error
+			rest, err, refused = a.insertEach(rest)
+			if refused != nil {
+				lost = fmt.Errorf("archive: rows rejected by the database: %w", refused)
 			}
 		}
 		if err == nil {
@@ -172,15 +173,14 @@ func (a *Archive) commit(batch []*message.Envelope) error {
 	}
 }
 
-// insertEach writes rows one at a time, dropping those the database refuses. It stops at the
-// first transient error and returns the rows still to write with that error; with none left
-// the error is the last refusal (or nil).
-func (a *Archive) insertEach(rows []*message.Envelope) ([]*message.Envelope, error) {
-	var refused error
+// insertEach writes rows one at a time, dropping those the database refuses (the last such
+// error is refused). It stops at the first transient error and returns the rows still to
+// write with that error.
+func (a *Archive) insertEach(rows []*message.Envelope) (rest []*message.Envelope, err, refused error) {
 	for len(rows) > 0 {
 		err := a.insert(rows[:1])
 		if err != nil && !a.db.permanent(err) {
-			return rows, err
+			return rows, err, refused
 		}
 		if err != nil {
 			refused = err
@@ -188,11 +188,26 @@ func (a *Archive) insertEach(rows []*message.Envelope) ([]*message.Envelope, err
 		}
 		rows = rows[1:]
 	}
-	return nil, refused
+	return nil, nil, refused
 }
 
+var errGaveUp = errors.New("archive: closing, and the database stayed unavailable for the close timeout")
+
 func (a *Archive) insert(batch []*message.Envelope) error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WriteTimeout)
+	timeout := a.cfg.WriteTimeout
+	select {
+	case <-a.stop:
+		// Closing during an outage: no attempt may outlast the close deadline.
+		if a.degraded() {
+			left := time.Until(a.closeBy)
+			if left <= 0 {
+				return errGaveUp
+			}
+			timeout = min(timeout, left)
+		}
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	n, err := a.db.insertBatch(ctx, batch, a.cfg.Now().UnixNano())
 	if err != nil {
