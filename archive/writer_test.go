@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"runtime"
 	"strings"
@@ -187,78 +186,6 @@ func TestQueueBoundedInBytesDuringStall(t *testing.T) {
 	})
 }
 
-// proxy forwards 127.0.0.1 TCP connections to target until cut, which closes every open
-// connection and refuses new ones (accepted then closed) until restore.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.cut(); p.wg.Wait() })
-	return p
-}
-
-func (p *proxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		pipe := func(dst, src net.Conn) {
-			defer p.wg.Done()
-			io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-		}
-		p.wg.Add(2)
-		go pipe(up, c)
-		go pipe(c, up)
-	}
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
 // waitHealth polls Health until ok matches (the writer's state change is the event).
 func waitHealth(t *testing.T, a *Archive, ok bool) Health {
 	t.Helper()
@@ -364,6 +291,7 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 type faultyDriver struct {
 	driver
 	failing atomic.Bool
+	hanging atomic.Bool // writes block until their context ends, as on a stalled server
 	poison  message.Hash
 }
 
@@ -375,6 +303,10 @@ var (
 func (f *faultyDriver) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
 	if f.failing.Load() {
 		return 0, errInjected
+	}
+	if f.hanging.Load() {
+		<-ctx.Done()
+		return 0, ctx.Err()
 	}
 	for _, e := range batch {
 		if e.Hash == f.poison {
@@ -454,6 +386,40 @@ func (s *syncBuffer) sum(key string) int {
 		total += v
 	}
 	return total
+}
+
+// Close during a stall (writes hang rather than fail) still ends by CloseTimeout, not after
+// one WriteTimeout per queued batch.
+func TestCloseDuringStallIsBounded(t *testing.T) {
+	var fd *faultyDriver
+	a, _, m := outageArchive(t, backends()[0].url(t), func(d driver) driver { fd = &faultyDriver{driver: d}; return fd })
+	a.cfg.CloseTimeout = 200 * time.Millisecond
+	a.cfg.WriteTimeout = time.Hour // only the close deadline can end an attempt
+	fd.failing.Store(true)
+	ms := corpus(t, 30)
+	for _, e := range ms[:10] {
+		if err := a.Insert(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHealth(t, a, false)
+	fd.hanging.Store(true)
+	fd.failing.Store(false)
+	for _, e := range ms[10:] {
+		if err := a.Insert(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { a.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close is still waiting on a stalled database")
+	}
+	if a.Dropped() != 30 || m.drops(DropDBUnavailable) != 30 {
+		t.Fatalf("Dropped %d, metric %v; want 30 db_unavailable", a.Dropped(), m.dropped)
+	}
 }
 
 // A flood of drops for one cause logs once per interval, with the count.
