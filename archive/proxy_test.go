@@ -78,4 +78,3 @@ func (p *proxy) restore() {
 	p.down = false
 	p.mu.Unlock()
 }
-
