@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/p2p/discovery/backoff"
+
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -28,6 +30,7 @@ var (
 	ErrTimestamp     = errors.New("archive: timestamp missing or more than 20s from now")
 	ErrQueueFull     = errors.New("archive: insert queue full, message dropped")
 	ErrClosed        = errors.New("archive: closed")
+	ErrUnstorable    = errors.New("archive: topic with a NUL byte or content topic over 2048 bytes")
 	ErrUnknownCursor = errors.New("archive: unknown cursor")
 )
 
@@ -35,9 +38,10 @@ var (
 type Metrics interface {
 	// Inserted counts rows written (duplicates excluded) by one batch of size batch.
 	Inserted(rows, batch int)
-	// Dropped counts a message not queued; reason is "ephemeral", "timestamp", "queue_full" or "closed".
+	// Dropped counts one message not stored. Refused by policy: "ephemeral", "timestamp",
+	// "invalid", "closed". Accepted but lost: "queue_full", "db_unavailable", "rejected".
 	Dropped(reason string)
-	// WriteError counts a failed batch write.
+	// WriteError counts a failed batch write attempt (it is retried).
 	WriteError()
 	// Query observes the duration of one Query.
 	Query(d time.Duration, err error)
@@ -68,22 +72,44 @@ type Config struct {
 	Retention []Policy
 	// RetentionInterval is how often retention runs after the initial run at open. Default 10m.
 	RetentionInterval time.Duration
-	// QueueSize bounds messages waiting to be written; beyond it Insert drops. Default 100,000.
+	// QueueBytes bounds the bytes of messages waiting to be written, including a batch being
+	// retried through a database outage; beyond it Insert drops. Default 64 MiB.
+	QueueBytes int64
+	// QueueSize bounds the number of waiting messages as well. Default 100,000.
 	QueueSize int
-	// BatchSize bounds messages per write transaction. Default 5,000.
-	BatchSize int
+	// BatchSize and BatchBytes bound one write transaction. Defaults 5,000 and 8 MiB.
+	BatchSize  int
+	BatchBytes int64
+	// WriteTimeout bounds one batch write; a stalled database then counts as failing. Default 30s.
+	WriteTimeout time.Duration
+	// RetryMin and RetryMax bound the jittered exponential backoff between attempts to write a
+	// failed batch. Defaults 100ms and 10s.
+	RetryMin, RetryMax time.Duration
+	// CloseTimeout is how long Close keeps retrying queued messages during an outage before it
+	// drops them (counted). Default 10s.
+	CloseTimeout time.Duration
+	// DropLogInterval is the least time between two log lines for one drop cause. Default 1m.
+	DropLogInterval time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics Metrics
 }
 
+// DefaultQueueBytes is Config.QueueBytes' default.
+const DefaultQueueBytes = 64 << 20
+
 func (c *Config) defaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 50
 	}
-	if c.RetentionInterval <= 0 {
-		c.RetentionInterval = 10 * time.Minute
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = DefaultQueueBytes
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 100_000
@@ -91,6 +117,15 @@ func (c *Config) defaults() {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 5_000
 	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 8 << 20
+	}
+	def(&c.RetentionInterval, 10*time.Minute)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.RetryMin, 100*time.Millisecond)
+	def(&c.RetryMax, 10*time.Second)
+	def(&c.CloseTimeout, 10*time.Second)
+	def(&c.DropLogInterval, time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -133,26 +168,26 @@ type Page struct {
 
 // Archive is a message archive over one SQL driver. Safe for concurrent use.
 type Archive struct {
-	cfg   Config
-	db    driver
-	log   *slog.Logger
-	queue chan item
-
-	mu     sync.RWMutex // guards closed against the queue being closed under a sender
-	closed bool
-	stop   chan struct{}
-	wg     sync.WaitGroup
-
+	cfg     Config
+	db      driver
+	log     *slog.Logger
+	q       *queue
+	backoff backoff.BackoffFactory
+	health  health
+	drops   dropLog
 	dropped atomic.Int64
-}
 
-type item struct {
-	env   *message.Envelope
-	flush chan error
+	closeOnce sync.Once
+	closeBy   time.Time // set before stop is closed
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 // Open connects, migrates, optionally vacuums, enforces retention once and starts the writer.
-func Open(ctx context.Context, cfg Config) (*Archive, error) {
+func Open(ctx context.Context, cfg Config) (*Archive, error) { return openWith(ctx, cfg, nil) }
+
+// openWith is Open with an optional driver wrapper (fault injection in tests).
+func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archive, error) {
 	cfg.defaults()
 	var (
 		db  driver
@@ -169,7 +204,10 @@ func Open(ctx context.Context, cfg Config) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, queue: make(chan item, cfg.QueueSize), stop: make(chan struct{})}
+	if wrap != nil {
+		db = wrap(db)
+	}
+	a := newArchive(cfg, db)
 	if err := migrate(ctx, db, cfg.Migrate); err != nil {
 		db.close()
 		return nil, err
@@ -189,84 +227,89 @@ func Open(ctx context.Context, cfg Config) (*Archive, error) {
 	return a, nil
 }
 
-// Insert queues e for storage. It never blocks: a full queue drops the message (ErrQueueFull).
-// Ephemeral messages and those outside ±20 s of now are refused. A message is durable once a
-// later Flush has returned nil.
+func newArchive(cfg Config, db driver) *Archive {
+	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, q: newQueue(cfg.QueueSize, cfg.QueueBytes),
+		backoff: newBackoff(cfg.RetryMin, cfg.RetryMax), stop: make(chan struct{}),
+		drops: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{}}}
+	a.health.ok, a.health.since = true, time.Now()
+	return a
+}
+
+// Insert queues e for storage. It never blocks: a full queue drops the message (ErrQueueFull,
+// counted as queue_full, or db_unavailable during an outage). Messages nwaku's archive would
+// not store are refused (see eligible). A message is durable once a later Flush has returned nil.
 func (a *Archive) Insert(e *message.Envelope) error {
 	if err := a.eligible(e, true); err != nil {
 		return err
 	}
-	return a.enqueue(nil, e)
-}
-
-// InsertHistorical queues a message fetched from another store node (store resume): the ±20 s
-// window does not apply to history, but ephemeral and timestamp-less messages are still
-// refused. It waits for queue space until ctx ends rather than dropping.
-func (a *Archive) InsertHistorical(ctx context.Context, e *message.Envelope) error {
-	if err := a.eligible(e, false); err != nil {
-		return err
-	}
-	return a.enqueue(ctx, e)
-}
-
-func (a *Archive) eligible(e *message.Envelope, recent bool) error {
-	if e.Message.GetEphemeral() {
-		a.cfg.Metrics.Dropped("ephemeral")
-		return ErrEphemeral
-	}
-	ts := e.Message.GetTimestamp()
-	now := a.cfg.Now().UnixNano()
-	if ts == 0 || (recent && (ts > now+int64(MaxTimestampVariance) || ts < now-int64(MaxTimestampVariance))) {
-		a.cfg.Metrics.Dropped("timestamp")
-		return ErrTimestamp
+	ok, closed, _ := a.q.push(e)
+	switch {
+	case closed:
+		a.cfg.Metrics.Dropped("closed")
+		return ErrClosed
+	case !ok:
+		reason := DropQueueFull
+		if a.degraded() {
+			reason = DropDBUnavailable
+		}
+		n, bytes := a.q.stats()
+		a.drop(reason, 1, fmt.Errorf("queue holds %d messages, %d bytes", n, bytes))
+		return ErrQueueFull
 	}
 	return nil
 }
 
-// enqueue hands e to the writer: at once or not at all with a nil ctx, else waiting until ctx ends.
-func (a *Archive) enqueue(ctx context.Context, e *message.Envelope) error {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.closed {
-		a.cfg.Metrics.Dropped("closed")
-		return ErrClosed
+// InsertHistorical queues a message fetched from another store node (store resume): history
+// may be older than 20 s, but ephemeral, timestamp-less and future (over 20 s ahead) messages
+// are still refused. It waits for queue space until ctx ends rather than dropping.
+func (a *Archive) InsertHistorical(ctx context.Context, e *message.Envelope) error {
+	if err := a.eligible(e, false); err != nil {
+		return err
 	}
-	if ctx != nil {
-		select {
-		case a.queue <- item{env: e}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	select {
-	case a.queue <- item{env: e}:
-		return nil
-	default:
-		a.dropped.Add(1)
-		a.cfg.Metrics.Dropped("queue_full")
-		return ErrQueueFull
-	}
+	return a.q.waitRoom(ctx, e)
 }
 
-// Dropped reports how many messages Insert refused because the queue was full.
+// MaxContentTopicBytes bounds a stored content topic: PostgreSQL refuses B-tree index entries
+// over about 2.7 kB, so a longer topic could never be written. Both drivers apply it.
+const MaxContentTopicBytes = 2048
+
+// eligible is nwaku's archive rule (archive.nim validate): not ephemeral, and a timestamp
+// within ±20 s of now, bounds included (a missing timestamp is 0, far outside the window).
+// History (recent=false) may be older but not from the future, and still needs a timestamp
+// to be ordered by. Topics a database cannot hold (NUL bytes, an
+// over-long content topic) are refused here rather than failing a whole batch later.
+func (a *Archive) eligible(e *message.Envelope, recent bool) error {
+	refuse := func(reason string, err error) error {
+		a.cfg.Metrics.Dropped(reason)
+		a.drops.note(slog.LevelDebug, reason, 1, err)
+		return err
+	}
+	if e.Message.GetEphemeral() {
+		return refuse("ephemeral", ErrEphemeral)
+	}
+	ts := e.Message.GetTimestamp()
+	now := a.cfg.Now().UnixNano()
+	if ts == 0 || ts > now+int64(MaxTimestampVariance) || (recent && ts < now-int64(MaxTimestampVariance)) {
+		return refuse("timestamp", ErrTimestamp)
+	}
+	ct := e.Message.GetContentTopic()
+	if len(ct) > MaxContentTopicBytes || strings.IndexByte(ct, 0) >= 0 || strings.IndexByte(e.PubsubTopic, 0) >= 0 {
+		return refuse("invalid", ErrUnstorable)
+	}
+	return nil
+}
+
+// Dropped reports how many accepted messages were lost: queue full, database unavailable or
+// rejected rows (policy refusals such as ephemeral are not counted here).
 func (a *Archive) Dropped() int64 { return a.dropped.Load() }
 
-// Flush waits until every message queued before the call is committed, returning the first
-// write error among those batches.
+// Flush waits until every message queued before the call is written (or finally dropped),
+// retrying through database outages until ctx ends. It returns an error if any of those
+// messages was dropped.
 func (a *Archive) Flush(ctx context.Context) error {
-	done := make(chan error, 1)
-	a.mu.RLock()
-	if a.closed {
-		a.mu.RUnlock()
+	done, closed := a.q.flushWait()
+	if closed {
 		return ErrClosed
-	}
-	select {
-	case a.queue <- item{flush: done}:
-		a.mu.RUnlock()
-	case <-ctx.Done():
-		a.mu.RUnlock()
-		return ctx.Err()
 	}
 	select {
 	case err := <-done:
@@ -276,88 +319,17 @@ func (a *Archive) Flush(ctx context.Context) error {
 	}
 }
 
-// Close writes what is queued, stops the writer and closes the database.
+// Close writes what is queued (retrying an unavailable database for up to CloseTimeout, then
+// dropping the rest, counted), stops the writer and closes the database.
 func (a *Archive) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil
-	}
-	a.closed = true
-	close(a.queue)
-	close(a.stop)
-	a.mu.Unlock()
-	a.wg.Wait()
-	a.db.close()
-	return nil
-}
-
-// run is the single writer: it batches queued messages into transactions and runs retention.
-func (a *Archive) run() {
-	defer a.wg.Done()
-	ticker := time.NewTicker(a.cfg.RetentionInterval)
-	defer ticker.Stop()
-	batch := make([]*message.Envelope, 0, a.cfg.BatchSize)
-	var waiters []chan error
-	for {
-		select {
-		case it, ok := <-a.queue:
-			if !ok {
-				return
-			}
-			open := true
-			add := func(it item) {
-				if it.flush != nil {
-					waiters = append(waiters, it.flush)
-				} else {
-					batch = append(batch, it.env)
-				}
-			}
-			add(it)
-		drain:
-			for len(batch) < a.cfg.BatchSize {
-				select {
-				case it, ok := <-a.queue:
-					if !ok {
-						open = false
-						break drain
-					}
-					add(it)
-				default:
-					break drain
-				}
-			}
-			err := a.write(batch)
-			for _, w := range waiters {
-				w <- err
-			}
-			batch, waiters = batch[:0], waiters[:0]
-			if !open {
-				return
-			}
-		case <-ticker.C:
-			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RetentionInterval)
-			if err := a.EnforceRetention(ctx); err != nil {
-				a.log.Warn("archive retention failed", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
-func (a *Archive) write(batch []*message.Envelope) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	n, err := a.db.insertBatch(ctx, batch, a.cfg.Now().UnixNano())
-	if err != nil {
-		a.cfg.Metrics.WriteError()
-		a.log.Error("archive write failed, batch lost", "messages", len(batch), "err", err)
-		return fmt.Errorf("archive insert: %w", err)
-	}
-	a.cfg.Metrics.Inserted(int(n), len(batch))
+	a.closeOnce.Do(func() {
+		a.closeBy = time.Now().Add(a.cfg.CloseTimeout)
+		a.q.close()
+		close(a.stop)
+		a.wg.Wait()
+		a.q.finish(ErrClosed)
+		a.db.close()
+	})
 	return nil
 }
 

@@ -271,9 +271,9 @@ func TestMigrationDisabledOnFreshDB(t *testing.T) {
 
 func TestQueueFullAndClosed(t *testing.T) {
 	// No writer runs, so the queue fills deterministically.
-	a := &Archive{queue: make(chan item, 2), stop: make(chan struct{})}
-	a.cfg.defaults()
-	a.cfg.Now = func() time.Time { return testNow }
+	cfg := Config{QueueSize: 2, Now: func() time.Time { return testNow }}
+	cfg.defaults()
+	a := newArchive(cfg, nil)
 	e := env(t, "/waku/2/rs/1/0", "/a/1/b/c", testNow.UnixNano(), "x")
 	for i, want := range []error{nil, nil, ErrQueueFull, ErrQueueFull} {
 		if err := a.Insert(e); !errors.Is(err, want) {
@@ -283,7 +283,7 @@ func TestQueueFullAndClosed(t *testing.T) {
 	if a.Dropped() != 2 {
 		t.Fatalf("dropped %d, want 2", a.Dropped())
 	}
-	a.closed = true
+	a.q.close()
 	if err := a.Insert(e); !errors.Is(err, ErrClosed) {
 		t.Fatalf("closed: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wakunode/wakunode/message"
@@ -23,6 +24,10 @@ var postgresMigrations = []string{
 	);
 	CREATE INDEX messages_ts ON messages (ts, hash);
 	CREATE INDEX messages_topic_ts ON messages (pubsub_topic, content_topic, ts, hash)`,
+	// 2: store v3 queries by pubsub topic alone and by content topics alone (any shard), and
+	// legacy cursors (pubsub topic + exact timestamp), each seek an index of their own.
+	`CREATE INDEX messages_pubsub_ts ON messages (pubsub_topic, ts, hash);
+	CREATE INDEX messages_content_ts ON messages (content_topic, ts, hash)`,
 }
 
 type pgDB struct {
@@ -95,24 +100,57 @@ func (p *pgDB) execTx(ctx context.Context, stmts []string) error {
 	})
 }
 
-// insertBatch sends the whole batch as column arrays in one statement: one round trip and one
-// commit (fsynced, PostgreSQL's default synchronous_commit=on) per batch.
+// stagingTable receives each batch by COPY; ON COMMIT DELETE ROWS empties it at commit. It is a
+// temporary table, so every pooled connection has its own.
+const stagingTable = `CREATE TEMP TABLE IF NOT EXISTS messages_in (
+	hash BYTEA NOT NULL, pubsub_topic TEXT NOT NULL, content_topic TEXT NOT NULL,
+	ts BIGINT NOT NULL, raw BYTEA NOT NULL, stored_at BIGINT NOT NULL) ON COMMIT DELETE ROWS`
+
+var insertColumns = []string{"hash", "pubsub_topic", "content_topic", "ts", "raw", "stored_at"}
+
+// insertBatch streams the batch with COPY (binary, sent in 64 KB chunks: no buffer the size of
+// the batch is built or kept by the connection) into the staging table, then moves it into
+// messages skipping duplicates. One transaction and one commit (fsynced, PostgreSQL's default
+// synchronous_commit=on) per batch.
 func (p *pgDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
-	hashes := make([][]byte, len(batch))
-	topics := make([]string, len(batch))
-	cts := make([]string, len(batch))
-	tss := make([]int64, len(batch))
-	raws := make([][]byte, len(batch))
-	for i, e := range batch {
-		hashes[i], topics[i], cts[i], tss[i], raws[i] = e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), e.Raw
+	var n int64
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, stagingTable); err != nil {
+			return err
+		}
+		i := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(batch) {
+				return nil, nil
+			}
+			e := batch[i]
+			i++
+			return []any{e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), e.Raw, storedAt}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"messages_in"}, insertColumns, src); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at)
+			SELECT hash, pubsub_topic, content_topic, ts, raw, stored_at FROM messages_in ON CONFLICT (hash) DO NOTHING`)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// permanent: SQLSTATE classes 22 (data exception), 23 (integrity) and 54 (program limit, e.g.
+// an index entry too large) refuse the row itself. Everything else (connection loss, class 08;
+// disk full, 53; shutdown, 57; I/O, 58; locks and timeouts) may succeed on a later attempt.
+func (p *pgDB) permanent(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 {
+		return false
 	}
-	tag, err := p.pool.Exec(ctx, `INSERT INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at)
-		SELECT h, p, c, t, r, $6 FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bigint[], $5::bytea[]) AS u(h, p, c, t, r)
-		ON CONFLICT (hash) DO NOTHING`, hashes, topics, cts, tss, raws, storedAt)
-	if err != nil {
-		return 0, err
+	switch pe.Code[:2] {
+	case "22", "23", "54":
+		return true
 	}
-	return tag.RowsAffected(), nil
+	return false
 }
 
 func (p *pgDB) size(ctx context.Context) (int64, error) {

@@ -24,6 +24,9 @@ type driver interface {
 	// execTx runs statements in one transaction (migrations).
 	execTx(ctx context.Context, stmts []string) error
 	insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error)
+	// permanent reports whether a failed write can never succeed for these rows (as opposed
+	// to an outage, worth retrying).
+	permanent(err error) bool
 	migrations() []string
 	size(ctx context.Context) (int64, error)
 	vacuum(ctx context.Context) error
@@ -137,7 +140,12 @@ func buildQuery(ph func(int) string, q Query, curTS int64) (string, []any) {
 	// common renders the predicates shared by every branch.
 	common := func() []string {
 		var w []string
-		if q.PubsubTopic != "" {
+		switch {
+		case q.PubsubTopic != "" && len(q.Hashes) > 0:
+			// A hash lookup must seek the primary key; "|| ''" keeps planners without
+			// statistics (SQLite) from walking the pubsub topic index instead.
+			w = append(w, "pubsub_topic || '' = "+arg(q.PubsubTopic))
+		case q.PubsubTopic != "":
 			w = append(w, "pubsub_topic = "+arg(q.PubsubTopic))
 		}
 		if q.TimeStart != nil {
@@ -178,43 +186,4 @@ func buildQuery(ph func(int) string, q Query, curTS int64) (string, []any) {
 		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT %s FROM messages%s%s%s) AS t%d", cols, where(w), order, limit, i)
 	}
 	return strings.Join(parts, " UNION ALL ") + order + limit, args
-}
-
-// migrate brings the schema to the driver's newest version, or checks it is there.
-func migrate(ctx context.Context, db driver, enabled bool) error {
-	if _, err := db.exec(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
-		return fmt.Errorf("archive migrations table: %w", err)
-	}
-	var have int
-	if err := db.queryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
-		return fmt.Errorf("archive schema version: %w", err)
-	}
-	ms := db.migrations()
-	if have > len(ms) {
-		return fmt.Errorf("archive: schema version %d is newer than this binary knows (%d)", have, len(ms))
-	}
-	if have == len(ms) {
-		return nil
-	}
-	if !enabled {
-		return fmt.Errorf("archive: schema version %d, need %d; enable migrations (--store-message-db-migration)", have, len(ms))
-	}
-	for v := have + 1; v <= len(ms); v++ {
-		stmts := append(splitSQL(ms[v-1]),
-			fmt.Sprintf("INSERT INTO schema_migrations (version, applied_at) VALUES (%d, %d)", v, time.Now().UnixNano()))
-		if err := db.execTx(ctx, stmts); err != nil {
-			return fmt.Errorf("archive migration %d: %w", v, err)
-		}
-	}
-	return nil
-}
-
-func splitSQL(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -36,6 +36,9 @@ func (n *Node) Health(ctx context.Context) HealthReport {
 	if n.relay != nil && len(n.relay.Topics()) == 0 {
 		r.Protocols[0] = ProtocolHealth{Protocol: "Relay", Status: HealthNotReady, Desc: "not subscribed to any shard"}
 	}
+	if h := n.archive; h != nil && !h.Health().OK { // database failing: messages wait in the archive queue
+		r.Protocols[1] = ProtocolHealth{Protocol: "Store", Status: HealthNotReady, Desc: h.Health().Reason}
+	}
 	return r
 }
 
