@@ -3,8 +3,11 @@
 # set), end-to-end binary tests, and the js-waku interop suite when Node.js is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f interop/js/package.json ] && command -v npm >/dev/null 2>&1; then
-  (cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
+# Each interop suite (js-waku, @waku/sds) pins its npm packages in its own folder.
+if command -v npm >/dev/null 2>&1; then
+  for pkg in interop/*/package.json; do
+    (cd "$(dirname "$pkg")" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 fi
 go vet ./...
 go test -race -timeout 20m ./...
