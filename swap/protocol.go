@@ -148,6 +148,9 @@ func (s *Swap) Pay(ctx context.Context, p peer.ID) (int64, error) {
 	if s.cfg.Mode == accounting.Soft {
 		return 0, errors.New("swap: soft mode sends no cheques")
 	}
+	if s.cfg.Mode == accounting.Hard && s.cfg.Chequebook == (common.Address{}) {
+		return 0, errors.New("swap: hard mode pays from a chequebook and none is configured")
+	}
 	s.payMu.Lock()
 	defer s.payMu.Unlock()
 	id, err := s.Handshake(ctx, p)

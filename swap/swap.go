@@ -79,7 +79,7 @@ type Config struct {
 	PaymentThreshold int64
 	// Key is the settlement key (by default the node key); its address is our beneficiary.
 	Key *ecdsa.PrivateKey
-	// Chequebook is our chequebook contract (hard mode).
+	// Chequebook is our chequebook contract (hard mode; needed only to pay).
 	Chequebook common.Address
 	// Chain settles in hard mode; nil in soft/mock.
 	Chain Chain
@@ -128,8 +128,8 @@ func New(h Host, l *accounting.Ledger, cfg Config, m *accounting.Metrics, obs Ob
 	if cfg.PaymentThreshold <= 0 {
 		return nil, fmt.Errorf("swap: payment threshold must be positive, got %d", cfg.PaymentThreshold)
 	}
-	if cfg.Mode == accounting.Hard && (cfg.Chain == nil || cfg.Chequebook == (common.Address{})) {
-		return nil, errors.New("swap: hard mode needs a chain and a chequebook")
+	if cfg.Mode == accounting.Hard && cfg.Chain == nil {
+		return nil, errors.New("swap: hard mode needs a chain")
 	}
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = 10000
