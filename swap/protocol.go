@@ -50,12 +50,16 @@ func (s *Swap) exchange(ctx context.Context, p peer.ID, req, resp proto.Message,
 	return nil
 }
 
-// remember stores a verified identity, bounded by MaxPeers.
+// remember stores a verified identity, bounded by MaxPeers: when full, an arbitrary other
+// entry is evicted (a handshake is cheap to redo, and a full table must not lock peers out).
 func (s *Swap) remember(p peer.ID, id Identity) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.peers[p]; !ok && len(s.peers) >= s.cfg.MaxPeers {
-		return fmt.Errorf("swap: handshake table full (%d peers)", s.cfg.MaxPeers)
+		for old := range s.peers {
+			delete(s.peers, old)
+			break
+		}
 	}
 	s.peers[p] = id
 	return nil

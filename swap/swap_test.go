@@ -283,3 +283,20 @@ func TestReplayRefusedAfterRestart(t *testing.T) {
 		t.Fatalf("cheque replayed after restart: %+v", r)
 	}
 }
+
+func TestHandshakeTableIsBoundedWithoutLockingPeersOut(t *testing.T) {
+	key, _ := crypto.GenerateKey()
+	l, _ := accounting.NewLedger(accounting.Config{Prices: accounting.DefaultPrices()}, nil)
+	s, err := New(nil, l, Config{Mode: accounting.Mock, PaymentThreshold: 100, Key: key, MaxPeers: 2}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []peer.ID{"a", "b", "c"} {
+		if err := s.remember(p, Identity{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := s.Peer("c"); !ok || len(s.peers) != 2 {
+		t.Fatalf("table holds %d peers (newest present: %v), want 2 with the newest", len(s.peers), ok)
+	}
+}
