@@ -147,3 +147,6 @@ func (pl *Policy) Stop() {
 		}
 	})
 }
+
+// DefaultDisconnectThreshold is 18/WAKU2-SWAP's (and nwaku's, go-waku's) disconnect threshold.
+const DefaultDisconnectThreshold = -100

@@ -184,29 +184,36 @@ func (s *Swap) Pay(ctx context.Context, p peer.ID) (int64, error) {
 		s.m.SwapError("dial_failure")
 		return 0, fmt.Errorf("send cheque to %s: %w", p, err)
 	}
-	s.mu.Lock()
-	if resp.GetCumulative() > s.paid[id.Address] && resp.GetCumulative() <= c.Cumulative {
-		s.paid[id.Address] = resp.GetCumulative() // never above what we signed
+	// The payee's answer says how much of what we signed it now holds (this cheque, or an
+	// earlier one whose answer was lost). Whatever it holds beyond what we had recorded is
+	// paid: settle exactly that. Never believe more than we signed.
+	held := resp.GetCumulative()
+	if resp.GetAccepted() {
+		held = c.Cumulative
 	}
-	s.mu.Unlock()
-	if !resp.GetAccepted() {
-		s.m.Cheque(dirSent, "refused")
-		return 0, fmt.Errorf("cheque for %d units refused by %s: %s", c.Cumulative, p, resp.GetReason())
-	}
-	if s.cfg.Store != nil {
-		b, _ := proto.Marshal(c.Proto())
-		if err := s.cfg.Store.SaveCheque(ctx, dirSent, id.Address.Bytes(), c.Cumulative, b); err != nil {
-			s.log.Warn("swap: cheque sent but not persisted", "peer", p, "err", err)
+	held = min(held, c.Cumulative)
+	var settled int64
+	if held > acked {
+		settled = int64(held - acked)
+		if s.cfg.Store != nil {
+			b, _ := proto.Marshal(c.Proto())
+			if err := s.cfg.Store.SaveCheque(ctx, dirSent, id.Address.Bytes(), held, b); err != nil {
+				s.log.Warn("swap: cheque sent but not persisted", "peer", p, "err", err)
+			}
+		}
+		s.mu.Lock()
+		s.paid[id.Address] = max(s.paid[id.Address], held)
+		s.mu.Unlock()
+		if err := s.ledger.Settle(p, -settled); err != nil {
+			return 0, err
 		}
 	}
-	s.mu.Lock()
-	s.paid[id.Address] = max(s.paid[id.Address], c.Cumulative)
-	s.mu.Unlock()
-	if err := s.ledger.Settle(p, -owed); err != nil {
-		return 0, err
+	if !resp.GetAccepted() {
+		s.m.Cheque(dirSent, "refused")
+		return settled, fmt.Errorf("cheque for %d units refused by %s: %s", c.Cumulative, p, resp.GetReason())
 	}
 	s.m.Cheque(dirSent, "accepted")
-	return owed, nil
+	return settled, nil
 }
 
 func (s *Swap) handleCheque(st network.Stream) {
@@ -234,8 +241,8 @@ func (s *Swap) Receive(ctx context.Context, p peer.ID, m *pb.Cheque) *pb.ChequeR
 	}
 	s.m.Cheque(dirReceived, string(reason))
 	s.log.Info("swap: cheque refused", "peer", p, "reason", reason)
-	switch reason {
-	case ReasonSignature, ReasonExceedsLedger, ReasonBounced, ReasonReplayed, ReasonBeneficiary, ReasonChequebook:
+	switch reason { // a replay is worthless but may be an honest retry after a lost answer: not held against the peer
+	case ReasonSignature, ReasonExceedsLedger, ReasonBounced, ReasonBeneficiary, ReasonChequebook:
 		if s.obs != nil {
 			s.obs.ChequeRefused(p, reason)
 		}

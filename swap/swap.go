@@ -230,3 +230,6 @@ func (s *Swap) payLoop() {
 		}
 	}
 }
+
+// DefaultPaymentThreshold is 18/WAKU2-SWAP's (and nwaku's, go-waku's) payment threshold.
+const DefaultPaymentThreshold = 100
