@@ -103,28 +103,35 @@ func (s *Swap) Handshake(ctx context.Context, p peer.ID) (Identity, error) {
 }
 
 func (s *Swap) handleHandshake(st network.Stream) {
-	from := st.Conn().RemotePeer()
-	var theirs pb.Handshake
-	err := rpc.Serve(st, s.cfg.Timeout, MaxMessageSize, &theirs, func() proto.Message {
-		id, err := verifyHandshake(from, &theirs)
-		if err != nil {
-			s.log.Debug("swap: bad handshake", "peer", from, "err", err)
-			s.m.SwapError("decode_rpc_failure")
-			return nil
-		}
-		if err := s.remember(from, id); err != nil {
-			s.log.Debug("swap: handshake refused", "peer", from, "err", err)
-			return nil
-		}
-		ours, err := makeHandshake(s.h.ID(), s.cfg.Key, s.cfg.Chequebook)
-		if err != nil {
-			return nil
-		}
-		return ours
-	})
-	if err != nil {
-		s.m.SwapError("decode_rpc_failure")
+	sv := rpc.Server[pb.Handshake, *pb.Handshake]{
+		MaxRequest: MaxMessageSize, Timeout: s.cfg.Timeout, Logger: s.log,
+		Refuse: s.refused,
+		Handle: func(_ context.Context, from peer.ID, theirs *pb.Handshake) proto.Message {
+			id, err := verifyHandshake(from, theirs)
+			if err != nil {
+				s.log.Debug("swap: bad handshake", "peer", from, "err", err)
+				s.m.SwapError("decode_rpc_failure")
+				return nil
+			}
+			if err := s.remember(from, id); err != nil {
+				s.log.Debug("swap: handshake refused", "peer", from, "err", err)
+				return nil
+			}
+			ours, err := makeHandshake(s.h.ID(), s.cfg.Key, s.cfg.Chequebook)
+			if err != nil {
+				return nil
+			}
+			return ours
+		},
 	}
+	sv.ServeStream(st)
+}
+
+// refused counts a request that never reached a handler (undecodable, oversized); the
+// protocol has no status field, so the stream closes without an answer.
+func (s *Swap) refused(uint32, string) proto.Message {
+	s.m.SwapError("decode_rpc_failure")
+	return nil
 }
 
 // lastPaid is the highest cumulative amount beneficiary acknowledged from us.
@@ -217,15 +224,14 @@ func (s *Swap) Pay(ctx context.Context, p peer.ID) (int64, error) {
 }
 
 func (s *Swap) handleCheque(st network.Stream) {
-	from := st.Conn().RemotePeer()
-	var m pb.Cheque
-	err := rpc.Serve(st, s.cfg.Timeout, MaxMessageSize, &m, func() proto.Message {
-		return s.Receive(context.Background(), from, &m)
-	})
-	if err != nil {
-		s.m.SwapError("decode_rpc_failure")
-		s.log.Debug("swap: cheque exchange", "peer", from, "err", err)
+	sv := rpc.Server[pb.Cheque, *pb.Cheque]{
+		MaxRequest: MaxMessageSize, Timeout: s.cfg.Timeout, Logger: s.log,
+		Refuse: s.refused,
+		Handle: func(ctx context.Context, from peer.ID, m *pb.Cheque) proto.Message {
+			return s.Receive(ctx, from, m)
+		},
 	}
+	sv.ServeStream(st)
 }
 
 // Receive verifies a cheque from p and, if it pays for service our ledger recorded, settles
