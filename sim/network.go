@@ -24,9 +24,10 @@ import (
 type simNode struct {
 	idx     int
 	raw     host.Host // the libp2p host
-	h       host.Host // what the relay gets: raw, or raw wrapped in lossyHost
+	h       host.Host // what the relay gets: raw metered by wireHost, maybe wrapped in lossyHost
 	shards  []string
 	traffic *Traffic
+	wire    *Wire
 	recv    *Receiver
 
 	mu    sync.Mutex
@@ -43,6 +44,7 @@ type simNet struct {
 	graph Graph
 	mn    mocknet.Mocknet // nil for TCP
 	clock *Clock
+	wires map[peer.ID]*Wire // written before any relay starts, read-only after
 
 	upMu sync.Mutex
 	up   []bool
@@ -54,7 +56,7 @@ func shardTopic(cluster, s int) string {
 
 // buildNet creates the hosts and the graph; relays start in start.
 func buildNet(cfg Config, rng *rand.Rand) (*simNet, error) {
-	n := &simNet{cfg: cfg, clock: NewClock(cfg.Messages), up: make([]bool, cfg.Nodes)}
+	n := &simNet{cfg: cfg, clock: NewClock(cfg.Messages), up: make([]bool, cfg.Nodes), wires: map[peer.ID]*Wire{}}
 	if cfg.Transport == TransportMock {
 		n.mn = mocknet.New()
 	}
@@ -68,9 +70,12 @@ func buildNet(cfg Config, rng *rand.Rand) (*simNet, error) {
 			n.close()
 			return nil, fmt.Errorf("sim: host %d: %w", i, err)
 		}
-		sn := &simNode{idx: i, raw: raw, h: raw, traffic: &Traffic{}, recv: NewReceiver(n.clock, nil)}
+		sn := &simNode{idx: i, raw: raw, traffic: &Traffic{}, wire: &Wire{}, recv: NewReceiver(n.clock, nil)}
+		n.wires[raw.ID()] = sn.wire
+		// Metered under the loss model: a lost copy is never written, so never counted.
+		sn.h = &wireHost{Host: raw, w: sn.wire, peerWire: func(p peer.ID) *Wire { return n.wires[p] }}
 		if cfg.Loss > 0 {
-			sn.h = &lossyHost{Host: raw, loss: cfg.Loss, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i))), lost: new(int64)}
+			sn.h = &lossyHost{Host: sn.h, loss: cfg.Loss, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i))), lost: new(int64)}
 		}
 		if cfg.AllShards {
 			sn.shards = all

@@ -45,21 +45,29 @@ type Result struct {
 	ControlShare float64 `json:"control_share"`
 	// NodeLoad: bytes received per node per message published anywhere / MsgBytes. Equal to
 	// Amplification with one shard; sharding divides it.
-	NodeLoad      float64 `json:"node_load"`
-	BandwidthIn   float64 `json:"bandwidth_in_kbps"`
-	BandwidthOut  float64 `json:"bandwidth_out_kbps"`
-	DeliveryRatio float64 `json:"delivery_ratio"`
-	Expected      int     `json:"expected"`
-	Delivered     int     `json:"delivered"`
-	LatencyP50    float64 `json:"latency_p50_ms"`
-	LatencyP99    float64 `json:"latency_p99_ms"`
-	LatencyMax    float64 `json:"latency_max_ms"`
-	MeshMean      float64 `json:"mesh_mean"`
-	LostCopies    int64   `json:"lost_copies"`
-	Dropped       int64   `json:"dropped"`
-	Restarts      int     `json:"restarts"`
-	Seconds       float64 `json:"seconds"`
-	TimedOut      bool    `json:"timed_out,omitempty"`
+	NodeLoad float64 `json:"node_load"`
+	// Wire*: bytes written on / read from each node's pubsub streams (wire.go), per node per
+	// message published anywhere: means over nodes, and the busiest node's out. WireByKind
+	// splits the mean out by category (WireKinds); WireControlShare is everything but publish.
+	WireInPerMsg     float64            `json:"wire_in_bytes_per_msg"`
+	WireOutPerMsg    float64            `json:"wire_out_bytes_per_msg"`
+	WireOutMaxPerMsg float64            `json:"wire_out_max_bytes_per_msg"`
+	WireControlShare float64            `json:"wire_control_share"`
+	WireByKind       map[string]float64 `json:"wire_out_bytes_per_msg_by_kind"`
+	BandwidthIn      float64            `json:"bandwidth_in_kbps"`
+	BandwidthOut     float64            `json:"bandwidth_out_kbps"`
+	DeliveryRatio    float64            `json:"delivery_ratio"`
+	Expected         int                `json:"expected"`
+	Delivered        int                `json:"delivered"`
+	LatencyP50       float64            `json:"latency_p50_ms"`
+	LatencyP99       float64            `json:"latency_p99_ms"`
+	LatencyMax       float64            `json:"latency_max_ms"`
+	MeshMean         float64            `json:"mesh_mean"`
+	LostCopies       int64              `json:"lost_copies"`
+	Dropped          int64              `json:"dropped"`
+	Restarts         int                `json:"restarts"`
+	Seconds          float64            `json:"seconds"`
+	TimedOut         bool               `json:"timed_out,omitempty"`
 
 	Latencies []time.Duration `json:"-"`
 }
@@ -246,6 +254,10 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 
 	var copies, ampIn, ampOut, load, bwIn, bwOut, mesh []float64
 	var ctrl, total float64
+	var wireIn, wireOut []float64
+	byKind := make([]float64, len(WireKinds))
+	var wirePub, wireAll float64
+	nPub := float64(res.Published)
 	secs := pubPhase.Seconds()
 	for _, sn := range n.nodes {
 		t := sn.traffic
@@ -259,6 +271,14 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 		ctrl += float64(t.CtrlInBytes.Load() + t.CtrlOutBytes.Load())
 		total += float64(t.BytesIn() + t.BytesOut())
 		res.Dropped += t.Dropped.Load()
+		w := sn.wire
+		wireIn = append(wireIn, ratio(float64(w.TotalIn()), nPub))
+		wireOut = append(wireOut, ratio(float64(w.TotalOut()), nPub))
+		for k, kind := range WireKinds {
+			byKind[k] += ratio(float64(w.Out(kind)), nPub) / float64(len(n.nodes))
+		}
+		wirePub += float64(w.In(WirePublish) + w.Out(WirePublish))
+		wireAll += float64(w.TotalIn() + w.TotalOut())
 		res.Latencies = append(res.Latencies, sn.recv.Latencies()...)
 		if r := sn.relay(); r != nil && cfg.Router == RouterGossip {
 			for _, topic := range sn.shards {
@@ -275,6 +295,12 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 	res.Amplification, res.AmplificationOut = Mean(ampIn), Mean(ampOut)
 	res.NodeLoad, res.BandwidthIn, res.BandwidthOut = Mean(load), Mean(bwIn), Mean(bwOut)
 	res.ControlShare = ratio(ctrl, total)
+	res.WireInPerMsg, res.WireOutPerMsg, res.WireOutMaxPerMsg = Mean(wireIn), Mean(wireOut), MaxOf(wireOut)
+	res.WireControlShare = ratio(wireAll-wirePub, wireAll)
+	res.WireByKind = map[string]float64{}
+	for k, kind := range WireKinds {
+		res.WireByKind[kind] = byKind[k]
+	}
 	res.MeshMean = Mean(mesh)
 	res.LatencyP50 = ms(Percentile(res.Latencies, 0.50))
 	res.LatencyP99 = ms(Percentile(res.Latencies, 0.99))

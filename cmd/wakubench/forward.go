@@ -208,20 +208,23 @@ func listenAddr(rest string) (multiaddr.Multiaddr, error) {
 }
 
 // counterSum adds up every series of a counter on a Prometheus text endpoint.
-func counterSum(url, name string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+func counterSum(url, name string) float64 { return sumSeries(scrape(url), name) }
+
+// sumSeries adds up the series of a counter in Prometheus text whose labels contain every one
+// of labels (e.g. `direction="in"`).
+func sumSeries(body, name string, labels ...string) float64 {
 	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			f := strings.Fields(line)
-			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
-				sum += v
-			}
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			match = match && strings.Contains(line, l)
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); match && err == nil {
+			sum += v
 		}
 	}
 	return sum

@@ -1,6 +1,8 @@
 // Command wakubench measures the wakunode binary from the outside: start-to-REST-ready time and
-// idle memory (startup), relay forwarding through one node at rising rates (forward), and relay
-// to queryable store ingest (ingest), with the node's CPU and RSS read from /proc. It prints Markdown tables for docs/benchmarks.md.
+// idle memory (startup), relay forwarding through one node at rising rates (forward), relay
+// to queryable store ingest (ingest), and the node's cost at user rates with the store on, a
+// fresh node per step (rates), with the node's CPU and RSS read from /proc. It prints Markdown
+// tables for docs/benchmarks.md.
 package main
 
 import (
@@ -22,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest --bin ./wakunode [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest|rates --bin ./wakunode [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -33,6 +35,8 @@ func main() {
 		err = forward(os.Args[2:])
 	case "ingest":
 		err = ingest(os.Args[2:])
+	case "rates":
+		err = rates(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}

@@ -1,5 +1,6 @@
 // Command wakusim runs many Waku relay nodes in one process and measures what relaying costs
-// each of them: copies per message, amplification, control share, delivery and latency.
+// each of them: copies per message, amplification, bytes sent and received per published
+// message (payload copies and each kind of control), delivery and latency.
 //
 //	wakusim --nodes 100 --degree 16 --router gossipsub --shards 1 --messages 100 --size 10000 --rate 10 --json
 //	wakusim --sweep --out docs/scaling
@@ -154,6 +155,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, sim.MarkdownHeader())
 	fmt.Fprintln(stdout, sim.MarkdownRow(res))
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "Bytes each node sends per published message, by kind:")
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, sim.WireKindsHeader())
+	fmt.Fprintln(stdout, sim.WireKindsRow(res))
 	if res.TimedOut {
 		return errors.New("run timed out; results are partial")
 	}

@@ -21,7 +21,8 @@ func TestRunJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
 			t.Fatalf("%s: output is not one JSON object: %v\n%s", router, err, out.String())
 		}
-		for _, k := range []string{"nodes", "router", "copies_per_message", "amplification", "delivery_ratio", "latency_p50_ms", "latency_p99_ms"} {
+		for _, k := range []string{"nodes", "router", "copies_per_message", "amplification", "delivery_ratio", "latency_p50_ms", "latency_p99_ms",
+			"wire_in_bytes_per_msg", "wire_out_bytes_per_msg", "wire_control_share", "wire_out_bytes_per_msg_by_kind"} {
 			if _, ok := r[k]; !ok {
 				t.Errorf("%s: key %q missing in %v", router, k, r)
 			}
