@@ -39,6 +39,9 @@ func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) (*storesy
 		SelectPeer: n.storeSyncPeer,
 		Logger:     n.log,
 	}
+	if n.metrics != nil {
+		cfg.Metrics = n.metrics.StoreSync()
+	}
 	s := storesync.New(n.host, n.archive, cfg)
 	if err := s.Start(ctx); err != nil {
 		return nil, fmt.Errorf("store sync: %w", err)

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/wakunode/wakunode/enr"
 )
 
@@ -31,11 +34,18 @@ func TestStoreSyncWiring(t *testing.T) {
 	cb.Store.Enabled = true
 	cb.StoreNode = addrWith(t, a, "/tcp/")
 	cb.StoreSync = &StoreSyncConfig{Interval: 200 * time.Millisecond, RelayJitter: time.Nanosecond}
+	reg := prometheus.NewRegistry()
+	cb.Registerer = reg
 	b := startNode(t, cb)
 	if p, err := b.storeSyncPeer(); err != nil || p != a.ID() {
 		t.Fatalf("sync peer %s, %v", p, err)
 	}
 	waitCount(t, b, 5)
+	// B's syncer reports to the node's metrics.
+	n, err := testutil.GatherAndCount(reg, "total_transfer_messages_exchanged_total")
+	if err != nil || n != 1 {
+		t.Fatalf("transfer series %d, %v", n, err)
+	}
 
 	for _, n := range []*Node{a, b} {
 		rec, err := enr.Parse(n.ENR())
