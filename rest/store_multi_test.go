@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,36 @@ func TestStoreV3SeveralStoreNodes(t *testing.T) {
 	q = url.Values{"pubsubTopic": {e2eTopic}, "contentTopics": {e2eStoreCT}, "peerAddr": {addrB}, "pageSize": {"3"}}
 	if resp = get(q); len(resp.Messages) != 3 || resp.PaginationCursor == "" || resp.StoreNodes != nil {
 		t.Fatalf("single node: %d messages, cursor %q, reports %v", len(resp.Messages), resp.PaginationCursor, resp.StoreNodes)
+	}
+}
+
+// More than 16 store nodes or one bad address is a 400 before any query; a backend that
+// cannot merge answers 501 rather than querying one node only.
+func TestStoreV3SeveralStoreNodesRefused(t *testing.T) {
+	f := newFakeNode(t)
+	h := newTestServer(t, f, nil).Handler()
+	addr := func(i int) string {
+		return fmt.Sprintf("/ip4/127.0.0.%d/tcp/60000/p2p/%s", i+1, f.ID())
+	}
+	var many []string
+	for i := range 17 {
+		many = append(many, addr(i))
+	}
+	for _, tt := range []struct {
+		name  string
+		addrs []string
+		code  int
+		text  string
+	}{
+		{"too many", many, 400, "at most 16"},
+		{"bad second address", []string{addr(0), "/ip4/127.0.0.1/tcp/1"}, 400, "/p2p/"},
+		{"no merging backend", []string{addr(0), addr(1)}, 501, "several store nodes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, h, "GET", "/store/v3/messages?"+url.Values{"peerAddr": tt.addrs}.Encode(), "", "")
+			if r.code != tt.code || !strings.Contains(r.body, tt.text) {
+				t.Fatalf("%d %q, want %d containing %q", r.code, r.body, tt.code, tt.text)
+			}
+		})
 	}
 }
