@@ -28,6 +28,7 @@ type Registry struct {
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
 	svc           services
+	sync          storeSync
 
 	// nim-libp2p's names, which nwaku dashboards read
 	validationSuccess, validationFailure prometheus.Counter

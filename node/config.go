@@ -57,7 +57,9 @@ type Config struct {
 	// StaticNodes are multiaddrs (with /p2p/<id>) kept connected.
 	StaticNodes []multiaddr.Multiaddr
 
-	Store     StoreConfig
+	Store StoreConfig
+	// StoreSync, when set, runs store sync over the archive (--store-sync); needs Store.Enabled.
+	StoreSync *StoreSyncConfig
 	Filter    FilterConfig
 	Lightpush bool // --lightpush: serve lightpush v3 and v2
 	// RateLimits are the per-protocol --rate-limit settings for the services.

@@ -59,6 +59,9 @@ func (n *Node) capabilities() enr.Capabilities {
 	}
 	if n.cfg.Store.Enabled {
 		c |= enr.Store
+		if n.cfg.StoreSync != nil {
+			c |= enr.Sync
+		}
 	}
 	if n.cfg.Filter.Enabled {
 		c |= enr.Filter

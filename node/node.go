@@ -99,6 +99,9 @@ func New(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("shard %d exceeds %d", s, message.MaxShardIndex)
 		}
 	}
+	if cfg.StoreSync != nil && !cfg.Store.Enabled {
+		return nil, errors.New("store sync needs the store (--store)")
+	}
 	for _, ct := range cfg.ContentTopics {
 		if n.auto == nil {
 			return nil, fmt.Errorf("content topic %s: %w", ct, ErrNoAutosharding)

@@ -31,6 +31,11 @@ func (n *Node) startServices(ctx context.Context) error {
 		if err := n.startStore(ctx); err != nil {
 			return err
 		}
+		if n.cfg.StoreSync != nil {
+			if _, err := n.startStoreSync(ctx, *n.cfg.StoreSync); err != nil {
+				return err
+			}
+		}
 	}
 	if n.cfg.Filter.Enabled {
 		fc := filter.Config{MaxPeers: n.cfg.Filter.MaxPeers, MaxCriteria: n.cfg.Filter.MaxCriteria,

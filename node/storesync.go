@@ -12,12 +12,9 @@ import (
 )
 
 // StoreSyncConfig is --store-sync-interval, --store-sync-range and --store-sync-relay-jitter
-// (zero values take nwaku's 300 s, 3600 s and 20 s). Store sync runs only with the store.
-//
-// Wiring still to do outside this file (owned elsewhere): a `StoreSync *StoreSyncConfig` field
-// in Config set by --store-sync; `if n.cfg.StoreSync != nil { _, err := n.startStoreSync(ctx, *n.cfg.StoreSync) }`
-// in start() right after startStore; enr.Sync in capabilities() under the same condition; and a
-// storesync.Metrics implementation in metrics/ under nwaku's names.
+// (zero values take nwaku's 300 s, 3600 s and 20 s; a negative interval never initiates a
+// round, as nwaku's 0). Config.StoreSync set starts it right after the store (New refuses it
+// without the store) and sets the waku2 sync bit (enr.Sync).
 type StoreSyncConfig struct {
 	Interval, Range, RelayJitter time.Duration
 }
@@ -41,6 +38,9 @@ func (n *Node) startStoreSync(ctx context.Context, sc StoreSyncConfig) (*storesy
 		Validate:   n.Validator().CheckEnvelope,
 		SelectPeer: n.storeSyncPeer,
 		Logger:     n.log,
+	}
+	if n.metrics != nil {
+		cfg.Metrics = n.metrics.StoreSync()
 	}
 	s := storesync.New(n.host, n.archive, cfg)
 	if err := s.Start(ctx); err != nil {

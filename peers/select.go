@@ -26,7 +26,7 @@ var capProtocols = map[enr.Capabilities][]protocol.ID{
 	enr.Store:     {"/vac/waku/store-query/3.0.0", "/vac/waku/store/2.0.0-beta4"},
 	enr.Filter:    {"/vac/waku/filter-subscribe/2.0.0-beta1"},
 	enr.Lightpush: {"/vac/waku/lightpush/3.0.0", "/vac/waku/lightpush/2.0.0-beta1"},
-	enr.Sync:      {"/vac/waku/reconciliation/1.0.0"},
+	enr.Sync:      {"/vac/waku/reconciliation/1.0.0", "/vac/waku/transfer/1.0.0"},
 }
 
 func capsServe(c enr.Capabilities, proto protocol.ID) bool {

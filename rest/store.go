@@ -65,6 +65,8 @@ type StoreQueryResponse struct {
 	StatusDesc       string         `json:"statusDesc"`
 	Messages         []StoreMessage `json:"messages"`
 	PaginationCursor string         `json:"paginationCursor,omitempty"`
+	// StoreNodes is set only for a query over several store nodes (store_multi.go).
+	StoreNodes []StoreNodeReport `json:"storeNodes,omitempty"`
 }
 
 func toStoreResponse(r *storepb.StoreQueryResponse) StoreQueryResponse {
@@ -93,10 +95,11 @@ func (s *Server) storeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /store/v1/messages", s.handleStoreLegacy)
 }
 
-// handleStoreV3 translates the query string into one store v3 request (one page).
+// handleStoreV3 translates the query string into one store v3 request (one page), or, with
+// several peerAddr, into a merged query over those store nodes.
 func (s *Server) handleStoreV3(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	addr, err := parsePeerAddr(q.Get("peerAddr"))
+	addrs, err := parsePeerAddrs(q)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
@@ -105,6 +108,14 @@ func (s *Server) handleStoreV3(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if len(addrs) > 1 {
+		s.handleStoreMulti(w, r, addrs, req)
+		return
+	}
+	var addr multiaddr.Multiaddr
+	if len(addrs) == 1 {
+		addr = addrs[0]
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()

@@ -31,7 +31,7 @@ func TestRunExitsEarly(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, 2, "", "--bogus"},
 		{"bad value", []string{"--tcp-port=70000"}, 2, "", "--tcp-port"},
 		{"unknown toml key", []string{"--config-file", badToml}, 2, "", `unknown key "no-such-key"`},
-		{"not supported", []string{"--store-sync"}, 2, "", "--store-sync: not supported"},
+		{"not supported", []string{"--preset=twn"}, 2, "", "--preset: not supported"},
 		{"rln refused with its reason", []string{"--rln-relay=true"}, 2, "", "--rln-relay: not supported: RLN relay"},
 		{"bad nodekey", []string{"--nodekey=zz"}, 2, "", "--nodekey"},
 	}
@@ -151,12 +151,12 @@ func runUntilSummary(t *testing.T, args ...string) (map[string]any, func() int) 
 	return nil, nil
 }
 
-// A --nodekey with a --data-dir that does not exist yet and --store: the data directory is
+// A --nodekey with a --data-dir that does not exist yet, --store and --store-sync: the data directory is
 // created even though no key is generated there, and the summary says where messages go.
 func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet")
 	summary, stop := runUntilSummary(t, "--nodekey=1122334455667788990011223344556677889900112233445566778899001122",
-		"--data-dir="+dir, "--store=true", "--filter=true", "--cluster-id=3", "--num-shards-in-network=4", "--shard=2",
+		"--data-dir="+dir, "--store=true", "--store-sync=true", "--store-sync-interval=0", "--filter=true", "--cluster-id=3", "--num-shards-in-network=4", "--shard=2",
 		"--listen-address=127.0.0.1", "--nat=none", "--tcp-port=0", "--rest-port=0", "--metrics-logging=false")
 	defer func() {
 		if c := stop(); c != 0 {
@@ -165,7 +165,7 @@ func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
 	}()
 	db := filepath.Join(dir, "store.sqlite3")
 	for k, want := range map[string]any{"cluster": float64(3), "sharding": "autosharding over 4 shards", "shards": "2",
-		"services": "relay,store,filter,peer-exchange", "store": db, "dataDir": dir} {
+		"services": "relay,store,store-sync,filter,peer-exchange", "store": db, "dataDir": dir} {
 		if summary[k] != want {
 			t.Errorf("summary %s = %v, want %v (%v)", k, summary[k], want, summary)
 		}

@@ -73,7 +73,7 @@ func logSummary(log *slog.Logger, o *cli.Options, n *node.Node, ver string, serv
 	for _, s := range []struct {
 		name string
 		on   bool
-	}{{"relay", o.Relay}, {"store", o.Store}, {"filter", o.Filter}, {"lightpush", o.Lightpush},
+	}{{"relay", o.Relay}, {"store", o.Store}, {"store-sync", o.Store && o.StoreSync}, {"filter", o.Filter}, {"lightpush", o.Lightpush},
 		{"peer-exchange", o.PeerExchange}, {"discv5", o.Discv5Discovery != nil && *o.Discv5Discovery},
 		{"dns-discovery", o.DNSDiscoveryURL != ""}} {
 		if s.on {

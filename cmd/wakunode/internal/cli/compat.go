@@ -26,11 +26,6 @@ type nwakuOnly struct {
 	RLNRelayIDCommitmentKey    string
 	RLNRelayBandwidthThreshold int
 
-	StoreSync            bool
-	StoreSyncInterval    uint32
-	StoreSyncRange       uint32
-	StoreSyncRelayJitter uint32
-
 	AgentString       string
 	ExtMultiaddrOnly  bool
 	DNSAddrs          bool
@@ -49,9 +44,6 @@ func nwakuOnlyDefaults() nwakuOnly {
 	return nwakuOnly{
 		RLNRelayUserMessageLimit: 1,
 		RLNRelayEpochSec:         1,
-		StoreSyncInterval:        300,
-		StoreSyncRange:           3600,
-		StoreSyncRelayJitter:     20,
 		AgentString:              "nwaku",
 		DNSAddrs:                 true,
 		Rendezvous:               true,
@@ -72,8 +64,7 @@ type unbuiltFlag struct {
 }
 
 const (
-	noRLN       = "RLN relay (rate-limiting proofs on relay) is not built into wakunode; run without it (--rln-relay=false)"
-	noStoreSync = "store sync (/vac/waku/reconciliation) is not built into this version; run without it (--store-sync=false)"
+	noRLN = "RLN relay (rate-limiting proofs on relay) is not built into wakunode; run without it (--rln-relay=false)"
 )
 
 // unbuilt is the table behind checkUnbuilt, --help and docs/flags.md.
@@ -93,10 +84,6 @@ var unbuilt = []unbuiltFlag{
 	{name: "rln-relay-id-key", gate: "rln-relay", reason: noRLN},
 	{name: "rln-relay-id-commitment-key", gate: "rln-relay", reason: noRLN},
 	{name: "rln-relay-bandwidth-threshold", gate: "rln-relay", reason: noRLN},
-	{name: "store-sync", reason: noStoreSync},
-	{name: "store-sync-interval", gate: "store-sync", reason: noStoreSync},
-	{name: "store-sync-range", gate: "store-sync", reason: noStoreSync},
-	{name: "store-sync-relay-jitter", gate: "store-sync", reason: noStoreSync},
 	{name: "protected-shard", reason: "signed (protected) shards are not built: wakunode does not check message signatures"},
 	{name: "protected-topic", reason: "signed (protected) topics are not built: wakunode does not check message signatures"},
 	{name: "preset", reason: "presets are not built: 'twn' (The Waku Network) needs RLN; set --cluster-id=1 --num-shards-in-network=8 yourself"},
@@ -115,7 +102,6 @@ var unbuilt = []unbuiltFlag{
 func declareNwakuOnly(fs *flag.FlagSet, o *nwakuOnly) {
 	str := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
 	boolean := func(p *bool, name, usage string) { fs.BoolVar(p, name, *p, usage) }
-	u32 := func(p *uint32, name, usage string) { fs.Var(uintValue[uint32]{p}, name, usage) }
 	un := func(p *uint, name, usage string) { fs.Var(uintValue[uint]{p}, name, usage) }
 	list := func(p *[]string, name, usage string) { fs.Var(stringList{p, nil}, name, usage) }
 
@@ -134,11 +120,6 @@ func declareNwakuOnly(fs *flag.FlagSet, o *nwakuOnly) {
 	str(&o.RLNRelayIDKey, "rln-relay-id-key", "RLN identity secret key as hex")
 	str(&o.RLNRelayIDCommitmentKey, "rln-relay-id-commitment-key", "RLN identity commitment key as hex")
 	fs.IntVar(&o.RLNRelayBandwidthThreshold, "rln-relay-bandwidth-threshold", o.RLNRelayBandwidthThreshold, "Message rate in bytes/s above which RLN proofs are verified")
-
-	boolean(&o.StoreSync, "store-sync", "Enable store sync")
-	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
-	u32(&o.StoreSyncRange, "store-sync-range", "Seconds of history to sync")
-	u32(&o.StoreSyncRelayJitter, "store-sync-relay-jitter", "Seconds allowed for relay propagation jitter")
 
 	str(&o.AgentString, "agent-string", "Node agent string announced by identify")
 	boolean(&o.ExtMultiaddrOnly, "ext-multiaddr-only", "Only announce the --ext-multiaddr addresses")

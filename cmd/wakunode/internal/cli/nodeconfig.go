@@ -74,6 +74,7 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 	if _, err := archive.ParseRetention(o.StoreRetentionPolicy); err != nil {
 		return cfg, fmt.Errorf("--store-message-retention-policy: %w", err)
 	}
+	cfg.StoreSync = o.storeSyncConfig(log)
 	cfg.Filter = node.FilterConfig{Enabled: o.Filter, MaxPeers: int(o.FilterMaxPeersToServe),
 		MaxCriteria: int(o.FilterMaxCriteria), SubscriptionTimeout: time.Duration(o.FilterSubscriptionTimeout) * time.Second}
 	cfg.Lightpush = o.Lightpush
@@ -105,6 +106,34 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 		return cfg, errors.New("--store-resume needs --storenode")
 	}
 	return cfg, nil
+}
+
+// storeSyncConfig is --store-sync* with nwaku's meanings: nil without --store-sync, and
+// ignored (as nwaku does, the store conf being absent) without --store; an interval of 0
+// never initiates a round (the node still answers); a range or jitter of 0 is an empty window
+// or none (node.StoreSyncConfig reads 0 as the default, so 0 s becomes 1 ns).
+func (o *Options) storeSyncConfig(log *slog.Logger) *node.StoreSyncConfig {
+	if !o.StoreSync {
+		return nil
+	}
+	if !o.Store {
+		if log != nil {
+			log.Warn("--store-sync ignored: store sync needs the store (--store)")
+		}
+		return nil
+	}
+	secs := func(s uint32) time.Duration {
+		if s == 0 {
+			return time.Nanosecond
+		}
+		return time.Duration(s) * time.Second
+	}
+	sc := &node.StoreSyncConfig{Interval: secs(o.StoreSyncInterval), Range: secs(o.StoreSyncRange),
+		RelayJitter: secs(o.StoreSyncRelayJitter)}
+	if o.StoreSyncInterval == 0 {
+		sc.Interval = -1
+	}
+	return sc
 }
 
 // nwakuKeepAlive is nwaku's ping interval with --keep-alive=true (20% of its stream timeout).

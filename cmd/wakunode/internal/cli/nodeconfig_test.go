@@ -247,3 +247,31 @@ func TestRequestRateLimit(t *testing.T) {
 		t.Fatal("the limits equal the defaults: the test proves nothing")
 	}
 }
+
+// --store-sync* map to node.StoreSyncConfig with nwaku's meanings: seconds, interval 0 = never
+// initiate, jitter 0 = no offset, and no store sync at all without --store.
+func TestNodeConfigStoreSync(t *testing.T) {
+	tests := []struct {
+		args []string
+		want *node.StoreSyncConfig
+	}{
+		{[]string{"--store"}, nil},
+		{[]string{"--store-sync"}, nil}, // ignored without --store, as nwaku does
+		{[]string{"--store", "--store-sync"}, &node.StoreSyncConfig{Interval: 300 * time.Second, Range: time.Hour, RelayJitter: 20 * time.Second}},
+		{[]string{"--store", "--store-sync", "--store-sync-interval=0", "--store-sync-range=600", "--store-sync-relay-jitter=0"},
+			&node.StoreSyncConfig{Interval: -1, Range: 10 * time.Minute, RelayJitter: time.Nanosecond}},
+	}
+	for _, tt := range tests {
+		o, err := Parse(tt.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.NodeConfig(nil, "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cfg.StoreSync, tt.want) {
+			t.Errorf("%v: store sync %+v, want %+v", tt.args, cfg.StoreSync, tt.want)
+		}
+	}
+}

@@ -52,6 +52,10 @@ type Options struct {
 	StoreDBMigration          bool
 	StoreMaxDBConns           int
 	StoreResume               bool
+	StoreSync                 bool
+	StoreSyncInterval         uint32
+	StoreSyncRange            uint32
+	StoreSyncRelayJitter      uint32
 	Filter                    bool
 	FilterNode                string
 	FilterSubscriptionTimeout uint16
@@ -127,6 +131,9 @@ func defaults() *Options {
 		StoreRetentionPolicy:      "time:172800",
 		StoreDBURL:                "sqlite://store.sqlite3",
 		StoreMaxDBConns:           50,
+		StoreSyncInterval:         300,
+		StoreSyncRange:            3600,
+		StoreSyncRelayJitter:      20,
 		StoreDBMigration:          true,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
@@ -197,6 +204,10 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	boolean(&o.StoreDBMigration, "store-message-db-migration", "Migrate the database at start")
 	fs.IntVar(&o.StoreMaxDBConns, "store-max-num-db-connections", o.StoreMaxDBConns, "Maximum PostgreSQL connections in the pool")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
+	boolean(&o.StoreSync, "store-sync", "Enable store sync")
+	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
+	u32(&o.StoreSyncRange, "store-sync-range", "Seconds of history to sync")
+	u32(&o.StoreSyncRelayJitter, "store-sync-relay-jitter", "Seconds allowed for relay propagation jitter")
 	boolean(&o.Filter, "filter", "Enable filter protocol")
 	str(&o.FilterNode, "filternode", "Peer multiaddr to request content filtering of messages")
 	u16(&o.FilterSubscriptionTimeout, "filter-subscription-timeout", "Seconds a filter subscription lives without a ping")

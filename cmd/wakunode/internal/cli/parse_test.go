@@ -134,7 +134,6 @@ func TestNwakuOnlyFlags(t *testing.T) {
 		{"rln", []string{"--rln-relay=true"}, "--rln-relay: not supported: RLN relay"},
 		{"rln sub-flag with rln on", []string{"--rln-relay", "--rln-relay-tree-path=/x"}, "--rln-relay: not supported"},
 		{"rln type still checked", []string{"--rln-relay-chain-id=abc"}, "--rln-relay-chain-id"},
-		{"store sync", []string{"--store-sync"}, "--store-sync: not supported: store sync"},
 		{"protected shard", []string{"--protected-shard=0:03aabb"}, "--protected-shard: not supported: signed"},
 		{"preset twn", []string{"--preset=twn"}, "--preset: not supported"},
 		{"agent", []string{"--agent-string=mine"}, "--agent-string: not supported"},
@@ -277,7 +276,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad content topic", []string{"--content-topic=foo"}, []string{"--content-topic", "foo"}},
 		{"bad multiaddr", []string{"--ext-multiaddr=1.2.3.4:60000"}, []string{"--ext-multiaddr", "not a multiaddr"}},
 		{"staticnode without peer id", []string{"--staticnode=/ip4/127.0.0.1/tcp/60000"}, []string{"--staticnode", "/p2p/"}},
-		{"store sync", []string{"--store-sync"}, []string{"--store-sync: not supported"}},
+		{"store sync interval not a number", []string{"--store-sync-interval=5m"}, []string{"--store-sync-interval"}},
 		{"unsupported value still type-checked", []string{"--filter-subscription-timeout=70000"}, []string{"--filter-subscription-timeout", "out of range"}},
 		{"missing config file", []string{"--config-file=/nonexistent/x.toml"}, []string{"--config-file", "/nonexistent/x.toml"}},
 	}
@@ -339,6 +338,10 @@ listen-address = "127.0.0.1"
 max-msg-size = "1 KB"
 peer-exchange = true
 store = false
+store-sync = true
+store-sync-interval = 60
+store-sync-range = 7200
+store-sync-relay-jitter = 0
 `)
 	o, err := Parse([]string{"--config-file=" + path, "--tcp-port=60002", "--shard=7"})
 	if err != nil {
@@ -357,6 +360,7 @@ store = false
 	want.RESTAllowOrigins = []string{"localhost:*"} // a scalar for a list flag is one element
 	want.ListenAddress = "127.0.0.1"
 	want.MaxMsgSize, want.MaxMsgBytes = "1 KB", 1000
+	want.StoreSync, want.StoreSyncInterval, want.StoreSyncRange, want.StoreSyncRelayJitter = true, 60, 7200, 0
 	if !reflect.DeepEqual(o, want) {
 		t.Fatalf("got  %+v\nwant %+v", o, want)
 	}
@@ -376,7 +380,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"wrong type", "relay = \"maybe\"\n", nil, []string{`key "relay"`}},
 		{"nested config-file", "config-file = \"other.toml\"\n", nil, []string{`unknown key "config-file"`}},
 		{"syntax", "relay = \n", nil, []string{"--config-file"}},
-		{"unsupported from file", "store-sync = true\n", nil, []string{"--store-sync: not supported"}},
+		{"unsupported from file", "rln-relay = true\n", nil, []string{"--rln-relay: not supported"}},
 		{"bad element", "shard = [1, 70000]\n", nil, []string{`key "shard"`, "out of range"}},
 	}
 	for _, tt := range tests {
