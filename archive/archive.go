@@ -14,8 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/libp2p/go-libp2p/p2p/discovery/backoff"
-
+	"github.com/wakunode/wakunode/internal/backoff"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -172,7 +171,7 @@ type Archive struct {
 	db      driver
 	log     *slog.Logger
 	q       *queue
-	backoff backoff.BackoffFactory
+	backoff backoff.Factory
 	health  health
 	drops   dropLog
 	dropped atomic.Int64
@@ -229,7 +228,7 @@ func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archi
 
 func newArchive(cfg Config, db driver) *Archive {
 	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, q: newQueue(cfg.QueueSize, cfg.QueueBytes),
-		backoff: newBackoff(cfg.RetryMin, cfg.RetryMax), stop: make(chan struct{}),
+		backoff: backoff.NewFactory(cfg.RetryMin, cfg.RetryMax), stop: make(chan struct{}),
 		drops: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{}}}
 	a.health.ok, a.health.since = true, time.Now()
 	return a

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand"
 	"sync"
 	"time"
-
-	"github.com/libp2p/go-libp2p/p2p/discovery/backoff"
 
 	"github.com/wakunode/wakunode/message"
 )
@@ -236,11 +233,6 @@ func (a *Archive) sleep(d time.Duration) bool {
 	case <-a.stop:
 	}
 	return true
-}
-
-func newBackoff(minDelay, maxDelay time.Duration) backoff.BackoffFactory {
-	return backoff.NewExponentialBackoff(minDelay, maxDelay, backoff.FullJitter,
-		minDelay, 2, 0, mrand.NewSource(time.Now().UnixNano()))
 }
 
 // dropLog writes at most one line per cause per interval, with the count since the last line,

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/p2p/enode"
 
 	"github.com/wakunode/wakunode/discovery/dnsdisc"
+	"github.com/wakunode/wakunode/internal/backoff"
 	"github.com/wakunode/wakunode/peers"
 )
 
@@ -22,7 +23,8 @@ type DNSConfig struct {
 	URL    string
 	// SeedUDP receives the records that can seed discv5 (nil: none is wanted).
 	SeedUDP func(*enode.Node)
-	// Backoff is the first wait after a failure, doubled up to MaxBackoff (5 s and 10 min).
+	// Backoff is the first wait after a failure; later waits double with full jitter up to
+	// MaxBackoff (5 s and 10 min).
 	Backoff, MaxBackoff time.Duration
 	Logger              *slog.Logger
 }
@@ -30,13 +32,14 @@ type DNSConfig struct {
 // SyncDNS syncs one tree until it succeeds, backing off between failures, and emits each node
 // found (origin peers.OriginDNS). It returns the number of nodes, or 0 when ctx ended first.
 func SyncDNS(ctx context.Context, cfg DNSConfig, out *Stream) int {
-	wait, maxWait := cfg.Backoff, cfg.MaxBackoff
-	if wait <= 0 {
-		wait = 5 * time.Second
+	lo, hi := cfg.Backoff, cfg.MaxBackoff
+	if lo <= 0 {
+		lo = 5 * time.Second
 	}
-	if maxWait <= 0 {
-		maxWait = 10 * time.Minute
+	if hi <= 0 {
+		hi = 10 * time.Minute
 	}
+	retry := backoff.New(lo, hi)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -53,12 +56,12 @@ func SyncDNS(ctx context.Context, cfg DNSConfig, out *Stream) int {
 			log.Info("dns discovery", "url", cfg.URL, "nodes", len(nodes))
 			return len(nodes)
 		}
+		wait := retry.Delay()
 		log.Warn("dns discovery failed", "url", cfg.URL, "retryIn", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return 0
 		case <-time.After(wait):
 		}
-		wait = min(wait*2, maxWait)
 	}
 }

@@ -30,12 +30,6 @@ var (
 	ErrWrongCluster     = errors.New("pubsub topic is on another cluster")
 	ErrUnservedShard    = errors.New("pubsub topic is not served by this node")
 	ErrInvalidTopicSpec = errors.New("invalid topic")
-
-	// Deprecated: relay has no timestamp rule (nwaku's has none either); the archive applies
-	// its own. Kept only until rest/ stops naming them; nothing returns them.
-	ErrTimestampMissing = errors.New("timestamp is missing")
-	// Deprecated: see ErrTimestampMissing.
-	ErrTimestampDrift = errors.New("timestamp differs from local clock by more than the allowed drift")
 )
 
 // Reason is why a message was refused: the metrics label every door counts it under, and what

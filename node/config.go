@@ -8,6 +8,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/relay"
@@ -97,6 +98,9 @@ type StoreConfig struct {
 	Vacuum    bool // --store-message-db-vacuum
 	// Resume fetches what the node missed while down from StoreNode (--store-resume).
 	Resume bool
+	// QueueBytes bounds the messages waiting to be written (--store-queue-bytes); 0 means
+	// archive.DefaultQueueBytes.
+	QueueBytes int64
 }
 
 // FilterConfig configures the filter service.
@@ -121,7 +125,7 @@ func DefaultConfig() Config {
 		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize},
 		MaxConnections:     50,
 		KeepAlive:          5 * time.Minute,
-		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true},
+		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes},
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
 		Discovery:          DefaultDiscoveryConfig(),

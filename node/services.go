@@ -80,7 +80,7 @@ func (n *Node) startStore(ctx context.Context) error {
 		return fmt.Errorf("store retention policy: %w", err)
 	}
 	ac := archive.Config{URL: n.dbURL(), MaxConns: n.cfg.Store.MaxConns, Migrate: n.cfg.Store.Migrate,
-		Vacuum: n.cfg.Store.Vacuum, Retention: policies, Logger: n.log}
+		Vacuum: n.cfg.Store.Vacuum, Retention: policies, QueueBytes: n.cfg.Store.QueueBytes, Logger: n.log}
 	if n.metrics != nil {
 		ac.Metrics = n.metrics.Archive()
 	}

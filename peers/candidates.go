@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
 	"github.com/wakunode/wakunode/enr"
+	"github.com/wakunode/wakunode/internal/backoff"
 )
 
 // permanentTTL keeps static and candidate addresses in the peerstore until we forget the peer
@@ -24,8 +25,8 @@ type record struct {
 	shards  *enr.RelayShards // from the ENR or metadata; nil = unknown
 	added   time.Time
 	fails   int
-	backoff time.Duration
-	next    time.Time // no dial before this
+	retry   backoff.Strategy // while dials fail; nil after a success
+	next    time.Time        // no dial before this
 	dialing bool
 	// dialedAt is when our last dial succeeded: until the peer shows up on a topic (identify,
 	// gossipsub subscriptions) it still counts as pending, so we do not overshoot.
@@ -42,7 +43,7 @@ func (m *Manager) recordLocked(p peer.ID, force bool) *record {
 		if !force && len(m.known) >= m.pol.PeerStoreCapacity && !m.evictLocked() {
 			return nil
 		}
-		r = &record{origin: OriginUnknown, added: time.Now(), backoff: m.cfg.MinBackoff}
+		r = &record{origin: OriginUnknown, added: time.Now()}
 		m.known[p] = r
 	}
 	return r
@@ -144,7 +145,6 @@ func (m *Manager) reject(p peer.ID) {
 		r.bad = true
 	} else {
 		// A static peer is the operator's choice: keep trying, slowly.
-		r.backoff = m.cfg.MaxBackoff
 		r.next = time.Now().Add(m.cfg.MaxBackoff)
 	}
 }
@@ -219,7 +219,7 @@ func (m *Manager) dialDone(p peer.ID, err error) {
 		if r.static && r.fails > 0 {
 			m.log.Info("static peer reachable again", "peer", p, "failedDials", r.fails)
 		}
-		r.fails, r.backoff, r.next = 0, m.cfg.MinBackoff, time.Time{}
+		r.fails, r.retry, r.next = 0, nil, time.Time{}
 		r.dialedAt = time.Now()
 		return
 	}
@@ -227,15 +227,18 @@ func (m *Manager) dialDone(p peer.ID, err error) {
 		return
 	}
 	r.fails++
-	r.next = time.Now().Add(r.backoff)
+	if r.retry == nil {
+		r.retry = m.retry()
+	}
+	wait := r.retry.Delay() // MinBackoff, then doubling with full jitter up to MaxBackoff
+	r.next = time.Now().Add(wait)
 	if r.static && r.fails == 1 {
 		// Once per failure streak: the operator asked for this peer and must hear why it is
 		// missing; the retries that follow (with backoff) log at debug.
-		m.log.Warn("static peer unreachable, retrying with backoff", "peer", p, "retryIn", r.backoff, "err", err)
+		m.log.Warn("static peer unreachable, retrying with backoff", "peer", p, "retryIn", wait, "err", err)
 	} else {
-		m.log.Debug("dial failed", "peer", p, "fails", r.fails, "retryIn", r.backoff, "err", err)
+		m.log.Debug("dial failed", "peer", p, "fails", r.fails, "retryIn", wait, "err", err)
 	}
-	r.backoff = min(r.backoff*2, m.cfg.MaxBackoff)
 	if !r.static && r.fails >= m.cfg.MaxFailures {
 		m.forgetLocked(p)
 	}

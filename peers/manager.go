@@ -18,6 +18,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/wakunode/wakunode/internal/backoff"
 )
 
 // Peer origins as the REST API reports them (rest-api.md §5).
@@ -183,7 +185,8 @@ type Manager struct {
 	pol   Policy
 
 	wake   chan struct{}
-	dials  chan struct{} // semaphore bounding concurrent candidate dials
+	dials  chan struct{}   // semaphore bounding concurrent candidate dials
+	retry  backoff.Factory // one dial-retry schedule per failing peer
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -194,13 +197,14 @@ type Manager struct {
 func New(h host.Host, cfg Config) *Manager {
 	cfg.setDefaults()
 	m := &Manager{h: h, cfg: cfg, log: cfg.Logger, known: map[peer.ID]*record{}, relay: cfg.Relay, pol: cfg.Policy,
-		gater: cfg.Gater, wake: make(chan struct{}, 1), dials: make(chan struct{}, 8)}
+		gater: cfg.Gater, wake: make(chan struct{}, 1), dials: make(chan struct{}, 8),
+		retry: backoff.NewFactory(cfg.MinBackoff, cfg.MaxBackoff)}
 	if cfg.Metrics != nil {
 		m.gater.onRefuse(cfg.Metrics.PeerRejected)
 	}
 	for _, s := range cfg.Static {
 		r := m.recordLocked(s.ID, true)
-		r.origin, r.static, r.backoff = OriginStatic, true, cfg.MinBackoff
+		r.origin, r.static = OriginStatic, true
 		h.Peerstore().AddAddrs(s.ID, s.Addrs, permanentTTL)
 	}
 	return m

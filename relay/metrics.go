@@ -37,8 +37,6 @@ const (
 	ReasonMetaTooLarge      = "meta_too_large"
 	ReasonEmptyContentTopic = "empty_content_topic"
 	ReasonEmptyPayload      = "empty_payload"
-	ReasonTimestampMissing  = "timestamp_missing"
-	ReasonTimestampDrift    = "timestamp_drift"
 	ReasonInvalid           = "invalid"
 	ReasonSignature         = "signature" // from/seqno/signature/key present (StrictNoSign)
 	ReasonOther             = "other"     // blacklist, self-origin, ignored

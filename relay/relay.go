@@ -371,12 +371,17 @@ func (r *Relay) TopicPeers(topic string) []peer.ID {
 // MeshPeers lists our current mesh for the topic, as the router reported it through the tracer.
 func (r *Relay) MeshPeers(topic string) []peer.ID { return r.tr.meshPeers(topic) }
 
-// Publish encodes m, validates it with Config.Rules and publishes it on topic. The error wraps
-// the precise rule failure (e.g. message.ErrTooLarge). It works without peers: local
-// subscribers still get the message.
+// Publish encodes m, validates it with Config.Rules and publishes it on topic: the door for a
+// program that uses relay without a node (the node's doors go through message.Validator and
+// PublishEnvelope). The error wraps the precise rule failure (e.g. message.ErrTooLarge). It
+// works without peers: local subscribers still get the message.
 func (r *Relay) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (*message.Envelope, error) {
 	env, err := message.NewEnvelope(topic, m, r.now().UnixNano())
 	if err != nil {
+		return nil, fmt.Errorf("relay publish: %w", err)
+	}
+	if err := r.cfg.Rules.Check(env); err != nil {
+		r.cfg.Metrics.MessageRejected(env.PubsubTopic, reason(err))
 		return nil, fmt.Errorf("relay publish: %w", err)
 	}
 	if _, err := r.PublishEnvelope(ctx, env); err != nil {
@@ -385,17 +390,14 @@ func (r *Relay) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (*
 	return env, nil
 }
 
-// PublishEnvelope validates env with Config.Rules (callers must not check it themselves: this
-// is the one validation path) and publishes env.Raw unchanged. relayPeers is the number of
-// topic peers at publish time, the peers flood publishing sends to (0 for a lone node, which
-// is not an error).
+// PublishEnvelope publishes env.Raw unchanged. env must have passed the validation path
+// (message.Validator, or Publish's Rules check): a message is validated once, so this does
+// not check it again, and gossip's validator accepts our own envelope as it is. relayPeers
+// is the number of topic peers at publish time, the peers flood publishing sends to (0 for a
+// lone node, which is not an error).
 func (r *Relay) PublishEnvelope(ctx context.Context, env *message.Envelope) (relayPeers int, err error) {
 	if env == nil || env.Message == nil || len(env.Raw) == 0 {
 		return 0, errors.New("relay publish: empty envelope")
-	}
-	if err := r.cfg.Rules.Check(env); err != nil {
-		r.cfg.Metrics.MessageRejected(env.PubsubTopic, reason(err))
-		return 0, fmt.Errorf("relay publish: %w", err)
 	}
 	r.mu.Lock()
 	if r.closed {

@@ -12,7 +12,7 @@ import (
 // validate is the pubsub validator and the gossip door of the one validation path: it checks
 // the size, decodes once, applies Config.Rules and hashes once (message.Rules.DecodeChecked),
 // then passes the Envelope on as ValidatorData, where the delivery loop picks it up. Our own
-// publications arrive with the Envelope already built and checked by PublishEnvelope and are
+// publications arrive with the Envelope already built and validated (PublishEnvelope) and are
 // accepted as they are.
 //
 // The rules are nwaku relay's (size, meta, payload and content topic present): no timestamp

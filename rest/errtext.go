@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/wakunode/wakunode/filter"
@@ -12,9 +11,8 @@ import (
 	"github.com/wakunode/wakunode/node"
 )
 
-// nwaku's error texts that REST clients (interop suites, scripts) match on. They live in this
-// one file so that the validation error type "proto" is adding to message/ (reason code plus
-// nwaku's text) can replace validationText without touching the handlers.
+// nwaku's error texts that REST clients (interop suites, scripts) match on, in this one file.
+// Validation refusals carry their own text (message.ValidationError.Text).
 const (
 	// textNotPublished is legacy lightpush's answer when the message reached no relay peer
 	// (gossipsub dropped it as a duplicate, or there was no peer).
@@ -31,16 +29,12 @@ const (
 	textTooManyTopics = "exceeds maximum content topics: %d"
 )
 
-var maxSizeRE = regexp.MustCompile(`of (\d+) bytes`)
-
-// validationText is nwaku's text for a message the validation path refused, e.g.
-// "Message size exceeded maximum of 153600 bytes"; other errors keep their own text.
+// validationText is the text of a message the validation path refused (a
+// *message.ValidationError carries nwaku's wording, e.g. "Message size exceeded maximum of
+// 153600 bytes"); other errors keep their own text.
 func validationText(err error) string {
-	if errors.Is(err, message.ErrTooLarge) {
-		if m := maxSizeRE.FindStringSubmatch(err.Error()); m != nil {
-			return "Message size exceeded maximum of " + m[1] + " bytes"
-		}
-		return "Message size exceeded maximum"
+	if ve, ok := message.AsValidationError(err); ok {
+		return ve.Text
 	}
 	return err.Error()
 }

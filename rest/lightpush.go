@@ -113,53 +113,36 @@ func (s *Server) pushHash(topic string, m *pb.WakuMessage) (h message.Hash, hash
 	return message.ComputeHash(t, m), true
 }
 
-// lightpushStatus maps a failed push to the HTTP status of rest-api.md §9: the service's
-// v3 code itself (the codes are chosen to be HTTP codes), 503 without a peer or in time.
+// lightpushStatus maps a failed push to the HTTP status of rest-api.md §9. Pushes that
+// reached a service (ours or a peer) take lightpush.StatusFor's code, the one mapping the
+// service uses (its v3 codes are HTTP codes), with the refusal's own text; only the failures
+// that never reached a service are REST's own, in nwaku's texts.
 func lightpushStatus(err error) (int, string) {
-	var se *lightpush.StatusError
 	switch {
-	case errors.As(err, &se) && se.Code >= 300 && se.Code <= 599:
-		desc := se.Desc
-		if desc == "" {
-			desc = err.Error()
-		}
-		return int(se.Code), desc
 	case errors.Is(err, node.ErrNoServicePeer):
 		return http.StatusServiceUnavailable, msgNoLightpushPeer
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, msgPushTimeout
-	case errors.Is(err, node.ErrNotStarted), errors.Is(err, node.ErrRelayDisabled),
-		errors.Is(err, lightpush.ErrServiceUnavailable):
+	case errors.Is(err, node.ErrNotStarted), errors.Is(err, node.ErrRelayDisabled):
 		return int(lightpush.StatusServiceNotAvailable), err.Error()
-	case errors.Is(err, message.ErrTooLarge):
-		return int(lightpush.StatusPayloadTooLarge), validationText(err)
 	case errors.Is(err, node.ErrDialFailure):
 		return int(lightpush.StatusNoPeersToRelay), textDialFailure
-	case errors.Is(err, lightpush.ErrUnsupportedTopic), errors.Is(err, node.ErrWrongCluster):
-		return int(lightpush.StatusUnsupportedPubsubTopic), err.Error()
-	case isInvalidMessage(err):
-		return int(lightpush.StatusInvalidMessage), err.Error()
-	case errors.Is(err, node.ErrNoAutosharding):
-		return int(lightpush.StatusBadRequest), err.Error()
-	case errors.Is(err, lightpush.ErrOutOfRLNProof):
-		return int(lightpush.StatusOutOfRLNProof), err.Error()
-	case errors.Is(err, lightpush.ErrNoPeersToRelay):
-		return int(lightpush.StatusNoPeersToRelay), err.Error()
 	}
-	return int(lightpush.StatusInternalServerError), err.Error()
+	code := lightpush.StatusFor(err)
+	if code < 300 || code > 599 { // a service's nonsense code is no HTTP error status
+		code = lightpush.StatusInternalServerError
+	}
+	return int(code), pushText(err)
 }
 
-// isInvalidMessage recognizes the validation path's refusals (other than size, 413).
-func isInvalidMessage(err error) bool {
-	for _, target := range []error{lightpush.ErrInvalidMessage, message.ErrMetaTooLarge,
-		message.ErrEmptyContent, message.ErrEmptyPayload, message.ErrTimestampMissing,
-		message.ErrTimestampDrift, message.ErrContentTopicSlash, message.ErrContentTopicStructure,
-		message.ErrGeneration} {
-		if errors.Is(err, target) {
-			return true
-		}
+// pushText is the description of a failed push: a service's own statusDesc, else the
+// validation path's text (nwaku's wording), else the error.
+func pushText(err error) string {
+	var se *lightpush.StatusError
+	if errors.As(err, &se) && se.Desc != "" {
+		return se.Desc
 	}
-	return false
+	return validationText(err)
 }
 
 // handleLightpushLegacy answers "OK", or text: 400 for a bad message, 429 when rate limited,
@@ -192,7 +175,7 @@ func (s *Server) handleLightpushLegacy(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, msgPushTimeout)
 	case errors.As(err, &se) && (se.Desc == legacyRateLimitInfo || se.Code == lightpush.StatusTooManyRequests):
 		writeText(w, http.StatusTooManyRequests, msgLegacyRateLimited)
-	case errors.Is(err, message.ErrTooLarge), isInvalidMessage(err):
+	case errors.As(err, new(*message.ValidationError)):
 		writeText(w, http.StatusBadRequest, "Invalid message: "+validationText(err))
 	case errors.As(err, &se) && se.Desc != "":
 		writeText(w, http.StatusServiceUnavailable, msgPushFailed+se.Desc) // the service's own text

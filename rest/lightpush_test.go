@@ -9,6 +9,7 @@ import (
 
 	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/message/pb"
 	"github.com/wakunode/wakunode/node"
 )
 
@@ -79,12 +80,13 @@ func TestLightpushV3Status(t *testing.T) {
 		{&lightpush.StatusError{Code: 0, Desc: "nonsense"}, 500, "nonsense"},
 		{fmt.Errorf("x: %w", node.ErrNoServicePeer), 503, msgNoLightpushPeer},
 		{context.DeadlineExceeded, 503, msgPushTimeout},
-		{fmt.Errorf("relay publish: %w of 153600 bytes (message is 200000 bytes)", message.ErrTooLarge), 413, `"Message size exceeded maximum of 153600 bytes"`},
+		{fmt.Errorf("relay publish: %w", message.Rules{}.CheckSize(200000)), 413, `"Message size exceeded maximum of 153600 bytes"`},
 		{fmt.Errorf("%w: 16Uiu2: no route", node.ErrDialFailure), 505, `"dial_failure"`},
-		{fmt.Errorf("relay publish: %w", message.ErrTimestampDrift), 420, "drift"},
+		{refusal(t, "/waku/2/rs/1/0", &pb.WakuMessage{ContentTopic: chatCT}), 420, `"missing Payload field"`},
+		{refusal(t, "/waku/2/rs/2/0", &pb.WakuMessage{ContentTopic: chatCT, Payload: []byte("x")}), 421, "cluster 2"},
+		{refusal(t, "", &pb.WakuMessage{ContentTopic: chatCT, Payload: []byte("x")}), 400, "autosharding"},
 		{fmt.Errorf("%w: x", lightpush.ErrInvalidMessage), 420, "invalid"},
 		{fmt.Errorf("%w: /waku/2/rs/1/9", lightpush.ErrUnsupportedTopic), 421, "not served"},
-		{node.ErrNoAutosharding, 400, "autosharding"},
 		{node.ErrRelayDisabled, 503, "relay"},
 		{lightpush.ErrNoPeersToRelay, 505, "no peers"},
 		{errFake, 500, "fake"},
@@ -120,10 +122,10 @@ func TestLightpushLegacy(t *testing.T) {
 		{&lightpush.StatusError{Desc: "refused"}, 503, "refused"},
 		{node.ErrNoServicePeer, 503, msgNoLightpushPeer},
 		{context.DeadlineExceeded, 503, msgPushTimeout},
-		{fmt.Errorf("relay: %w", message.ErrEmptyPayload), 400, "Invalid message"},
+		{fmt.Errorf("relay: %w", refusal(t, "/waku/2/rs/1/0", &pb.WakuMessage{ContentTopic: chatCT})), 400, "Invalid message: missing Payload field"},
 		{errFake, 503, "Failed to request a message push"},
 		{fmt.Errorf("%w: 16Uiu2: no route", node.ErrDialFailure), 503, "Failed to request a message push: dial_failure"},
-		{fmt.Errorf("relay publish: %w of 153600 bytes (message is 200000 bytes)", message.ErrTooLarge), 400, "Invalid message: Message size exceeded maximum of 153600 bytes"},
+		{fmt.Errorf("relay publish: %w", message.Rules{}.CheckSize(200000)), 400, "Invalid message: Message size exceeded maximum of 153600 bytes"},
 	}
 	for i, tc := range cases {
 		f.mu.Lock()
@@ -177,4 +179,15 @@ func TestLightpushStampsTimestamp(t *testing.T) {
 			t.Fatalf("%s: pushed timestamp %d", path, ts)
 		}
 	}
+}
+
+// refusal is the validation path's answer (cluster 1, no autosharding) to m on topic; the
+// node's lightpush returns exactly these.
+func refusal(t *testing.T, topic string, m *pb.WakuMessage) error {
+	t.Helper()
+	_, err := message.Validator{Cluster: 1}.Validate(topic, m, 0)
+	if err == nil {
+		t.Fatalf("%v on %q passed validation", m, topic)
+	}
+	return err
 }

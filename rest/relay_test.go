@@ -296,7 +296,7 @@ func TestRelayPostMessage(t *testing.T) {
 	}{
 		{fmt.Errorf("relay publish: %w", errTimeout{}), 500},
 		{fmt.Errorf("x: %w", node.ErrNotStarted), 503},
-		{fmt.Errorf("relay publish: %w", message.ErrTimestampDrift), 400},
+		{fmt.Errorf("relay publish: %w", message.Rules{}.CheckSize(200000)), 400},
 	} {
 		f.publishErr = tc.err
 		r := do(t, h, "POST", path, jsonCT, `{"payload":"aGk=","contentTopic":"/a/1/b/c"}`)

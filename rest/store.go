@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/internal/rpc"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 	"github.com/wakunode/wakunode/node"
@@ -169,7 +169,7 @@ func parsePeerAddr(v string) (multiaddr.Multiaddr, error) {
 
 // parseStoreQuery reads §8's parameters. Page size defaults to 20 and is capped at 100.
 func parseStoreQuery(q url.Values) (*storepb.StoreQueryRequest, error) {
-	req := &storepb.StoreQueryRequest{RequestId: newRequestID(), PaginationForward: true}
+	req := &storepb.StoreQueryRequest{RequestId: rpc.NewRequestID(), PaginationForward: true}
 	var err error
 	if req.IncludeData, err = parseBoolParam("includeData", q.Get("includeData")); err != nil {
 		return nil, err
@@ -266,10 +266,4 @@ func splitList(v string) []string {
 		}
 	}
 	return out
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/wakunode/wakunode/internal/backoff"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/store/pb"
 )
@@ -154,14 +155,15 @@ func (v historyValidator) admit(kv *pb.WakuMessageKeyValue, receivedAt int64) (*
 	return env, ""
 }
 
-// RunResume runs Resume until one pass succeeds or ctx ends, backing off (1 s doubling to
-// 1 min) between failures. It logs each pass and, once per cause, what was refused.
+// RunResume runs Resume until one pass succeeds or ctx ends, backing off (1 s doubling with
+// full jitter up to 1 min) between failures. It logs each pass and, once per cause, what was refused.
 func RunResume(ctx context.Context, cfg ResumeConfig) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+	retry := backoff.New(time.Second, time.Minute)
+	for {
 		res, err := Resume(ctx, cfg)
 		for reason, n := range res.Rejected {
 			log.Warn("store resume: messages refused", "reason", reason, "count", n)
@@ -173,6 +175,7 @@ func RunResume(ctx context.Context, cfg ResumeConfig) {
 		if ctx.Err() != nil {
 			return
 		}
+		wait := retry.Delay()
 		log.Warn("store resume failed, retrying", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():

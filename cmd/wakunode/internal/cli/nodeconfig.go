@@ -70,7 +70,11 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 	cfg.Rules.MaxSize = o.MaxMsgBytes
 
 	cfg.Store = node.StoreConfig{Enabled: o.Store, DBURL: o.StoreDBURL, Retention: o.StoreRetentionPolicy,
-		MaxConns: o.StoreMaxDBConns, Migrate: o.StoreDBMigration, Vacuum: o.StoreDBVacuum, Resume: o.StoreResume}
+		MaxConns: o.StoreMaxDBConns, Migrate: o.StoreDBMigration, Vacuum: o.StoreDBVacuum, Resume: o.StoreResume,
+		QueueBytes: o.StoreQueueBytes}
+	if o.StoreQueueBytes < int64(o.MaxMsgBytes) { // else a largest message could never be stored
+		return cfg, fmt.Errorf("--store-queue-bytes=%d is below --max-msg-size (%d bytes)", o.StoreQueueBytes, o.MaxMsgBytes)
+	}
 	if _, err := archive.ParseRetention(o.StoreRetentionPolicy); err != nil {
 		return cfg, fmt.Errorf("--store-message-retention-policy: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -51,6 +52,7 @@ type Options struct {
 	StoreDBVacuum             bool
 	StoreDBMigration          bool
 	StoreMaxDBConns           int
+	StoreQueueBytes           int64 // ours (nwaku has none): bound of the archive's insert queue
 	StoreResume               bool
 	StoreSync                 bool
 	StoreSyncInterval         uint32
@@ -134,6 +136,7 @@ func defaults() *Options {
 		StoreSyncInterval:         300,
 		StoreSyncRange:            3600,
 		StoreSyncRelayJitter:      20,
+		StoreQueueBytes:           archive.DefaultQueueBytes,
 		StoreDBMigration:          true,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
@@ -203,6 +206,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	boolean(&o.StoreDBVacuum, "store-message-db-vacuum", "Vacuum the SQLite database at start")
 	boolean(&o.StoreDBMigration, "store-message-db-migration", "Migrate the database at start")
 	fs.IntVar(&o.StoreMaxDBConns, "store-max-num-db-connections", o.StoreMaxDBConns, "Maximum PostgreSQL connections in the pool")
+	fs.Int64Var(&o.StoreQueueBytes, "store-queue-bytes", o.StoreQueueBytes, "Bytes of messages waiting to be written to the store database before new ones are dropped (not an nwaku flag)")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
 	boolean(&o.StoreSync, "store-sync", "Enable store sync")
 	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
