@@ -16,7 +16,7 @@ const (
 	DropDuplicate  = "duplicate"
 	DropValueError = "value_error"   // a /waku/1/ content topic that names no 4-byte topic
 	DropExpired    = "expired"       // the envelope expired before it could be published
-	DropPublish    = "publish_error" // the v2 node refused the message (e.g. timestamp drift)
+	DropPublish    = "publish_error" // the v2 node refused the message (size, meta, topic)
 	DropQueueFull  = "queue_full"    // v2 → v1 work queue full (PoW backlog)
 	DropPoW        = "pow_error"     // the PoW target cannot be reached
 	DropInvalid    = "invalid"       // the v1 node refused the envelope
