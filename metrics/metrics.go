@@ -28,6 +28,7 @@ type Registry struct {
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
 	svc           services
+	disc          discoveryMetrics
 
 	// nim-libp2p's names, which nwaku dashboards read
 	validationSuccess, validationFailure prometheus.Counter
@@ -58,6 +59,7 @@ func New(reg prometheus.Registerer, version string) *Registry {
 	r.dialAttempts = counter("libp2p_total_dial_attempts_total", "Dials by the peer manager.")
 	r.dialsOK = counter("libp2p_successful_dials_total", "Successful dials by the peer manager.")
 	r.dialsFailed = counter("libp2p_failed_dials_total", "Failed dials by the peer manager.")
+	r.registerDiscovery()
 	return r
 }
 
