@@ -16,7 +16,8 @@ import (
 
 // Registry holds the node's collectors.
 type Registry struct {
-	reg prometheus.Registerer
+	reg  prometheus.Registerer
+	disc discoveryMetrics // discovery.go
 
 	nodeMessages  *prometheus.CounterVec
 	networkBytes  *prometheus.CounterVec
@@ -28,7 +29,6 @@ type Registry struct {
 	dials         *prometheus.CounterVec
 	peerErrors    *prometheus.CounterVec
 	svc           services
-	disc          discoveryMetrics
 
 	// nim-libp2p's names, which nwaku dashboards read
 	validationSuccess, validationFailure prometheus.Counter
