@@ -35,8 +35,12 @@ var (
 
 // Metrics receives archive events. A nil Metrics in Config is a no-op.
 type Metrics interface {
-	// Inserted counts rows written (duplicates excluded) by one batch of size batch.
-	Inserted(rows, batch int)
+	// Inserted counts rows written (duplicates excluded) by one batch of size batch, written
+	// in d.
+	Inserted(rows, batch int, d time.Duration)
+	// Stored reports the number of stored messages, counted at open and after each retention
+	// run (Inserted and Pruned tell the changes in between).
+	Stored(n int64)
 	// Dropped counts one message not stored. Refused by policy: "ephemeral", "timestamp",
 	// "invalid", "closed". Accepted but lost: "queue_full", "db_unavailable", "rejected".
 	Dropped(reason string)
@@ -50,11 +54,12 @@ type Metrics interface {
 
 type noMetrics struct{}
 
-func (noMetrics) Inserted(int, int)          {}
-func (noMetrics) Dropped(string)             {}
-func (noMetrics) WriteError()                {}
-func (noMetrics) Query(time.Duration, error) {}
-func (noMetrics) Pruned(int64)               {}
+func (noMetrics) Inserted(int, int, time.Duration) {}
+func (noMetrics) Stored(int64)                     {}
+func (noMetrics) Dropped(string)                   {}
+func (noMetrics) WriteError()                      {}
+func (noMetrics) Query(time.Duration, error)       {}
+func (noMetrics) Pruned(int64)                     {}
 
 // Config opens an Archive. Zero values take the documented defaults.
 type Config struct {

@@ -108,7 +108,22 @@ func (a *Archive) EnforceRetention(ctx context.Context) error {
 			return fmt.Errorf("archive retention %s: %w", p, err)
 		}
 	}
+	a.reportStored(ctx)
 	return nil
+}
+
+// reportStored counts the stored messages for Metrics.Stored. It runs at open and in the writer
+// goroutine, so no insert of ours races the count; a failed count only skips the report.
+func (a *Archive) reportStored(ctx context.Context) {
+	if _, off := a.cfg.Metrics.(noMetrics); off {
+		return
+	}
+	n, err := a.Count(ctx)
+	if err != nil {
+		a.log.Debug("archive: count for metrics", "err", err)
+		return
+	}
+	a.cfg.Metrics.Stored(n)
 }
 
 func (a *Archive) enforce(ctx context.Context, p Policy) (int64, error) {

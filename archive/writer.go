@@ -206,11 +206,12 @@ func (a *Archive) insert(batch []*message.Envelope) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	start := time.Now()
 	n, err := a.db.insertBatch(ctx, batch, a.cfg.Now().UnixNano())
 	if err != nil {
 		return err
 	}
-	a.cfg.Metrics.Inserted(int(n), len(batch))
+	a.cfg.Metrics.Inserted(int(n), len(batch), time.Since(start))
 	return nil
 }
 

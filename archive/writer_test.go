@@ -31,7 +31,8 @@ type countMetrics struct {
 
 func newCountMetrics() *countMetrics { return &countMetrics{dropped: map[string]int{}} }
 
-func (m *countMetrics) Inserted(int, int) {}
+func (m *countMetrics) Inserted(int, int, time.Duration) {}
+func (m *countMetrics) Stored(int64)                     {}
 func (m *countMetrics) Dropped(r string) {
 	m.mu.Lock()
 	m.dropped[r]++

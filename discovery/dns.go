@@ -27,6 +27,13 @@ type DNSConfig struct {
 	// MaxBackoff (5 s and 10 min).
 	Backoff, MaxBackoff time.Duration
 	Logger              *slog.Logger
+	Metrics             DNSMetrics // nil: none
+}
+
+// DNSMetrics receives SyncDNS's outcomes.
+type DNSMetrics interface {
+	Discovered(nodes int) // a sync succeeded with this many nodes
+	Failed()              // a sync attempt failed (it is retried)
 }
 
 // SyncDNS syncs one tree until it succeeds, backing off between failures, and emits each node
@@ -46,6 +53,13 @@ func SyncDNS(ctx context.Context, cfg DNSConfig, out *Stream) int {
 	}
 	for {
 		nodes, err := cfg.Syncer.Sync(ctx, cfg.URL)
+		if cfg.Metrics != nil && ctx.Err() == nil {
+			if err != nil {
+				cfg.Metrics.Failed()
+			} else {
+				cfg.Metrics.Discovered(len(nodes))
+			}
+		}
 		if err == nil {
 			for _, dn := range nodes {
 				out.EmitRecord(dn.Info, peers.OriginDNS)

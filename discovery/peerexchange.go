@@ -27,6 +27,13 @@ type PeerExchangeConfig struct {
 	Known                  func() int    // how many peers we know (the peer manager's count)
 	Timeout                time.Duration // per request, default 10 s
 	Logger                 *slog.Logger
+	Metrics                PeerExchangeMetrics // nil: none
+}
+
+// PeerExchangeMetrics receives PollPeerExchange's outcomes.
+type PeerExchangeMetrics interface {
+	Received(got []peerexchange.Peer) // one answer's peers, before they are emitted
+	Failed()                          // a request failed
 }
 
 // PollPeerExchange asks the responders for peers at once, then every interval, and emits what
@@ -56,7 +63,13 @@ func PollPeerExchange(ctx context.Context, cfg PeerExchangeConfig, out *Stream) 
 			cancel()
 			if err != nil {
 				log.Debug("peer exchange request", "peer", p, "err", err)
+				if cfg.Metrics != nil && ctx.Err() == nil {
+					cfg.Metrics.Failed()
+				}
 				continue
+			}
+			if cfg.Metrics != nil {
+				cfg.Metrics.Received(got)
 			}
 			for _, pe := range got {
 				out.EmitRecord(pe.Info, peers.OriginPeerExchange)

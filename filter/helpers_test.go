@@ -67,7 +67,7 @@ func newCountMetrics() *countMetrics {
 	return &countMetrics{requests: map[string]int{}, dropped: map[string]int{}, subDrop: map[string]int{}}
 }
 
-func (m *countMetrics) Request(kind string, status uint32) {
+func (m *countMetrics) Request(kind string, status uint32, _ time.Duration) {
 	m.mu.Lock()
 	m.requests[fmt.Sprintf("%s/%d", kind, status)]++
 	m.mu.Unlock()

@@ -1,11 +1,13 @@
 package filter
 
+import "time"
+
 // Metrics receives the filter service's counters; the node implements it with Prometheus.
 // A nil Metrics in Config is replaced by a no-op.
 type Metrics interface {
 	// Request counts one subscribe-protocol request by type (SUBSCRIBE, SUBSCRIBER_PING, ...,
-	// or "invalid") and the status code answered.
-	Request(kind string, status uint32)
+	// or "invalid") and the status code answered, handled in d.
+	Request(kind string, status uint32, d time.Duration)
 	// Pushed counts one message delivered to one subscriber.
 	Pushed()
 	// PushDropped counts one message not delivered to one subscriber: "queue_full" or "failed".
@@ -18,8 +20,8 @@ type Metrics interface {
 
 type nopMetrics struct{}
 
-func (nopMetrics) Request(string, uint32)   {}
-func (nopMetrics) Pushed()                  {}
-func (nopMetrics) PushDropped(string)       {}
-func (nopMetrics) SubscriberDropped(string) {}
-func (nopMetrics) Subscribers(int)          {}
+func (nopMetrics) Request(string, uint32, time.Duration) {}
+func (nopMetrics) Pushed()                               {}
+func (nopMetrics) PushDropped(string)                    {}
+func (nopMetrics) SubscriberDropped(string)              {}
+func (nopMetrics) Subscribers(int)                       {}

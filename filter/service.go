@@ -175,7 +175,7 @@ func (s *Service) handler() network.StreamHandler {
 			if code == rpc.StatusPayloadTooLarge {
 				code = StatusBadRequest
 			}
-			s.cfg.Metrics.Request("invalid", code)
+			s.cfg.Metrics.Request("invalid", code, 0)
 			return response("", code, desc)
 		},
 	}
@@ -185,9 +185,10 @@ func (s *Service) handler() network.StreamHandler {
 // handleRequest answers one decoded request from p; all protocol decisions live here, apart
 // from I/O.
 func (s *Service) handleRequest(p peer.ID, req *pb.FilterSubscribeRequest) *pb.FilterSubscribeResponse {
+	start := time.Now()
 	kind := req.GetFilterSubscribeType().String()
 	code, desc := s.apply(p, req)
-	s.cfg.Metrics.Request(kind, code)
+	s.cfg.Metrics.Request(kind, code, time.Since(start))
 	return response(req.GetRequestId(), code, desc)
 }
 

@@ -16,7 +16,8 @@ import (
 
 // Registry holds the node's collectors.
 type Registry struct {
-	reg prometheus.Registerer
+	reg  prometheus.Registerer
+	disc discoveryMetrics // discovery.go
 
 	nodeMessages  *prometheus.CounterVec
 	networkBytes  *prometheus.CounterVec
@@ -59,6 +60,7 @@ func New(reg prometheus.Registerer, version string) *Registry {
 	r.dialAttempts = counter("libp2p_total_dial_attempts_total", "Dials by the peer manager.")
 	r.dialsOK = counter("libp2p_successful_dials_total", "Successful dials by the peer manager.")
 	r.dialsFailed = counter("libp2p_failed_dials_total", "Failed dials by the peer manager.")
+	r.registerDiscovery()
 	return r
 }
 

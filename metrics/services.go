@@ -14,10 +14,13 @@ type services struct {
 	filterOnce, lightpushOnce, archiveOnce, storeOnce sync.Once
 
 	filterRequests, filterErrors *prometheus.CounterVec
+	filterDuration               *prometheus.HistogramVec
 	filterPushes                 prometheus.Counter
 	filterSubscriptions          prometheus.Gauge
 	lightpush, lightpushV3       requestCounters
 	archiveMessages              prometheus.Counter
+	archiveStored                prometheus.Gauge
+	archiveInsert                prometheus.Histogram
 	archiveErrors                *prometheus.CounterVec
 	archiveQuery                 prometheus.Histogram
 	storeQueries, legacyQueries  prometheus.Counter
@@ -40,6 +43,8 @@ func (r *Registry) Filter() filterMetrics {
 	s.filterOnce.Do(func() {
 		s.filterRequests = r.counterVec("waku_filter_requests_total", "Filter subscribe-protocol requests by type.", "type")
 		s.filterErrors = r.counterVec("waku_filter_errors_total", "Filter errors by type.", "type")
+		s.filterDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "waku_filter_request_duration_seconds", Help: "Time to handle a filter subscribe-protocol request, by type.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, []string{"type"})
+		r.reg.MustRegister(s.filterDuration)
 		s.filterPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_filter_messages_pushed_total", Help: "Messages pushed to filter subscribers."})
 		s.filterSubscriptions = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_filter_subscriptions", Help: "Peers with filter subscriptions."})
 		r.reg.MustRegister(s.filterPushes, s.filterSubscriptions)
@@ -49,8 +54,11 @@ func (r *Registry) Filter() filterMetrics {
 
 type filterMetrics struct{ s *services }
 
-func (m filterMetrics) Request(kind string, status uint32) {
+func (m filterMetrics) Request(kind string, status uint32, d time.Duration) {
 	m.s.filterRequests.WithLabelValues(kind).Inc()
+	if kind != "invalid" { // refused undecoded: nothing was handled
+		m.s.filterDuration.WithLabelValues(kind).Observe(d.Seconds())
+	}
 	if status != 200 {
 		m.s.filterErrors.WithLabelValues("status_" + strconv.Itoa(int(status))).Inc()
 	}
@@ -99,17 +107,24 @@ func (r *Registry) Archive() archiveMetrics {
 		s.archiveMessages = prometheus.NewCounter(prometheus.CounterOpts{Name: "waku_archive_messages_inserted_total", Help: "Messages written to the archive."})
 		s.archiveErrors = r.counterVec("waku_archive_errors_total", "Archive errors and refusals by type.", "type")
 		s.archiveQuery = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_query_duration_seconds", Help: "Archive query time.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
-		r.reg.MustRegister(s.archiveMessages, s.archiveQuery)
+		s.archiveStored = prometheus.NewGauge(prometheus.GaugeOpts{Name: "waku_archive_messages", Help: "Messages in the archive.", ConstLabels: prometheus.Labels{"type": "stored"}})
+		s.archiveInsert = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "waku_archive_insert_duration_seconds", Help: "Time to write one batch to the archive.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)})
+		r.reg.MustRegister(s.archiveMessages, s.archiveQuery, s.archiveStored, s.archiveInsert)
 	})
 	return archiveMetrics{s}
 }
 
 type archiveMetrics struct{ s *services }
 
-func (m archiveMetrics) Inserted(rows, _ int)  { m.s.archiveMessages.Add(float64(rows)) }
+func (m archiveMetrics) Inserted(rows, _ int, d time.Duration) {
+	m.s.archiveMessages.Add(float64(rows))
+	m.s.archiveStored.Add(float64(rows))
+	m.s.archiveInsert.Observe(d.Seconds())
+}
+func (m archiveMetrics) Stored(n int64)        { m.s.archiveStored.Set(float64(n)) }
 func (m archiveMetrics) Dropped(reason string) { m.s.archiveErrors.WithLabelValues(reason).Inc() }
 func (m archiveMetrics) WriteError()           { m.s.archiveErrors.WithLabelValues("write").Inc() }
-func (m archiveMetrics) Pruned(int64)          {}
+func (m archiveMetrics) Pruned(n int64)        { m.s.archiveStored.Sub(float64(n)) }
 func (m archiveMetrics) Query(d time.Duration, err error) {
 	m.s.archiveQuery.Observe(d.Seconds())
 	if err != nil {

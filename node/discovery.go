@@ -96,8 +96,11 @@ func (n *Node) startDiscovery() error {
 
 	var px *peerexchange.Service
 	if dc.PeerExchange {
-		px = peerexchange.NewService(n.host, peerexchange.ServiceConfig{
-			InMesh: n.inMesh, RateLimiter: n.limiter(ratelimit.PeerExchange), Logger: n.log})
+		pc := peerexchange.ServiceConfig{InMesh: n.inMesh, RateLimiter: n.limiter(ratelimit.PeerExchange), Logger: n.log}
+		if n.metrics != nil {
+			pc.Metrics = n.metrics.PeerExchange()
+		}
+		px = peerexchange.NewService(n.host, pc)
 		px.Start()
 		n.onStop(func() error { px.Stop(); return nil })
 	}
@@ -113,6 +116,9 @@ func (n *Node) startDiscovery() error {
 		c := dnsdisc.NewClient(dnsdisc.Config{NameServer: dc.DNSNameServer, Cluster: n.cfg.ClusterID, Logger: n.log})
 		for _, url := range dc.DNSDiscoveryURLs {
 			cfg := discovery.DNSConfig{Syncer: c, URL: url, Logger: n.log}
+			if n.metrics != nil {
+				cfg.Metrics = n.metrics.DNS()
+			}
 			if d5 != nil {
 				cfg.SeedUDP = func(rec *enode.Node) { d5.UDP().AddKnownNode(rec) }
 			}
@@ -132,6 +138,9 @@ func (n *Node) startDiscovery() error {
 		}
 		cfg := discovery.PeerExchangeConfig{Client: peerexchange.NewClient(n.host, n.cfg.ClusterID),
 			Targets: targets, Interval: dc.PeerExchangeInterval, Known: n.peers.Len, Logger: n.log}
+		if n.metrics != nil {
+			cfg.Metrics = n.metrics.PeerExchangeClient(n.host.Peerstore())
+		}
 		n.goOwned(func(ctx context.Context) { discovery.PollPeerExchange(ctx, cfg, candidates) })
 	}
 	return nil
@@ -158,6 +167,9 @@ func (n *Node) startDiscv5(dc DiscoveryConfig, px *peerexchange.Service, candida
 				px.Add(rec, info)
 			}
 		},
+	}
+	if n.metrics != nil {
+		cfg.Metrics = n.metrics.Discv5()
 	}
 	d, err := discv5.Start(cfg)
 	if err != nil {

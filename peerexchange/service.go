@@ -24,9 +24,9 @@ type Limiter interface {
 	Allow(peer.ID) bool
 }
 
-// Metrics counts answered requests by status; nil-safe.
+// Metrics counts answered requests by status and the peers each answer carried; nil-safe.
 type Metrics interface {
-	Request(status uint32)
+	Request(status uint32, peersSent int)
 }
 
 // ServiceConfig configures the responder.
@@ -139,7 +139,7 @@ func (s *Service) handler() network.StreamHandler {
 
 func (s *Service) counted(resp *pb.PeerExchangeRPC) *pb.PeerExchangeRPC {
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.Request(resp.GetResponse().GetStatusCode())
+		s.cfg.Metrics.Request(resp.GetResponse().GetStatusCode(), len(resp.GetResponse().GetPeerInfos()))
 	}
 	return resp
 }

@@ -46,7 +46,7 @@ func rates(args []string) error {
 	s := fs.String("sizes", "1024,10240", "payload sizes in bytes")
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
-	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (needs /debug/pprof/ on the node's metrics or REST server)")
+	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (the node is started with --metrics-pprof=true)")
 	nodeArgs := fs.String("node-args", "", "extra flags for the node under test, space separated")
 	_ = fs.Parse(args)
 	c.Rates, c.Sizes, c.NodeArgs = ints(*r), ints(*s), strings.Fields(*nodeArgs)
@@ -77,6 +77,9 @@ func (r rateRow) markdown() string {
 func rateStep(c ratesConfig, rate, size int) (rateRow, error) {
 	row := rateRow{Size: size, Rate: rate}
 	nodeArgs := append([]string{"--store=true", "--metrics-server=true", "--metrics-server-port=0"}, c.NodeArgs...)
+	if c.PprofDir != "" {
+		nodeArgs = append(nodeArgs, "--metrics-pprof=true")
+	}
 	p, peers, cleanup, err := startRig(c.Bin, 2, nodeArgs...)
 	if err != nil {
 		return row, err
@@ -162,7 +165,7 @@ func pprofBase(p *nodeProc, metricsURL string) (string, error) {
 			return base + "/debug/pprof/", nil
 		}
 	}
-	return "", errors.New("--pprof: the node serves no /debug/pprof/ on its metrics or REST server (enable it with --node-args if it has a flag for it)")
+	return "", errors.New("--pprof: the node serves no /debug/pprof/ on its metrics or REST server (is the binary older than --metrics-pprof?)")
 }
 
 // startProfile begins a CPU profile covering the publishing phase; the returned func waits for

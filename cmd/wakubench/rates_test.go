@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -34,7 +33,7 @@ waku_relay_network_bytes_total_other 99
 
 // TestRatesStep runs one short step of the rates mode against the real binary: a fresh storing
 // node forwards every message to the receiver and stores it, and the row carries the node's
-// figures. With --pprof it either writes both profiles or says the node has no pprof endpoint.
+// figures. With --pprof it writes both profiles, read from the node's --metrics-pprof endpoint.
 func TestRatesStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the wakunode binary")
@@ -46,11 +45,7 @@ func TestRatesStep(t *testing.T) {
 	prof := t.TempDir()
 	c := ratesConfig{Bin: bin, Dur: 2 * time.Second, Quiet: 3 * time.Second, PprofDir: prof}
 	row, err := rateStep(c, 10, 1024)
-	if err != nil && strings.Contains(err.Error(), "/debug/pprof/") {
-		t.Logf("node has no pprof endpoint: %v", err)
-		c.PprofDir = ""
-		row, err = rateStep(c, 10, 1024)
-	} else if err == nil {
+	if err == nil {
 		for _, kind := range []string{"cpu", "heap"} {
 			fi, err := os.Stat(filepath.Join(prof, kind+"-1024B-10msgs.pprof"))
 			if err != nil || fi.Size() == 0 {

@@ -124,6 +124,14 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	if err := start(context.Background(), o, cfg, rec, log, nil, "v0.0.0-test", &stops); err != nil {
 		t.Fatal(err)
 	}
+	// The names an nwaku dashboard reads that are labelled and so have no sample until their
+	// first event: they must be registered all the same.
+	for _, n := range []string{"waku_node_errors_total", "waku_filter_request_duration_seconds", "waku_px_errors_total",
+		"waku_discv5_errors_total", "waku_dnsdisc_errors_total", "waku_archive_messages", "waku_archive_insert_duration_seconds"} {
+		if !rec.names[n] {
+			t.Errorf("the node does not export %s", n)
+		}
+	}
 	for _, n := range names {
 		base := n
 		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
@@ -148,7 +156,10 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, n := range []string{"waku_version", "libp2p_peers", "libp2p_pubsub_topics", "waku_peer_store_size", "waku_store_peers", "go_goroutines"} {
+	// waku_archive_messages has its sample from the count at open.
+	for _, n := range []string{"waku_version", "libp2p_peers", "libp2p_pubsub_topics", "waku_peer_store_size", "waku_store_peers", "go_goroutines",
+		`waku_archive_messages{type="stored"} 0`, "waku_archive_insert_duration_seconds_bucket", "waku_archive_query_duration_seconds_bucket",
+		"waku_px_peers_received_total", "waku_px_peers_received_unknown", "waku_px_peers_sent_total", "waku_discv5_discovered", "waku_dnsdisc_discovered"} {
 		if !strings.Contains(string(body), "\n"+n) {
 			t.Errorf("/metrics lacks %s", n)
 		}

@@ -130,7 +130,7 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, reg registry, l
 		servers = append(servers, "rest", srv.Addr().String())
 	}
 	if o.MetricsServer {
-		srv := &metricsServer{reg: reg}
+		srv := &metricsServer{reg: reg, pprof: o.MetricsPprof}
 		addr, err := srv.start(o.MetricsAddr(), log)
 		if err != nil {
 			return err

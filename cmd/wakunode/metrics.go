@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -29,6 +30,7 @@ import (
 // its own collectors (package metrics) on reg; newRegistry adds the Go runtime and process ones.
 type metricsServer struct {
 	reg    prometheus.Gatherer
+	pprof  bool // --metrics-pprof: also serve /debug/pprof/
 	srv    *http.Server
 	served chan struct{}
 }
@@ -54,6 +56,15 @@ func (m *metricsServer) start(addr string, log *slog.Logger) (string, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	if m.pprof {
+		// pprof.Index serves the named profiles (heap, goroutine, ...) under the prefix; the
+		// other four are handlers of their own, as net/http/pprof registers them.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.served = make(chan struct{})
 	go func() {

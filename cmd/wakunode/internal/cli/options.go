@@ -100,6 +100,9 @@ type Options struct {
 	KeepAlive *bool
 	// MetricsLogging logs key metrics periodically (--metrics-logging, on by default).
 	MetricsLogging bool
+	// MetricsPprof mounts net/http/pprof under /debug/pprof/ on the metrics server
+	// (--metrics-pprof; ours, not an nwaku flag; off by default).
+	MetricsPprof bool
 	// PubsubTopics is nwaku's deprecated --pubsub-topic: static shard topics to relay on.
 	PubsubTopics []string
 	// RequestRateLimit per RequestRatePeriod seconds is the older nwaku's one limit for every
@@ -230,6 +233,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.Var(ipValue{&o.MetricsServerAddress}, "metrics-server-address", "Listening address of the metrics server")
 	u16(&o.MetricsServerPort, "metrics-server-port", "Listening HTTP port of the metrics server")
 	boolean(&o.MetricsLogging, "metrics-logging", "Log key metrics every 30 seconds: true|false")
+	boolean(&o.MetricsPprof, "metrics-pprof", "Serve Go pprof profiles under /debug/pprof/ on the metrics server (not an nwaku flag): true|false")
 
 	boolean(&o.DNSDiscovery, "dns-discovery", "Deprecated in nwaku: enable DNS discovery")
 	str(&o.DNSDiscoveryURL, "dns-discovery-url", "enrtree://<key>@<fqdn> URL of a DNS node list")
