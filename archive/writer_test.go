@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wakunode/wakunode/internal/testlog"
 
 	"github.com/jackc/pgx/v5"
 
@@ -49,24 +50,6 @@ func (m *countMetrics) drops(r string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.dropped[r]
-}
-
-// syncBuffer is a log sink safe for the writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), substr)
 }
 
 // bigEnvelope is a relay-shaped message (decoded from bytes, payload aliased) of about size bytes.
@@ -205,7 +188,7 @@ func waitHealth(t *testing.T, a *Archive, ok bool) Health {
 
 // outageCase runs a short outage: messages inserted while the database is unreachable are all
 // stored once it is back, health goes degraded then ok, and the outage logs one line each way.
-func outageCase(t *testing.T, a *Archive, logs *syncBuffer, m *countMetrics, cut, restore func()) {
+func outageCase(t *testing.T, a *Archive, logs *testlog.Buffer, m *countMetrics, cut, restore func()) {
 	t.Helper()
 	ctx := context.Background()
 	before := corpus(t, 20)
@@ -249,7 +232,7 @@ func outageCase(t *testing.T, a *Archive, logs *syncBuffer, m *countMetrics, cut
 	if a.Dropped() != 0 {
 		t.Fatalf("%d messages dropped", a.Dropped())
 	}
-	if down, up := logs.count("archive database unavailable"), logs.count("archive database available again"); down != 1 || up != 1 {
+	if down, up := logs.Count("archive database unavailable"), logs.Count("archive database available again"); down != 1 || up != 1 {
 		t.Fatalf("outage logged %d times, recovery %d times; want one line each (%d failed attempts)", down, up, m.writeErrors())
 	}
 }
@@ -260,8 +243,8 @@ func (m *countMetrics) writeErrors() int {
 	return m.writeEr
 }
 
-func outageArchive(t *testing.T, dbURL string, wrap func(driver) driver) (*Archive, *syncBuffer, *countMetrics) {
-	logs, m := &syncBuffer{}, newCountMetrics()
+func outageArchive(t *testing.T, dbURL string, wrap func(driver) driver) (*Archive, *testlog.Buffer, *countMetrics) {
+	logs, m := &testlog.Buffer{}, newCountMetrics()
 	cfg := Config{URL: dbURL, Migrate: true, Now: func() time.Time { return testNow }, MaxConns: 4, Metrics: m,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		WriteTimeout: 2 * time.Second}
@@ -371,17 +354,15 @@ func TestCloseDuringOutageCountsLoss(t *testing.T) {
 	}
 	// One line when the loss starts; whatever followed within the interval is summed in one
 	// more line at Close.
-	if n, total := logs.count("archive did not store messages"), logs.sum("messages="); n > 2 || total != 30 {
+	if n, total := logs.Count("archive did not store messages"), sumLogged(logs, "messages="); n > 2 || total != 30 {
 		t.Fatalf("%d drop log lines reporting %d messages, want at most 2 reporting 30", n, total)
 	}
 }
 
 // sum adds the integers that follow key in the log.
-func (s *syncBuffer) sum(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func sumLogged(s *testlog.Buffer, key string) int {
 	total := 0
-	for _, part := range strings.Split(s.b.String(), key)[1:] {
+	for _, part := range strings.Split(s.String(), key)[1:] {
 		var v int
 		fmt.Sscanf(part, "%d", &v)
 		total += v
@@ -425,7 +406,7 @@ func TestCloseDuringStallIsBounded(t *testing.T) {
 
 // A flood of drops for one cause logs once per interval, with the count.
 func TestDropLogRateLimited(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cfg := Config{QueueSize: 1, Now: func() time.Time { return testNow }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	cfg.defaults()
 	a := newArchive(cfg, nil)
@@ -438,12 +419,12 @@ func TestDropLogRateLimited(t *testing.T) {
 	if a.Dropped() != 999 {
 		t.Fatalf("Dropped %d", a.Dropped())
 	}
-	if n := logs.count("archive did not store messages"); n != 1 {
+	if n := logs.Count("archive did not store messages"); n != 1 {
 		t.Fatalf("%d log lines for 999 drops of one cause, want 1", n)
 	}
 	// The rest of the burst is reported when due (here forced, as Close does).
 	a.drops.flush(true)
-	if n := logs.count("archive did not store messages"); n != 2 || logs.count("messages=998") != 1 {
+	if n := logs.Count("archive did not store messages"); n != 2 || logs.Count("messages=998") != 1 {
 		t.Fatalf("after flush: %d lines, want a second one counting the other 998", n)
 	}
 }

@@ -9,32 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wakunode/wakunode/archive"
+	"github.com/wakunode/wakunode/internal/testlog"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
-
-// lockedBuffer collects log output from the archive's writer goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // tmpfs mounts a size-limited tmpfs (root only; the test skips elsewhere) and returns its
 // path and a function that resizes it.
@@ -60,7 +42,7 @@ func tmpfs(t *testing.T, size string) (string, func(size string)) {
 // message it accepted.
 func TestArchiveDiskFullLosesNothing(t *testing.T) {
 	dir, resize := tmpfs(t, "1m")
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	a, err := archive.Open(context.Background(), archive.Config{
 		URL: "sqlite://" + dir + "/store.sqlite3", Migrate: true,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,

@@ -13,9 +13,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wakunode/wakunode/internal/testlog"
 
 	"github.com/multiformats/go-multiaddr"
 
@@ -85,24 +86,6 @@ func requireInterop(t *testing.T, format string, args ...any) {
 	t.Skipf(format+" (set WAKU_REQUIRE_INTEROP=1 to make this a failure)", args...)
 }
 
-// syncBuffer collects the node's log for the failure report.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // jsCase is one run of lightclient.mjs against a node configured by setup.
 type jsCase struct {
 	name     string
@@ -166,7 +149,7 @@ func runJSCase(t *testing.T, nodeBin, script string, tc jsCase) {
 	if tc.messages == 0 {
 		tc.messages, tc.pageSize = jsMessages, jsPageSize
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	cfg := node.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.ListenAddress = "127.0.0.1"

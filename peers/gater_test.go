@@ -1,14 +1,14 @@
 package peers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wakunode/wakunode/internal/testlog"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -136,24 +136,6 @@ func TestKnownPeersBounded(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(sub string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), sub)
-}
-
 // TestUnreachableStaticPeerWarnsOnce: an unreachable static peer is reported at WARN with the
 // reason once per failure streak, and retried.
 func TestUnreachableStaticPeerWarnsOnce(t *testing.T) {
@@ -161,7 +143,7 @@ func TestUnreachableStaticPeerWarnsOnce(t *testing.T) {
 	k, _, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPrivateKey(k)
 	dead := peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{multiaddr.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))}}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m := startManager(t, h, Config{Static: []peer.AddrInfo{dead}, MaxBackoff: 100 * time.Millisecond, Logger: log})
 	eventually(t, "three failed dials", func() bool {
@@ -172,10 +154,10 @@ func TestUnreachableStaticPeerWarnsOnce(t *testing.T) {
 		}
 		return false
 	})
-	if n := logs.count("static peer unreachable"); n != 1 {
-		t.Fatalf("%d unreachable warnings for one failure streak, want 1:\n%s", n, logs.b.String())
+	if n := logs.Count("static peer unreachable"); n != 1 {
+		t.Fatalf("%d unreachable warnings for one failure streak, want 1:\n%s", n, logs.String())
 	}
-	if logs.count("level=WARN") != 1 || logs.count("connection refused") != 1 {
-		t.Fatalf("warning lacks level or reason:\n%s", logs.b.String())
+	if logs.Count("level=WARN") != 1 || logs.Count("connection refused") != 1 {
+		t.Fatalf("warning lacks level or reason:\n%s", logs.String())
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/wakunode/wakunode/internal/testlog"
 	"github.com/wakunode/wakunode/wakuv1"
 )
 
@@ -93,7 +93,7 @@ func TestBridgeCommandWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncWriter{}
+	logs := &testlog.Buffer{}
 	a, err := start(context.Background(), o, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -135,30 +135,12 @@ func TestBridgeCommandWiring(t *testing.T) {
 	}
 }
 
-// syncWriter serialises log writes from several goroutines into a buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
-}
-
 // A signal (here: an already cancelled context) stops a started bridge cleanly with exit 0.
 func TestRunStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// Synchronised: go-libp2p-pubsub's loop may still log after node.Stop returns.
-	out, errb := &syncWriter{}, &syncWriter{}
+	out, errb := &testlog.Buffer{}, &testlog.Buffer{}
 	code := run(ctx, []string{"--listen-address=127.0.0.1", "--nat=none", "--devp2p-tcp-port=0", "--libp2p-tcp-port=0",
 		"--data-dir=" + t.TempDir(), "--bridge-pubsub-topic=/waku/2/rs/16/0", "--log-level=INFO"}, out, errb)
 	if code != 0 || !strings.Contains(out.String(), "Waku v1 node listening") || !strings.Contains(out.String(), "shutting down") {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wakunode/wakunode/internal/testlog"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
@@ -107,7 +109,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	cfg, err := o.NodeConfig(log, "v0.0.0-test")
 	if err != nil {
@@ -164,21 +166,4 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s", n)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
+	"github.com/wakunode/wakunode/internal/testlog"
 )
 
 // startWithMetrics starts the node as the command does with the given extra flags and a metrics
@@ -20,7 +21,7 @@ func startWithMetrics(t *testing.T, extra ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	cfg, err := o.NodeConfig(log, "v0.0.0-test")
 	if err != nil {
