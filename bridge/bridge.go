@@ -174,7 +174,10 @@ func (b *Bridge) forwardToV2(ctx context.Context, e *wakuv1.Envelope) {
 	b.seen.add(key(h), markOwn, now)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := b.v2.Publish(pctx, b.cfg.PubsubTopic, m); err != nil {
+	if _, err := b.v2.Publish(pctx, b.cfg.PubsubTopic, m); errors.Is(err, message.ErrDuplicate) {
+		b.metrics.drop(DropDuplicate, "direction", "v1_to_v2") // another bridge relayed it first
+		return
+	} else if err != nil {
 		b.metrics.drop(DropPublish, "err", err, "direction", "v1_to_v2")
 		return
 	}

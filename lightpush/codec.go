@@ -78,7 +78,7 @@ func StatusFor(err error) uint32 {
 	switch {
 	case errors.Is(err, ErrUnsupportedTopic):
 		return StatusUnsupportedPubsubTopic
-	case errors.Is(err, ErrNoPeersToRelay):
+	case errors.Is(err, ErrNoPeersToRelay), errors.Is(err, message.ErrDuplicate):
 		return StatusNoPeersToRelay
 	case errors.Is(err, ErrServiceUnavailable):
 		return StatusServiceNotAvailable

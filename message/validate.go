@@ -30,6 +30,9 @@ var (
 	ErrWrongCluster     = errors.New("pubsub topic is on another cluster")
 	ErrUnservedShard    = errors.New("pubsub topic is not served by this node")
 	ErrInvalidTopicSpec = errors.New("invalid topic")
+	// ErrDuplicate: relay already carried a message with this hash within gossipsub's seen
+	// window, so publishing it again reaches no peer (nwaku: not_published_to_any_peer).
+	ErrDuplicate = errors.New("not_published_to_any_peer: duplicate message")
 )
 
 // Reason is why a message was refused: the metrics label every door counts it under, and what

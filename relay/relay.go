@@ -50,6 +50,10 @@ const (
 // ErrClosed is returned by calls on a closed Relay.
 var ErrClosed = errors.New("relay closed")
 
+// maxSeen bounds the hashes kept for the duplicate answer; an older duplicate is published
+// and dropped by gossipsub unanswered, as before.
+const maxSeen = 1 << 16
+
 // Config configures a Relay. Zero values take the documented defaults.
 type Config struct {
 	// Rules are applied to every message, published or received: the one validation path.
@@ -146,6 +150,10 @@ type Relay struct {
 	log    *slog.Logger
 	tr     *tracer
 	filter *topicFilter
+	// seen holds what relay delivered or published within gossipsub's seen window: gossipsub
+	// drops such a message unsent but reports success, so PublishEnvelope answers
+	// message.ErrDuplicate itself (nwaku: not_published_to_any_peer).
+	seen *message.RecentHashes
 	// pubsubLog rate-limits the library's log lines per cause.
 	pubsubLog *lograte.Handler
 	ps        *pubsub.PubSub
@@ -199,6 +207,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
 		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
 		filter: newTopicFilter(cfg.Clusters, cfg.MaxUnservedTopics),
+		seen:   message.NewRecentHashes(maxSeen, cfg.Params.SeenMessagesTTL),
 	}
 	r.tr.onRemove = r.filter.forget
 	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)
@@ -325,6 +334,7 @@ func (r *Relay) deliver(s *subscription) {
 		// gossipsub keeps m in its history window for IWANT answers; it needs only m.Data, so
 		// let the decoded envelope go once the consumers are done with it.
 		m.ValidatorData = nil
+		r.seen.Add(env.Hash, time.Now())
 		r.sink.Deliver(env)
 	}
 }
@@ -398,6 +408,9 @@ func (r *Relay) Publish(ctx context.Context, topic string, m *pb.WakuMessage) (*
 func (r *Relay) PublishEnvelope(ctx context.Context, env *message.Envelope) (relayPeers int, err error) {
 	if env == nil || env.Message == nil || len(env.Raw) == 0 {
 		return 0, errors.New("relay publish: empty envelope")
+	}
+	if !r.seen.Add(env.Hash, time.Now()) {
+		return 0, fmt.Errorf("relay publish on %s: %w", env.PubsubTopic, message.ErrDuplicate)
 	}
 	r.mu.Lock()
 	if r.closed {

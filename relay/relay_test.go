@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/libp2p/go-libp2p"
 	mplex "github.com/libp2p/go-libp2p-mplex"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -313,5 +315,27 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	if err := a.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestPublishDuplicate: a message relay already carried within gossipsub's seen window, whether
+// published here or received from a peer, is answered with message.ErrDuplicate (gossipsub
+// would drop it unsent and report success); another message still goes out.
+func TestPublishDuplicate(t *testing.T) {
+	a, b, _, cb, _, _ := pair(t)
+	once := wakuMsg("once")
+	again := func() *message.Envelope { return mustEnvelope(t, testTopic, proto.Clone(once).(*pb.WakuMessage)) }
+	if _, err := a.PublishEnvelope(context.Background(), again()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishEnvelope(context.Background(), again()); !errors.Is(err, message.ErrDuplicate) {
+		t.Fatalf("second publish here: %v, want ErrDuplicate", err)
+	}
+	waitFor(t, "delivery at b", func() bool { return cb.payloadCount("once") == 1 })
+	if _, err := b.PublishEnvelope(context.Background(), again()); !errors.Is(err, message.ErrDuplicate) {
+		t.Fatalf("publish of a received message: %v, want ErrDuplicate", err)
+	}
+	if _, err := a.PublishEnvelope(context.Background(), mustEnvelope(t, testTopic, wakuMsg("twice"))); err != nil {
+		t.Fatalf("a new message: %v", err)
 	}
 }

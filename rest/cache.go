@@ -47,7 +47,7 @@ type msgCache struct {
 	autoTrack bool
 	// dedupe drops a message whose hash is already queued under its topic or was seen
 	// recently (filter: overlapping subscriptions each receive the same push).
-	dedupe *recentHashes
+	dedupe *message.RecentHashes
 	topics map[string][]cacheEntry // oldest first
 	bytes  int64
 	// keyBytes is the length of the topic names tracked (at most maxTopicBytes).
@@ -60,7 +60,7 @@ type msgCache struct {
 func newMsgCache(capacity int, maxBytes int64, autoTrack, dedupe bool) *msgCache {
 	c := &msgCache{capacity: capacity, maxBytes: maxBytes, autoTrack: autoTrack, topics: map[string][]cacheEntry{}}
 	if dedupe {
-		c.dedupe = newRecentHashes(max(4*capacity, 1024), 0)
+		c.dedupe = message.NewRecentHashes(max(4*capacity, 1024), 0)
 	}
 	return c
 }
@@ -119,7 +119,7 @@ func (c *msgCache) add(topic string, e *message.Envelope) {
 			return
 		}
 	}
-	if c.dedupe != nil && !c.dedupe.add(e.Hash) {
+	if c.dedupe != nil && !c.dedupe.Add(e.Hash, time.Now()) {
 		c.duplicates++
 		return
 	}
@@ -192,21 +192,12 @@ func (c *msgCache) takeMatching(topic string, match func(*message.Envelope) bool
 // relayCache is the REST server's consumer on the node's bus: one cache by pubsub topic,
 // read whole by /relay/v1/messages/{pubsubTopic} or per content topic by
 // /relay/v1/auto/messages/{contentTopic}; either read consumes (one cache, as nwaku's).
-// It also remembers the hashes of recent messages for lightpush's duplicate check.
 type relayCache struct {
 	byPubsub *msgCache
-	seen     *recentHashes
 }
 
-// seenTTL and maxSeen mirror gossipsub's seen-messages window (relay.Params.SeenMessagesTTL):
-// a message seen within it is dropped by gossipsub as a duplicate.
-const (
-	seenTTL = 2 * time.Minute
-	maxSeen = 16384
-)
-
 func newRelayCache(capacity int, maxBytes int64) *relayCache {
-	return &relayCache{byPubsub: newMsgCache(capacity, maxBytes, true, false), seen: newRecentHashes(maxSeen, seenTTL)}
+	return &relayCache{byPubsub: newMsgCache(capacity, maxBytes, true, false)}
 }
 
 // Deliver implements node.Consumer.
@@ -214,49 +205,5 @@ func (c *relayCache) Deliver(e *message.Envelope) {
 	if e == nil || e.Message == nil {
 		return
 	}
-	c.seen.add(e.Hash)
 	c.byPubsub.add(e.PubsubTopic, e)
-}
-
-// recentHashes remembers the last max message hashes, each for ttl (0: until pushed out).
-type recentHashes struct {
-	mu    sync.Mutex
-	ttl   time.Duration
-	at    map[message.Hash]time.Time
-	order []message.Hash // ring, oldest at next when full
-	next  int
-	now   func() time.Time
-}
-
-func newRecentHashes(max int, ttl time.Duration) *recentHashes {
-	return &recentHashes{ttl: ttl, at: make(map[message.Hash]time.Time, max), order: make([]message.Hash, 0, max), now: time.Now}
-}
-
-// add records h and reports whether it was new (not seen within ttl).
-func (r *recentHashes) add(h message.Hash) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if t, ok := r.at[h]; ok {
-		fresh := r.ttl > 0 && now.Sub(t) > r.ttl
-		r.at[h] = now
-		return fresh
-	}
-	if len(r.order) < cap(r.order) {
-		r.order = append(r.order, h)
-	} else {
-		delete(r.at, r.order[r.next])
-		r.order[r.next] = h
-		r.next = (r.next + 1) % len(r.order)
-	}
-	r.at[h] = now
-	return true
-}
-
-// has reports whether h was seen within ttl.
-func (r *recentHashes) has(h message.Hash) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.at[h]
-	return ok && (r.ttl == 0 || r.now().Sub(t) <= r.ttl)
 }

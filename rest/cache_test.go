@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
@@ -160,25 +159,6 @@ func TestCacheDedupe(t *testing.T) {
 	c.add("ct", m) // a late copy after the read
 	if got, _ := c.take("ct"); len(got) != 0 {
 		t.Fatalf("late duplicate cached: %q", payloads(got))
-	}
-}
-
-func TestRecentHashes(t *testing.T) {
-	now := time.Unix(1000, 0)
-	r := newRecentHashes(2, time.Minute)
-	r.now = func() time.Time { return now }
-	h := func(i int) message.Hash { return env("p", "", i).Hash }
-	if !r.add(h(1)) || r.add(h(1)) || !r.has(h(1)) {
-		t.Fatal("second add of the same hash is new")
-	}
-	now = now.Add(2 * time.Minute)
-	if r.has(h(1)) || !r.add(h(1)) {
-		t.Fatal("hash still seen after its ttl")
-	}
-	r.add(h(2))
-	r.add(h(3)) // pushes out the oldest slot
-	if len(r.at) > 2 {
-		t.Fatalf("%d hashes held, bound 2", len(r.at))
 	}
 }
 

@@ -81,11 +81,6 @@ func (s *Server) handleLightpushV3(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, hashed := s.pushHash(topic, m)
-	if hashed && s.cache.seen.has(h) {
-		writeJSONStatus(w, int(lightpush.StatusNoPeersToRelay), PushResponse{StatusDesc: textNoPeersV3})
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	n, err := s.push.Publish(ctx, nil, topic, m, false)
@@ -94,23 +89,8 @@ func (s *Server) handleLightpushV3(w http.ResponseWriter, r *http.Request) {
 		writeJSONStatus(w, code, PushResponse{StatusDesc: desc})
 		return
 	}
-	if hashed {
-		s.cache.seen.add(h)
-	}
 	count := uint32(max(n, 0))
 	writeJSON(w, PushResponse{RelayPeerCount: &count})
-}
-
-// pushHash is the message hash of a push, for the duplicate check: gossipsub drops a message
-// it has seen within its window without sending it to any peer (nwaku then answers
-// not_published_to_any_peer), while go-libp2p-pubsub reports success. hashed is false when
-// the topic cannot be resolved; the node then gives the answer.
-func (s *Server) pushHash(topic string, m *pb.WakuMessage) (h message.Hash, hashed bool) {
-	t, err := s.n.PubsubTopicFor(topic, m.GetContentTopic())
-	if err != nil {
-		return h, false
-	}
-	return message.ComputeHash(t, m), true
 }
 
 // lightpushStatus maps a failed push to the HTTP status of rest-api.md §9. Pushes that
@@ -127,6 +107,8 @@ func lightpushStatus(err error) (int, string) {
 		return int(lightpush.StatusServiceNotAvailable), err.Error()
 	case errors.Is(err, node.ErrDialFailure):
 		return int(lightpush.StatusNoPeersToRelay), textDialFailure
+	case errors.Is(err, message.ErrDuplicate):
+		return int(lightpush.StatusNoPeersToRelay), textNoPeersV3
 	}
 	code := lightpush.StatusFor(err)
 	if code < 300 || code > 599 { // a service's nonsense code is no HTTP error status
@@ -152,21 +134,15 @@ func (s *Server) handleLightpushLegacy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, hashed := s.pushHash(topic, m)
-	if hashed && s.cache.seen.has(h) {
-		writeText(w, http.StatusServiceUnavailable, msgPushFailed+textNotPublished)
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	_, err := s.push.Publish(ctx, nil, topic, m, true)
 	var se *lightpush.StatusError
 	switch {
 	case err == nil:
-		if hashed {
-			s.cache.seen.add(h)
-		}
 		writeOK(w)
+	case errors.Is(err, message.ErrDuplicate):
+		writeText(w, http.StatusServiceUnavailable, msgPushFailed+textNotPublished)
 	case errors.Is(err, node.ErrNoServicePeer):
 		writeText(w, http.StatusServiceUnavailable, msgNoLightpushPeer)
 	case errors.Is(err, node.ErrDialFailure):

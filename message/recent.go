@@ -1,0 +1,50 @@
+package message
+
+import (
+	"sync"
+	"time"
+)
+
+// RecentHashes remembers the last max message hashes, each for ttl (0: until pushed out by
+// newer ones), so that a duplicate can be recognised without keeping the messages. Bounded
+// in entries; safe for concurrent use.
+type RecentHashes struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	at    map[Hash]time.Time
+	order []Hash // ring, oldest at next when full
+	next  int
+}
+
+// NewRecentHashes holds at most bound hashes (at least 1).
+func NewRecentHashes(bound int, ttl time.Duration) *RecentHashes {
+	bound = max(bound, 1)
+	return &RecentHashes{max: bound, ttl: ttl, at: make(map[Hash]time.Time), order: make([]Hash, 0, min(bound, 1024))}
+}
+
+// Add records h as seen at now and reports whether it was new: not seen within ttl.
+func (r *RecentHashes) Add(h Hash, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.at[h]; ok {
+		r.at[h] = now
+		return r.ttl > 0 && now.Sub(t) > r.ttl
+	}
+	if len(r.order) < r.max {
+		r.order = append(r.order, h)
+	} else {
+		delete(r.at, r.order[r.next])
+		r.order[r.next] = h
+		r.next = (r.next + 1) % len(r.order)
+	}
+	r.at[h] = now
+	return true
+}
+
+// Len is the number of hashes held.
+func (r *RecentHashes) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.at)
+}

@@ -1,0 +1,27 @@
+package message
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRecentHashes(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := NewRecentHashes(2, time.Minute)
+	h := func(i byte) Hash { return Hash{i} }
+	if !r.Add(h(1), now) || r.Add(h(1), now) {
+		t.Fatal("second add of the same hash is new")
+	}
+	if !r.Add(h(1), now.Add(2*time.Minute)) {
+		t.Fatal("hash still seen after its ttl")
+	}
+	r.Add(h(2), now)
+	r.Add(h(3), now) // pushes out the oldest slot
+	if r.Len() > 2 {
+		t.Fatalf("%d hashes held, bound 2", r.Len())
+	}
+	forever := NewRecentHashes(4, 0)
+	if !forever.Add(h(1), now) || forever.Add(h(1), now.Add(time.Hour)) {
+		t.Fatal("ttl 0 forgets")
+	}
+}
