@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// BalanceStore persists ledger records so balances survive restarts. SQLiteStore is the
-// default; a PostgreSQL one belongs next to the archive when that is PostgreSQL.
+// BalanceStore persists ledger records so balances survive restarts. DBStore (OpenStore)
+// is the one the node uses, in the archive's database.
 type BalanceStore interface {
 	LoadBalances(ctx context.Context) ([]Snapshot, error)
 	// SaveBalances upserts the given records (one transaction).

@@ -37,7 +37,7 @@ type Host interface {
 	NewStream(context.Context, peer.ID, ...protocol.ID) (network.Stream, error)
 }
 
-// ChequeStore persists the latest cheque per counterparty (accounting.SQLiteStore).
+// ChequeStore persists the latest cheque per counterparty (accounting.DBStore).
 type ChequeStore interface {
 	SaveCheque(ctx context.Context, direction string, counterparty []byte, cumulative uint64, cheque []byte) error
 	LastCheque(ctx context.Context, direction string, counterparty []byte) (uint64, []byte, error)
