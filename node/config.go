@@ -68,6 +68,9 @@ type Config struct {
 	// Service peers for the node's own clients (--storenode, --filternode, --lightpushnode).
 	StoreNode, FilterNode, LightpushNode multiaddr.Multiaddr
 
+	// Accounting is pairwise accounting, SWAP settlement and reputation (--swap*).
+	Accounting AccountingConfig
+
 	// PeerPersistence keeps known peers in DataDir/peers.json across restarts (--peer-persistence).
 	PeerPersistence bool
 
@@ -129,6 +132,7 @@ func DefaultConfig() Config {
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
 		Discovery:          DefaultDiscoveryConfig(),
+		Accounting:         DefaultAccountingConfig(),
 		Version:            "dev",
 	}
 }

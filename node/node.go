@@ -70,6 +70,7 @@ type Node struct {
 	storeClient     *store.Client
 	filterClient    *filter.Client
 	lightpushClient *lightpush.Client
+	acct            *Accounting    // nil when --swap is off
 	peerMeta        sync.Map       // peer.ID → metadata.Info from the connection check
 	stops           []func() error // run in reverse order by Stop
 
@@ -139,6 +140,9 @@ func (n *Node) start(ctx context.Context) error {
 		n.metrics.WatchHost(h)
 	}
 
+	if err := n.startAccounting(ctx); err != nil {
+		return fmt.Errorf("accounting: %w", err)
+	}
 	if n.cfg.Relay {
 		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log, Clusters: []uint16{n.cfg.ClusterID}}
 		if n.metrics != nil {
