@@ -103,6 +103,9 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 		}
 		*sp.dst = a
 	}
+	if cfg.Accounting, err = o.Swap.accountingConfig(); err != nil {
+		return cfg, err
+	}
 	if err := o.discoveryConfig(&cfg); err != nil {
 		return cfg, err
 	}

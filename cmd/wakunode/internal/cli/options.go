@@ -110,6 +110,9 @@ type Options struct {
 	RequestRateLimit  int
 	RequestRatePeriod int
 
+	// Swap are the accounting flags (--swap*; go-waku's, not nwaku's).
+	Swap swapOptions
+
 	NwakuOnly nwakuOnly
 	// Notes are remarks on accepted nwaku-only values, for the caller to log.
 	Notes []string
@@ -157,6 +160,7 @@ func defaults() *Options {
 		MetricsServerPort:         8008,
 		WebSocketPort:             8000,
 		MetricsLogging:            true,
+		Swap:                      swapDefaults(),
 		NwakuOnly:                 nwakuOnlyDefaults(),
 	}
 }
@@ -258,6 +262,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	list(&o.RateLimits, "rate-limit", "[protocol:]volume/period<unit> rate limit. Argument may be repeated", nil)
 	fs.IntVar(&o.RequestRateLimit, "request-rate-limit", 0, "Older nwaku: requests each service serves per --request-rate-period; 0 = unlimited (a --rate-limit default)")
 	fs.IntVar(&o.RequestRatePeriod, "request-rate-period", 0, "Older nwaku: period of --request-rate-limit in seconds; 0 = unlimited")
+	declareSwap(fs, &o.Swap)
 	declareNwakuOnly(fs, &o.NwakuOnly)
 	return fs
 }

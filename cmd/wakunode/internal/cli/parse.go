@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,9 +41,12 @@ func Parse(args []string) (*Options, error) {
 	if o.Version {
 		return o, nil
 	}
+	onCmdLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCmdLine[f.Name] = true })
+	if err := applySwapEnv(fs, onCmdLine, os.LookupEnv); err != nil {
+		return nil, err
+	}
 	if o.ConfigFile != "" {
-		onCmdLine := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { onCmdLine[f.Name] = true })
 		if err := applyConfigFile(fs, o.ConfigFile, onCmdLine); err != nil {
 			return nil, err
 		}
@@ -197,6 +201,8 @@ func typeName(v flag.Value) string {
 		return "TEXT|JSON"
 	case sizeValue:
 		return "size"
+	case interface{ TypeName() string }:
+		return v.TypeName()
 	case interface{ IsBoolFlag() bool }:
 		if v.IsBoolFlag() {
 			return "bool"
