@@ -15,7 +15,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/accounting"
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/lightpush"
+	"github.com/wakunode/wakunode/relay"
 	"github.com/wakunode/wakunode/reputation"
+	"github.com/wakunode/wakunode/store"
 	"github.com/wakunode/wakunode/swap"
 	"github.com/wakunode/wakunode/swap/contracts"
 	swappb "github.com/wakunode/wakunode/swap/pb"
@@ -387,3 +391,13 @@ func meter[T any](a *Accounting, svc accounting.Service, client bool) T {
 	}
 	return h.(T) // the hook types are asserted against each interface below
 }
+
+var (
+	_ store.Accounting         = serviceMeter{}
+	_ filter.Accounting        = serviceMeter{}
+	_ lightpush.Accounting     = serviceMeter{}
+	_ store.ClientObserver     = clientMeter{}
+	_ filter.ClientObserver    = clientMeter{}
+	_ lightpush.ClientObserver = clientMeter{}
+	_ relay.ByteAccounting     = relayMeter{}
+)

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/enr"
 	"github.com/wakunode/wakunode/filter"
@@ -145,6 +146,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	if n.cfg.Relay {
 		rc := relay.Config{Rules: n.cfg.Rules, Params: n.cfg.RelayParams, Logger: n.log, Clusters: []uint16{n.cfg.ClusterID}}
+		rc.ByteAccounting = meter[relay.ByteAccounting](n.acct, accounting.Relay, false)
 		if n.metrics != nil {
 			rc.Metrics = n.metrics.Relay()
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/filter"
 	"github.com/wakunode/wakunode/lightpush"
@@ -40,7 +41,7 @@ func (n *Node) startServices(ctx context.Context) error {
 	if n.cfg.Filter.Enabled {
 		fc := filter.Config{MaxPeers: n.cfg.Filter.MaxPeers, MaxCriteria: n.cfg.Filter.MaxCriteria,
 			SubscriptionTimeout: n.cfg.Filter.SubscriptionTimeout, Logger: n.log,
-			RateLimiter: n.limiter(ratelimit.Filter)}
+			RateLimiter: n.limiter(ratelimit.Filter), Accounting: meter[filter.Accounting](n.acct, accounting.Filter, false)}
 		if n.metrics != nil {
 			fc.Metrics = n.metrics.Filter()
 		}
@@ -55,7 +56,7 @@ func (n *Node) startServices(ctx context.Context) error {
 			return errors.New("lightpush service needs relay")
 		}
 		lc := lightpush.Config{Publisher: n.relay, Validator: n.Validator(),
-			RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log}
+			RateLimiter: n.limiter(ratelimit.Lightpush), Logger: n.log, Accounting: meter[lightpush.Accounting](n.acct, accounting.Lightpush, false)}
 		if n.metrics != nil {
 			lc.Metrics = n.metrics.Lightpush()
 		}
@@ -66,9 +67,9 @@ func (n *Node) startServices(ctx context.Context) error {
 		svc.Start()
 		n.onStop(func() error { svc.Stop(); return nil })
 	}
-	n.storeClient = store.NewClient(n.host, store.ClientConfig{})
-	n.lightpushClient = lightpush.NewClient(n.host)
-	fcl := filter.NewClient(n.host, filter.ClientConfig{Logger: n.log})
+	n.storeClient = store.NewClient(n.host, store.ClientConfig{Observer: meter[store.ClientObserver](n.acct, accounting.Store, true)})
+	n.lightpushClient = lightpush.NewClient(n.host, lightpush.ClientConfig{Observer: meter[lightpush.ClientObserver](n.acct, accounting.Lightpush, true)})
+	fcl := filter.NewClient(n.host, filter.ClientConfig{Logger: n.log, Observer: meter[filter.ClientObserver](n.acct, accounting.Filter, true)})
 	n.filterClient = fcl
 	n.onStop(func() error { fcl.Close(); return nil })
 	return nil
@@ -96,7 +97,7 @@ func (n *Node) startStore(ctx context.Context) error {
 		_ = a.Insert(e)
 	}))))
 	sc := store.ServiceConfig{Legacy: true, RateLimiter: n.limiter(ratelimit.StoreV3),
-		LegacyRateLimiter: n.limiter(ratelimit.StoreV2), Logger: n.log}
+		LegacyRateLimiter: n.limiter(ratelimit.StoreV2), Logger: n.log, Accounting: meter[store.Accounting](n.acct, accounting.Store, false)}
 	if n.metrics != nil {
 		sc.Metrics = n.metrics.Store()
 	}

@@ -77,12 +77,18 @@ type Backend struct {
 	Store     StoreNode
 	Lightpush LightpushNode
 	Filter    FilterNode
+	// Accounting is nil when accounting is off (the /accounting routes answer 404).
+	Accounting AccountingNode
 }
 
-// NodeBackend is the Backend of a node: the node and n.Relay(), n.Store(), n.Lightpush(),
-// n.Filter().
+// NodeBackend is the Backend of a started node: the node and n.Relay(), n.Store(),
+// n.Lightpush(), n.Filter(), n.Accounting().
 func NodeBackend(n *node.Node) Backend {
-	return Backend{Node: n, Relay: n.Relay(), Store: n.Store(), Lightpush: n.Lightpush(), Filter: n.Filter()}
+	b := Backend{Node: n, Relay: n.Relay(), Store: n.Store(), Lightpush: n.Lightpush(), Filter: n.Filter()}
+	if a := n.Accounting(); a != nil { // never a typed nil
+		b.Accounting = a
+	}
+	return b
 }
 
 // Config configures the server. Zero values take the documented defaults, except Port, where
@@ -130,6 +136,7 @@ type Server struct {
 	store   StoreNode
 	push    LightpushNode
 	filter  FilterNode
+	acct    AccountingNode
 	handler http.Handler
 	cache   *relayCache
 	auto    *msgCache // content topics subscribed through /relay/v1/auto/subscriptions
@@ -170,6 +177,7 @@ func New(cfg Config, b Backend) *Server {
 		store:   b.Store,
 		push:    b.Lightpush,
 		filter:  b.Filter,
+		acct:    b.Accounting,
 		cache:   newRelayCache(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
 		auto:    newMsgCache(1, 0, false, false), // a bounded set: no message is ever added
 		filters: newFilterSubs(cfg.RelayCacheCapacity, cfg.CacheMaxBytes),
@@ -187,6 +195,7 @@ func New(cfg Config, b Backend) *Server {
 	s.storeRoutes(mux)
 	s.lightpushRoutes(mux)
 	s.filterRoutes(mux)
+	s.accountingRoutes(mux)
 	s.handler = s.cors(mux)
 	return s
 }
