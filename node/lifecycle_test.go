@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/enr"
 )
 
@@ -73,6 +74,7 @@ func TestStopLeavesNothingRunning(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.WebSocket = true
 	cfg.Store.Enabled, cfg.Filter.Enabled, cfg.Lightpush = true, true, true
+	cfg.Accounting.Enabled, cfg.Accounting.Mode = true, accounting.Mock // ledger, policy, swap, persister
 	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
