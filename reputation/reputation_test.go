@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wakunode/wakunode/accounting"
+	"github.com/wakunode/wakunode/peers"
 	"github.com/wakunode/wakunode/swap"
 )
 
@@ -97,5 +98,17 @@ func TestBoundedPeers(t *testing.T) {
 	tr.Served(self, 5) // our own service is not a record
 	if _, ok := tr.records[self]; ok {
 		t.Fatal("self tracked")
+	}
+}
+
+var _ peers.Ranker = (*Tracker)(nil)
+
+func TestRankPutsFailingPeersBehindUnknownOnes(t *testing.T) {
+	tr := New(Config{Self: self})
+	tr.Served(good, 10)
+	tr.Failed(flaky) // failed, never served
+	got := tr.Rank([]peer.ID{flaky, unknown, good})
+	if want := []peer.ID{good, unknown, flaky}; !slices.Equal(got, want) {
+		t.Fatalf("rank %v, want %v", got, want)
 	}
 }
