@@ -127,7 +127,7 @@ func TestAllowanceIsAFreeTierOnBothSides(t *testing.T) {
 	}
 }
 
-func TestBalancesSurviveRestart(t *testing.T) {
+func TestBalancesSurviveRestartInMemoryPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "acct.db")
 	st, err := OpenSQLite(path)
 	if err != nil {
