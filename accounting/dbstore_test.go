@@ -128,6 +128,10 @@ func TestStoreRestartRoundTrip(t *testing.T) {
 		if _, _, err := st2.LastCheque(ctx, "sent", []byte{1}); err != ErrNoCheque {
 			t.Fatalf("unknown counterparty: %v, want ErrNoCheque", err)
 		}
+		// The relay byte remainder survived too: 120 more bytes cross the 5th KiB.
+		if u := l2.Debit(peerB, Relay, 120); u != 1 {
+			t.Fatalf("relay remainder lost across restart: %d units", u)
+		}
 		// A second flush updates rows in place.
 		l2.Debit(peerA, Store, 10)
 		if err := l2.Flush(ctx, st2); err != nil {
