@@ -33,6 +33,8 @@ type ClientConfig struct {
 	BufferSize     int           // per-subscription channel; a full channel drops pushes
 	Logger         *slog.Logger  // nil = slog.Default()
 	Now            func() time.Time
+	// Observer hears of each push and of failed subscribes and pings; nil = off.
+	Observer ClientObserver
 }
 
 // Client subscribes to filter service nodes and delivers their pushes on channels.

@@ -35,6 +35,7 @@ const (
 	StatusOK                 uint32 = 200
 	StatusBadResponse        uint32 = 300
 	StatusBadRequest         uint32 = 400
+	StatusPaymentRequired    uint32 = 402 // accounting refused (issue 12; not in nwaku)
 	StatusNotFound           uint32 = 404
 	StatusTooManyRequests    uint32 = 429
 	StatusServiceUnavailable uint32 = 503

@@ -46,6 +46,8 @@ type Config struct {
 	Metrics             Metrics       // nil = none
 	Logger              *slog.Logger  // nil = slog.Default()
 	Now                 func() time.Time
+	// Accounting is asked on SUBSCRIBE and PING and told of each push; nil = off.
+	Accounting Accounting
 }
 
 func (c *Config) setDefaults() {

@@ -13,13 +13,27 @@ import (
 	mpb "github.com/wakunode/wakunode/message/pb"
 )
 
-// Client pushes messages through lightpush service nodes.
-type Client struct {
-	h host.Host
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Observer hears of each push's success or failure (accounting, reputation); nil = off.
+	Observer ClientObserver
 }
 
-// NewClient returns a client on h. A ctx without deadline gets rpc.DefaultTimeout per push.
-func NewClient(h host.Host) *Client { return &Client{h: h} }
+// Client pushes messages through lightpush service nodes.
+type Client struct {
+	h   host.Host
+	cfg ClientConfig
+}
+
+// NewClient returns a client on h configured by cfg (at most one; none = the zero config). A
+// ctx without deadline gets rpc.DefaultTimeout per push.
+func NewClient(h host.Host, cfg ...ClientConfig) *Client {
+	c := &Client{h: h}
+	if len(cfg) > 0 {
+		c.cfg = cfg[0]
+	}
+	return c
+}
 
 // Push publishes m through p with v3. An empty pubsubTopic is left out of the request so the
 // service node derives it by autosharding. It returns the relay peer count the service reports;

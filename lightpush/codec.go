@@ -27,6 +27,7 @@ const (
 const (
 	StatusOK                     uint32 = 200
 	StatusBadRequest             uint32 = 400
+	StatusPaymentRequired        uint32 = 402 // accounting refused (issue 12; not in nwaku)
 	StatusPayloadTooLarge        uint32 = 413
 	StatusInvalidMessage         uint32 = 420
 	StatusUnsupportedPubsubTopic uint32 = 421

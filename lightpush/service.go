@@ -54,6 +54,8 @@ type Config struct {
 	Timeout           time.Duration // per request; 0 = rpc.DefaultTimeout
 	Metrics           Metrics
 	Logger            *slog.Logger // nil = slog.Default()
+	// Accounting is asked before each push and told of each accepted message; nil = off.
+	Accounting Accounting
 }
 
 // Service serves both lightpush versions.

@@ -94,6 +94,9 @@ type Config struct {
 	// /vac/waku/relay/2.0.0; Params then only contribute SeenMessagesTTL. For the simulator
 	// (cmd/wakusim): a flooding node does not interoperate with gossipsub peers' meshes.
 	Flood bool
+	// ByteAccounting books message bytes sent to and received from each peer (accounting.go);
+	// nil installs no tracer.
+	ByteAccounting ByteAccounting
 }
 
 func (c *Config) setDefaults() {

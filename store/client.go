@@ -17,6 +17,8 @@ import (
 type ClientConfig struct {
 	// MaxResponseSize bounds one response; default DefaultMaxResponseSize.
 	MaxResponseSize int
+	// Observer hears each peer's answers (accounting, reputation); nil = off.
+	Observer ClientObserver
 }
 
 // Client queries store nodes.

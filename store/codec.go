@@ -40,6 +40,7 @@ const (
 	StatusOK                 uint32 = 200
 	StatusBadResponse        uint32 = 300
 	StatusBadRequest         uint32 = 400
+	StatusPaymentRequired    uint32 = 402 // accounting refused (issue 12; not in nwaku)
 	StatusTooManyRequests    uint32 = 429
 	StatusServiceUnavailable uint32 = 503
 	StatusPeerDialFailure    uint32 = 504

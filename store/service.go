@@ -46,6 +46,8 @@ type ServiceConfig struct {
 	Legacy            bool          // also mount the legacy v2 protocol
 	Metrics           Metrics
 	Logger            *slog.Logger // nil = slog.Default()
+	// Accounting is asked before each peer's query and told what was served; nil = off.
+	Accounting Accounting
 }
 
 // Service answers store queries from the archive.
