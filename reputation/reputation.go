@@ -101,7 +101,11 @@ func (t *Tracker) Served(p peer.ID, units int64) {
 	t.update(p, func(r *record) { r.served += float64(units) })
 }
 
-// Failed records a request p did not serve.
+// Received is Served for a count of messages, so a Tracker can be the ClientObserver of the
+// store, filter and lightpush clients as is.
+func (t *Tracker) Received(p peer.ID, messages int) { t.Served(p, int64(messages)) }
+
+// Failed records a request p did not serve (also ClientObserver.Failed).
 func (t *Tracker) Failed(p peer.ID) { t.update(p, func(r *record) { r.failures++ }) }
 
 // ChequeHonoured implements swap.Observer.

@@ -8,7 +8,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wakunode/wakunode/accounting"
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/lightpush"
 	"github.com/wakunode/wakunode/peers"
+	"github.com/wakunode/wakunode/store"
 	"github.com/wakunode/wakunode/swap"
 )
 
@@ -112,3 +115,9 @@ func TestRankPutsFailingPeersBehindUnknownOnes(t *testing.T) {
 		t.Fatalf("rank %v, want %v", got, want)
 	}
 }
+
+var (
+	_ store.ClientObserver     = (*Tracker)(nil)
+	_ filter.ClientObserver    = (*Tracker)(nil)
+	_ lightpush.ClientObserver = (*Tracker)(nil)
+)
