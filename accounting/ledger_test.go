@@ -1,8 +1,6 @@
 package accounting
 
 import (
-	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -124,62 +122,6 @@ func TestAllowanceIsAFreeTierOnBothSides(t *testing.T) {
 	now = now.Add(time.Hour) // capped at the burst
 	if server.Balance(peerA) != 4 {
 		t.Fatalf("after an hour: %d, want 4 (burst 10 caps the bank)", server.Balance(peerA))
-	}
-}
-
-func TestBalancesSurviveRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "acct.db")
-	st, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLedger(t, Config{})
-	pr := NewPersister(l, st, time.Hour, nil)
-	pr.Start()
-	l.Debit(peerA, Store, 7)
-	l.Credit(peerA, Filter, 2)
-	l.Debit(peerB, Relay, 5000)
-	pr.Stop() // final flush
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	st2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
-	l2 := newLedger(t, Config{})
-	if err := l2.Load(context.Background(), st2); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := l2.Account(peerA)
-	b, _ := l2.Account(peerB)
-	if a.Balance != 5 || a.Served[Store] != 7 || a.Consumed[Filter] != 2 || b.Balance != 4 || b.RelayOut != 5000 {
-		t.Fatalf("restored %+v / %+v", a, b)
-	}
-	// The relay byte remainder survived too: 120 more bytes cross the 5th KiB.
-	if u := l2.Debit(peerB, Relay, 120); u != 1 {
-		t.Fatalf("relay remainder lost across restart: %d units", u)
-	}
-}
-
-func TestChequeStoreNeverGoesBackwards(t *testing.T) {
-	st, err := OpenSQLite(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	addr := []byte{1, 2, 3}
-	if _, _, err := st.LastCheque(ctx, "received", addr); err != ErrNoCheque {
-		t.Fatalf("empty store: %v", err)
-	}
-	_ = st.SaveCheque(ctx, "received", addr, 50, []byte("c50"))
-	_ = st.SaveCheque(ctx, "received", addr, 30, []byte("c30"))
-	cum, c, err := st.LastCheque(ctx, "received", addr)
-	if err != nil || cum != 50 || string(c) != "c50" {
-		t.Fatalf("got %d %q %v, want 50 c50", cum, c, err)
 	}
 }
 

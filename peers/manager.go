@@ -191,6 +191,8 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    event.Subscription
+
+	ranker Ranker // under mu; SetRanker (select.go), nil = random choice
 }
 
 // New creates a manager for h.

@@ -42,11 +42,26 @@ func capsServe(c enr.Capabilities, proto protocol.ID) bool {
 	return false
 }
 
+// Ranker orders candidate service peers, best first (reputation.Tracker: most trusted first,
+// peers that failed more than they served last). It must return a permutation of candidates
+// and may not keep the slice.
+type Ranker interface {
+	Rank(candidates []peer.ID) []peer.ID
+}
+
+// SetRanker makes SelectPeer prefer the peers r ranks first; nil restores random choice.
+func (m *Manager) SetRanker(r Ranker) {
+	m.mu.Lock()
+	m.ranker = r
+	m.mu.Unlock()
+}
+
 // SelectPeer chooses a peer for a service client (filter, lightpush, store): one that serves
 // proto (identify, else its ENR capabilities) and, when pubsubTopic is a static shard, relays
 // that shard (metadata, else ENR). Connected peers go before disconnected ones, peers with
-// known matching shards before peers whose shards are unknown; ties are broken at random.
-// Peers backed off after failures or rejected are skipped.
+// known matching shards before peers whose shards are unknown. Within the best tier the
+// Ranker (SetRanker), when set, picks the most trusted peer; otherwise, and between equally
+// ranked peers, the choice is random. Peers backed off after failures or rejected are skipped.
 func (m *Manager) SelectPeer(proto protocol.ID, pubsubTopic string) (peer.ID, error) {
 	var shard *message.Shard
 	if pubsubTopic != "" {
@@ -100,11 +115,21 @@ func (m *Manager) SelectPeer(proto protocol.ID, pubsubTopic string) (peer.ID, er
 		}
 		tiers[tier] = append(tiers[tier], id)
 	}
+	rk := m.ranker
 	m.mu.Unlock()
 	for _, t := range tiers {
-		if len(t) > 0 {
+		if len(t) == 0 {
+			continue
+		}
+		if rk == nil || len(t) == 1 {
 			return t[rand.IntN(len(t))], nil
 		}
+		// Shuffle first so a stable ranking still spreads load over equally trusted peers.
+		rand.Shuffle(len(t), func(i, j int) { t[i], t[j] = t[j], t[i] })
+		if r := rk.Rank(t); len(r) > 0 {
+			return r[0], nil
+		}
+		return t[0], nil
 	}
 	if shard != nil {
 		return "", fmt.Errorf("select peer for %s on %s: %w", proto, pubsubTopic, ErrNoPeer)

@@ -101,7 +101,11 @@ func (t *Tracker) Served(p peer.ID, units int64) {
 	t.update(p, func(r *record) { r.served += float64(units) })
 }
 
-// Failed records a request p did not serve.
+// Received is Served for a count of messages, so a Tracker can be the ClientObserver of the
+// store, filter and lightpush clients as is.
+func (t *Tracker) Received(p peer.ID, messages int) { t.Served(p, int64(messages)) }
+
+// Failed records a request p did not serve (also ClientObserver.Failed).
 func (t *Tracker) Failed(p peer.ID) { t.update(p, func(r *record) { r.failures++ }) }
 
 // ChequeHonoured implements swap.Observer.
@@ -217,33 +221,41 @@ func (t *Tracker) Trust(p peer.ID) float64 {
 }
 
 // Rank orders candidate service peers, most trusted first (stable for equal trust), for the
-// peer manager's choice of store/filter/lightpush peer.
+// peer manager's choice of store/filter/lightpush peer. Peers ShouldReplace flags go last,
+// behind peers we know nothing about, so a client tries a fresh peer before one that failed it.
+// Rank implements peers.Ranker.
 func (t *Tracker) Rank(candidates []peer.ID) []peer.ID {
+	type scored struct {
+		p       peer.ID
+		trust   float64
+		replace bool
+	}
 	t.mu.Lock()
 	if t.dirty {
 		t.compute()
 	}
-	trust := make([]float64, len(candidates))
+	sc := make([]scored, len(candidates))
 	for i, p := range candidates {
-		trust[i] = t.trust[p]
+		sc[i] = scored{p: p, trust: t.trust[p], replace: t.shouldReplaceLocked(p)}
 	}
 	t.mu.Unlock()
-	idx := make([]int, len(candidates))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
+	slices.SortStableFunc(sc, func(a, b scored) int {
 		switch {
-		case trust[a] > trust[b]:
+		case a.replace != b.replace:
+			if b.replace {
+				return -1
+			}
+			return 1
+		case a.trust > b.trust:
 			return -1
-		case trust[a] < trust[b]:
+		case a.trust < b.trust:
 			return 1
 		}
 		return 0
 	})
-	out := make([]peer.ID, len(candidates))
-	for i, j := range idx {
-		out[i] = candidates[j]
+	out := make([]peer.ID, len(sc))
+	for i, s := range sc {
+		out[i] = s.p
 	}
 	return out
 }
@@ -253,6 +265,10 @@ func (t *Tracker) Rank(candidates []peer.ID) []peer.ID {
 func (t *Tracker) ShouldReplace(p peer.ID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.shouldReplaceLocked(p)
+}
+
+func (t *Tracker) shouldReplaceLocked(p peer.ID) bool {
 	r := t.records[p]
 	return r != nil && r.failures > 0 && r.local(t.cfg.Weights) == 0
 }

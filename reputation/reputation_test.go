@@ -8,6 +8,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/wakunode/wakunode/accounting"
+	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/lightpush"
+	"github.com/wakunode/wakunode/peers"
+	"github.com/wakunode/wakunode/store"
 	"github.com/wakunode/wakunode/swap"
 )
 
@@ -99,3 +103,21 @@ func TestBoundedPeers(t *testing.T) {
 		t.Fatal("self tracked")
 	}
 }
+
+var _ peers.Ranker = (*Tracker)(nil)
+
+func TestRankPutsFailingPeersBehindUnknownOnes(t *testing.T) {
+	tr := New(Config{Self: self})
+	tr.Served(good, 10)
+	tr.Failed(flaky) // failed, never served
+	got := tr.Rank([]peer.ID{flaky, unknown, good})
+	if want := []peer.ID{good, unknown, flaky}; !slices.Equal(got, want) {
+		t.Fatalf("rank %v, want %v", got, want)
+	}
+}
+
+var (
+	_ store.ClientObserver     = (*Tracker)(nil)
+	_ filter.ClientObserver    = (*Tracker)(nil)
+	_ lightpush.ClientObserver = (*Tracker)(nil)
+)
