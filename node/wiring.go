@@ -39,6 +39,9 @@ func (n *Node) startPeers() error {
 	n.onStop(func() error { n.host.Network().StopNotify(forget); return nil })
 	m := peers.New(n.host, pc)
 	n.peers = m // before Start: verifyPeer reads it
+	if n.acct != nil {
+		m.SetRanker(n.acct.tracker) // service peers by reputation
+	}
 	if err := m.Start(); err != nil {
 		return fmt.Errorf("peer manager: %w", err)
 	}
