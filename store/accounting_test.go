@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/internal/testacct"
 	"github.com/wakunode/wakunode/internal/testhost"
 	"github.com/wakunode/wakunode/message"
@@ -126,4 +128,41 @@ func TestQueryMultiReportsWithholding(t *testing.T) {
 	if _, err := c.QueryMulti(context.Background(), ids[1:2], &pb.StoreQueryRequest{}, 0); err != nil || obs.Failures(withholding) != 1 {
 		t.Fatalf("empty store alone: %v, %d failures", err, obs.Failures(withholding))
 	}
+}
+
+// BenchmarkQueryAccounting runs store v3 queries (a full page of 20 messages with data, over
+// libp2p on loopback) with Accounting nil and with a real accounting.Ledger and Policy. It
+// reports wall and process CPU time per query (client and server share the process).
+func BenchmarkQueryAccounting(b *testing.B) {
+	a := openArchive(b, corpus(200))
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("accounting=%v", on), func(b *testing.B) {
+			var acct Accounting
+			if on {
+				acct = testacct.NewLedger(b, accounting.Store)
+			}
+			_, c, sp, _ := acctSetup(b, a, acct, nil)
+			req := &pb.StoreQueryRequest{IncludeData: true, PaginationLimit: ptr(uint64(20))}
+			ctx := context.Background()
+			b.ResetTimer()
+			cpu0 := testacct.CPUTime()
+			for range b.N {
+				if resp, err := c.Query(ctx, sp, req); err != nil || len(resp.Messages) != 20 {
+					b.Fatalf("query: %v", err)
+				}
+			}
+			b.ReportMetric(float64((testacct.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/query")
+		})
+	}
+	// What accounting adds to one query: Allow and Served on the ledger, without the network.
+	b.Run("hooks-alone", func(b *testing.B) {
+		acct := testacct.NewLedger(b, accounting.Store)
+		p := testhost.New(b).ID()
+		for range b.N {
+			if err := acct.Allow(p); err != nil {
+				b.Fatal(err)
+			}
+			acct.Served(p, 20)
+		}
+	})
 }
