@@ -11,6 +11,7 @@ import (
 
 	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/filter"
+	"github.com/wakunode/wakunode/ratelimit"
 	"github.com/wakunode/wakunode/store"
 	storepb "github.com/wakunode/wakunode/store/pb"
 )
@@ -246,5 +247,53 @@ func TestAccountingOffByDefault(t *testing.T) {
 	}
 	if meter[store.Accounting](nil, accounting.Store, false) != nil {
 		t.Fatal("a nil Accounting produced a non-nil hook")
+	}
+}
+
+// A client with two store nodes, one of which refuses every query, ends up asking the honest
+// one: the refusals cost the bad node its standing and the peer manager ranks it last.
+func TestReputationSteersStoreSelection(t *testing.T) {
+	honestCfg := testConfig(t)
+	honestCfg.Store.Enabled = true
+	honest := startNode(t, honestCfg)
+	badCfg := testConfig(t)
+	badCfg.Store.Enabled = true
+	var err error
+	if badCfg.RateLimits, err = ratelimit.Parse([]string{"store:1/1h"}); err != nil { // one answer, then 429
+		t.Fatal(err)
+	}
+	bad := startNode(t, badCfg)
+	publishN(t, honest, "honest", 3)
+	publishN(t, bad, "bad", 3)
+	waitCount(t, honest, 3)
+	waitCount(t, bad, 3)
+
+	c := startNode(t, acctConfig(t, accounting.Soft))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, n := range []*Node{honest, bad} {
+		if err := c.Connect(ctx, addrWith(t, n, "/tcp/")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storeQuery(t, c, addrWith(t, bad, "/tcp/"), 3) // uses up the bad node's one answer
+	waitFor(t, 10*time.Second, func() string { return "service peers not selectable" }, func() bool {
+		_, err := c.Store().Query(ctx, nil, &storepb.StoreQueryRequest{PaginationForward: true})
+		return err == nil
+	})
+	refused := 0
+	for range 30 {
+		if resp := storeQuery(t, c, nil, 3); resp.GetStatusCode() != store.StatusOK {
+			refused++
+		}
+	}
+	if refused > 1 { // without reputation a random choice is refused about 15 times
+		t.Fatalf("%d of 30 queries went to the refusing store node", refused)
+	}
+	if !c.Accounting().Reputation().ShouldReplace(bad.ID()) && refused == 1 {
+		t.Fatal("a refusing store node kept its standing")
+	}
+	if c.Accounting().Reputation().Trust(honest.ID()) <= c.Accounting().Reputation().Trust(bad.ID()) {
+		t.Fatal("the honest store node is not trusted more than the refusing one")
 	}
 }
