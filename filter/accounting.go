@@ -14,7 +14,8 @@ type Accounting interface {
 }
 
 // ClientObserver hears how filter service peers serve this client (set in
-// ClientConfig.Observer; nil = off). Called from push handlers and the keep-alive loop.
+// ClientConfig.Observer; nil = off). Called concurrently from push handlers, Subscribe and
+// Ping callers and the keep-alive loop.
 type ClientObserver interface {
 	// Received books messages p pushed to us (p served us).
 	Received(p peer.ID, messages int)

@@ -14,7 +14,8 @@ type Accounting interface {
 }
 
 // ClientObserver hears how lightpush service peers served this client (set in
-// ClientConfig.Observer; nil = off). Called from the pushing goroutine.
+// ClientConfig.Observer; nil = off). Called from concurrent pushes, so implementations must
+// be safe for concurrent use.
 type ClientObserver interface {
 	// Received books messages p accepted for publishing (p served us).
 	Received(p peer.ID, messages int)

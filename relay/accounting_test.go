@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/wakunode/wakunode/accounting"
@@ -106,4 +108,17 @@ func BenchmarkForwardAccounting(b *testing.B) {
 			b.ReportMetric(float64(b.N)/wall.Seconds(), "msg/s")
 		})
 	}
+	// What the tracer adds per forwarded message (received from one peer, sent to another),
+	// booking into the real ledger, without the network.
+	b.Run("tracer-alone", func(b *testing.B) {
+		tr := byteTracer{acct: testacct.NewLedger(b, accounting.Relay), self: "self"}
+		from, to := testhost.New(b).ID(), testhost.New(b).ID()
+		pm := &pubsubpb.Message{Data: make([]byte, 1024)}
+		rpc := &pubsub.RPC{RPC: pubsubpb.RPC{Publish: []*pubsubpb.Message{pm}}}
+		m := &pubsub.Message{Message: pm, ReceivedFrom: from}
+		for range b.N {
+			tr.ValidateMessage(m)
+			tr.SendRPC(rpc, to)
+		}
+	})
 }

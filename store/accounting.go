@@ -14,7 +14,8 @@ type Accounting interface {
 }
 
 // ClientObserver hears how store peers answered this node's queries (set in
-// ClientConfig.Observer; nil = off). Called from the querying goroutine.
+// ClientConfig.Observer; nil = off). Called from concurrent queries (QueryMulti runs one per
+// store node), so implementations must be safe for concurrent use.
 type ClientObserver interface {
 	// Received books messages p returned in one response page (p served us).
 	Received(p peer.ID, messages int)

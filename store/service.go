@@ -90,7 +90,7 @@ func (s *Service) Start() {
 	}
 	if s.cfg.Accounting != nil {
 		v3.Written = func(from peer.ID, resp proto.Message) {
-			if r := resp.(*pb.StoreQueryResponse); r.GetStatusCode() == StatusOK {
+			if r, ok := resp.(*pb.StoreQueryResponse); ok && r.GetStatusCode() == StatusOK {
 				s.cfg.Accounting.Served(from, len(r.Messages))
 			}
 		}
@@ -113,8 +113,8 @@ func (s *Service) Start() {
 		}
 		if s.cfg.Accounting != nil {
 			v2.Written = func(from peer.ID, resp proto.Message) {
-				if r := resp.(*pb.HistoryRPC).GetResponse(); r != nil && r.Error == pb.HistoryResponse_NONE {
-					s.cfg.Accounting.Served(from, len(r.Messages))
+				if h, ok := resp.(*pb.HistoryRPC); ok && h.GetResponse() != nil && h.Response.Error == pb.HistoryResponse_NONE {
+					s.cfg.Accounting.Served(from, len(h.Response.Messages))
 				}
 			}
 		}
