@@ -259,8 +259,19 @@ func (c *Client) wantedLocked(p peer.ID, pubsubTopic, ct string) bool {
 }
 
 // request sends one subscribe-protocol request, splitting content topics into requests of at
-// most MaxContentTopicsPerRequest.
+// most MaxContentTopicsPerRequest. A failed SUBSCRIBE or PING is reported to the Observer as
+// Failed (a ping's 404 too: p lost our subscription), but not one the caller cancelled, nor a
+// 400 (our criteria were bad), nor an UNSUBSCRIBE (a 404 there is no fault of p's).
 func (c *Client) request(ctx context.Context, p peer.ID, typ pb.FilterSubscribeRequest_FilterSubscribeType, pubsubTopic string, cts []string) error {
+	err := c.exchange(ctx, p, typ, pubsubTopic, cts)
+	if err != nil && c.cfg.Observer != nil && !errors.Is(ctx.Err(), context.Canceled) && !IsStatus(err, StatusBadRequest) &&
+		(typ == pb.FilterSubscribeRequest_SUBSCRIBE || typ == pb.FilterSubscribeRequest_SUBSCRIBER_PING) {
+		c.cfg.Observer.Failed(p)
+	}
+	return err
+}
+
+func (c *Client) exchange(ctx context.Context, p peer.ID, typ pb.FilterSubscribeRequest_FilterSubscribeType, pubsubTopic string, cts []string) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.RequestTimeout)
@@ -330,6 +341,9 @@ func (c *Client) deliver(p peer.ID, b []byte) {
 	if err != nil {
 		c.log.Debug("dropping filter push", "peer", p, "err", err)
 		return
+	}
+	if c.cfg.Observer != nil { // p pushed a message to a subscriber of its: served, even if unwanted now
+		c.cfg.Observer.Received(p, 1)
 	}
 	ct := env.Message.GetContentTopic()
 	c.mu.RLock()

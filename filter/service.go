@@ -204,8 +204,14 @@ func (s *Service) apply(p peer.ID, req *pb.FilterSubscribeRequest) (uint32, stri
 	}
 	switch req.GetFilterSubscribeType() {
 	case pb.FilterSubscribeRequest_SUBSCRIBER_PING:
+		if err := s.allow(p); err != nil {
+			return StatusPaymentRequired, err.Error()
+		}
 		return s.ping(p)
 	case pb.FilterSubscribeRequest_SUBSCRIBE:
+		if err := s.allow(p); err != nil {
+			return StatusPaymentRequired, err.Error()
+		}
 		crit, code, desc := criteria(req)
 		if code != StatusOK {
 			return code, desc
@@ -228,6 +234,19 @@ func (s *Service) apply(p peer.ID, req *pb.FilterSubscribeRequest) (uint32, stri
 	default:
 		return StatusBadRequest, "unknown filter subscribe type " + req.GetFilterSubscribeType().String()
 	}
+}
+
+// allow asks Accounting whether p may subscribe or keep its subscription alive. Unsubscribing
+// is always allowed: it ends the service.
+func (s *Service) allow(p peer.ID) error {
+	if s.cfg.Accounting == nil {
+		return nil
+	}
+	err := s.cfg.Accounting.Allow(p)
+	if err != nil {
+		s.log.Debug("filter request refused by accounting", "peer", p, "err", err)
+	}
+	return err
 }
 
 func criteria(req *pb.FilterSubscribeRequest) ([]Criterion, uint32, string) {
@@ -428,6 +447,9 @@ func (s *Service) worker(sub *subscriber) {
 			}
 			failures = 0
 			s.cfg.Metrics.Pushed()
+			if s.cfg.Accounting != nil {
+				s.cfg.Accounting.Served(sub.id, 1)
+			}
 		}
 	}
 }

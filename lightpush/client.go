@@ -37,8 +37,30 @@ func NewClient(h host.Host, cfg ...ClientConfig) *Client {
 
 // Push publishes m through p with v3. An empty pubsubTopic is left out of the request so the
 // service node derives it by autosharding. It returns the relay peer count the service reports;
-// a non-200 answer is a *StatusError.
+// a non-200 answer is a *StatusError. The Observer hears of the outcome (see observe).
 func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) (int, error) {
+	n, err := c.push(ctx, p, pubsubTopic, m)
+	c.observe(ctx, p, err)
+	return n, err
+}
+
+// observe tells the Observer how p served one push: Received(p, 1) when it accepted the
+// message, Failed(p) on any error, timeout or refusal (402, 429, 503, 505...). Two outcomes
+// say nothing about p and are not reported: the caller cancelled ctx, or p refused the message
+// itself as malformed (400, 413, 420), which any honest node would.
+func (c *Client) observe(ctx context.Context, p peer.ID, err error) {
+	switch {
+	case c.cfg.Observer == nil:
+	case err == nil:
+		c.cfg.Observer.Received(p, 1)
+	case errors.Is(ctx.Err(), context.Canceled), IsStatus(err, StatusBadRequest),
+		IsStatus(err, StatusPayloadTooLarge), IsStatus(err, StatusInvalidMessage):
+	default:
+		c.cfg.Observer.Failed(p)
+	}
+}
+
+func (c *Client) push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) (int, error) {
 	req := &pb.LightpushRequest{RequestId: rpc.NewRequestID(), Message: m}
 	if pubsubTopic != "" {
 		req.PubsubTopic = &pubsubTopic
@@ -61,8 +83,14 @@ func (c *Client) Push(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb
 }
 
 // PushLegacy publishes m through p with the legacy v2 protocol; a refusal is a *StatusError
-// with Code 0 and the service's info text.
+// with Code 0 and the service's info text. The Observer hears of it as of Push.
 func (c *Client) PushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) error {
+	err := c.pushLegacy(ctx, p, pubsubTopic, m)
+	c.observe(ctx, p, err)
+	return err
+}
+
+func (c *Client) pushLegacy(ctx context.Context, p peer.ID, pubsubTopic string, m *mpb.WakuMessage) error {
 	req := &pb.PushRPC{RequestId: rpc.NewRequestID(), Request: &pb.PushRequest{PubsubTopic: pubsubTopic, Message: m}}
 	resp := &pb.PushRPC{}
 	if err := rpc.Request(ctx, c.h, p, req, resp, MaxResponseSize, ProtocolLegacy); err != nil {

@@ -142,11 +142,18 @@ func (s *Service) handleLegacy(ctx context.Context, p peer.ID, rpc *pb.PushRPC) 
 	return &pb.PushRPC{RequestId: rpc.GetRequestId(), Response: &pb.PushResponse{IsSuccess: code == StatusOK, Info: &desc}}
 }
 
-// push is the one request path both versions share: rate limit, the node's validation path,
-// publish.
+// push is the one request path both versions share: rate limit, accounting, the node's
+// validation path, publish. An accepted message is booked as served (the answer itself is not
+// waited for: the message was published on p's behalf whether or not p reads the answer).
 func (s *Service) push(ctx context.Context, p peer.ID, topic string, m *mpb.WakuMessage) (uint32, string, int) {
 	if s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(p) {
 		return StatusTooManyRequests, descRateLimited, 0
+	}
+	if s.cfg.Accounting != nil {
+		if err := s.cfg.Accounting.Allow(p); err != nil {
+			s.log.Debug("lightpush refused by accounting", "peer", p, "err", err)
+			return StatusPaymentRequired, err.Error(), 0
+		}
 	}
 	if m == nil {
 		return StatusBadRequest, "invalid request: message is missing", 0
@@ -165,6 +172,9 @@ func (s *Service) push(ctx context.Context, p peer.ID, topic string, m *mpb.Waku
 	}
 	if peers == 0 && s.cfg.RequireRelayPeers {
 		return StatusNoPeersToRelay, ErrNoPeersToRelay.Error(), 0
+	}
+	if s.cfg.Accounting != nil {
+		s.cfg.Accounting.Served(p, 1)
 	}
 	return StatusOK, "", peers
 }

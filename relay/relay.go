@@ -234,6 +234,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithLogger(slog.New(r.pubsubLog).With("component", "pubsub")),
 		pubsub.WithSubscriptionFilter(pubsub.WrapLimitSubscriptionFilter(r.filter, cfg.MaxSubscriptionsPerRPC)),
 	}
+	opts = append(opts, byteTracerOptions(h.ID(), cfg.ByteAccounting)...)
 	var ps *pubsub.PubSub
 	var err error
 	if cfg.Flood {

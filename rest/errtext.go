@@ -45,6 +45,7 @@ var filterKinds = map[uint32]string{
 	0: "UNKNOWN", filter.StatusPeerDialFailure: "PEER_DIAL_FAILURE", 500: "BAD_RESPONSE",
 	filter.StatusBadRequest: "BAD_REQUEST", filter.StatusNotFound: "NOT_FOUND",
 	filter.StatusTooManyRequests: "TOO_MANY_REQUESTS", filter.StatusServiceUnavailable: "SERVICE_UNAVAILABLE",
+	filter.StatusPaymentRequired: "PAYMENT_REQUIRED", // accounting (ours, not nwaku's)
 }
 
 // filterText is the statusDesc of a failed filter call in nwaku's "KIND: cause" form. A

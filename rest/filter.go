@@ -71,7 +71,7 @@ func filterStatus(err error) int {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case filter.StatusBadRequest, filter.StatusNotFound, filter.StatusTooManyRequests,
-			filter.StatusServiceUnavailable, filter.StatusPeerDialFailure:
+			filter.StatusServiceUnavailable, filter.StatusPeerDialFailure, filter.StatusPaymentRequired:
 			return int(se.Code)
 		case 0: // UNKNOWN
 			return http.StatusOK

@@ -258,6 +258,7 @@ func TestFilterStatusMapping(t *testing.T) {
 		{&filter.StatusError{Code: filter.StatusTooManyRequests}, 429},
 		{&filter.StatusError{Code: filter.StatusServiceUnavailable}, 503},
 		{&filter.StatusError{Code: filter.StatusPeerDialFailure}, 504},
+		{&filter.StatusError{Code: filter.StatusPaymentRequired}, 402},
 		{&filter.StatusError{Code: filter.StatusBadResponse}, 500},
 		{&filter.StatusError{Code: 0}, 200},
 		{fmt.Errorf("filter: %w", node.ErrNoServicePeer), 503},

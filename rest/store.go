@@ -132,7 +132,8 @@ func (s *Server) handleStoreV3(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeStoreError answers a failed query as nwaku does: 412 without a store peer, 429 when
-// rate limited, and 500 for everything else, a store's refusal included (text: the store's
+// rate limited (402 with the store's text when its accounting refused us: ours, not nwaku's),
+// and 500 for everything else, a store's refusal included (text: the store's
 // own description, e.g. "cursor not found"), never 200 with the status in the body.
 func writeStoreError(w http.ResponseWriter, err error) {
 	var se *store.StatusError
@@ -143,6 +144,8 @@ func writeStoreError(w http.ResponseWriter, err error) {
 		writeText(w, http.StatusInternalServerError, msgStoreTimeout)
 	case store.IsStatus(err, store.StatusTooManyRequests):
 		writeText(w, http.StatusTooManyRequests, msgRateLimited)
+	case store.IsStatus(err, store.StatusPaymentRequired) && errors.As(err, &se): // accounting
+		writeText(w, http.StatusPaymentRequired, se.Desc)
 	case errors.As(err, &se) && se.Desc != "":
 		writeText(w, http.StatusInternalServerError, se.Desc)
 	case errors.Is(err, node.ErrNotStarted):

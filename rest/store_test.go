@@ -181,6 +181,7 @@ func TestStoreV3Errors(t *testing.T) {
 		{"timeout", nil, fmt.Errorf("query: %w", context.DeadlineExceeded), 500, "text/plain", msgStoreTimeout},
 		{"rate limited answer", status(429), nil, 429, "text/plain", msgRateLimited},
 		{"rate limited error", nil, &store.StatusError{Code: 429}, 429, "text/plain", msgRateLimited},
+		{"payment required", status(402), nil, 402, "text/plain", "desc"},
 		{"bad response", nil, &store.StatusError{Code: store.StatusBadResponse, Desc: "no status"}, 500, "text/plain", "no status"},
 		{"dial failure", nil, errFake, 500, "text/plain", errFake.Error()},
 		{"refusal is an HTTP error", status(400), nil, 500, "text/plain", "desc"},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -37,8 +38,30 @@ func NewClient(h host.Host, cfg ClientConfig) *Client {
 
 // Query sends one v3 request to p (req is not modified; a missing request_id is generated).
 // A response whose status is not 200 is returned together with a *StatusError; a response
-// with the wrong request_id or no status is a StatusBadResponse error.
+// with the wrong request_id or no status is a StatusBadResponse error. The Observer hears
+// Received for a 200 page and Failed for anything else (see observe).
 func (c *Client) Query(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest) (*pb.StoreQueryResponse, error) {
+	resp, err := c.query(ctx, p, req)
+	c.observe(ctx, p, len(resp.GetMessages()), err)
+	return resp, err
+}
+
+// observe tells the Observer how p answered: Received with the page's messages on success,
+// Failed on any error, timeout or non-200 status (a 429 or 402 refusal included). Two outcomes
+// say nothing about p and are not reported: the caller cancelled ctx, or p answered 400 to a
+// request any honest node would refuse (a bad cursor, too many content topics).
+func (c *Client) observe(ctx context.Context, p peer.ID, messages int, err error) {
+	switch {
+	case c.cfg.Observer == nil:
+	case err == nil:
+		c.cfg.Observer.Received(p, messages)
+	case errors.Is(ctx.Err(), context.Canceled), IsStatus(err, StatusBadRequest):
+	default:
+		c.cfg.Observer.Failed(p)
+	}
+}
+
+func (c *Client) query(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest) (*pb.StoreQueryResponse, error) {
 	req = proto.CloneOf(req)
 	if req.RequestId == "" {
 		req.RequestId = rpc.NewRequestID()
@@ -80,8 +103,14 @@ func (c *Client) Pages(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest
 }
 
 // LegacyQuery sends one legacy v2 query to p. A response error other than NONE is returned
-// with a *StatusError (INVALID_CURSOR as 400).
+// with a *StatusError (INVALID_CURSOR as 400). The Observer hears of it as of Query.
 func (c *Client) LegacyQuery(ctx context.Context, p peer.ID, q *pb.HistoryQuery) (*pb.HistoryResponse, error) {
+	resp, err := c.legacyQuery(ctx, p, q)
+	c.observe(ctx, p, len(resp.GetMessages()), err)
+	return resp, err
+}
+
+func (c *Client) legacyQuery(ctx context.Context, p peer.ID, q *pb.HistoryQuery) (*pb.HistoryResponse, error) {
 	req := &pb.HistoryRPC{RequestId: rpc.NewRequestID(), Query: q}
 	out := &pb.HistoryRPC{}
 	if err := rpc.Request(ctx, c.h, p, req, out, c.cfg.MaxResponseSize, LegacyProtocol); err != nil {

@@ -37,7 +37,8 @@ func legacyErr(id string, e pb.HistoryResponse_Error) *pb.HistoryRPC {
 }
 
 // AnswerLegacy runs one decoded legacy request (from = "" skips the per-peer rate limit) and
-// returns the response with the status code it maps to.
+// returns the response with the status code it maps to (an accounting refusal, answered
+// SERVICE_UNAVAILABLE, as 402).
 func (s *Service) AnswerLegacy(ctx context.Context, from peer.ID, in *pb.HistoryRPC) (*pb.HistoryRPC, uint32) {
 	if in.Query == nil {
 		return legacyErr(in.GetRequestId(), legacyBadRequest), StatusBadRequest
@@ -45,6 +46,9 @@ func (s *Service) AnswerLegacy(ctx context.Context, from peer.ID, in *pb.History
 	id, hq := in.GetRequestId(), in.GetQuery()
 	if from != "" && s.cfg.LegacyRateLimiter != nil && !s.cfg.LegacyRateLimiter.Allow(from) {
 		return legacyErr(id, pb.HistoryResponse_TOO_MANY_REQUESTS), StatusTooManyRequests
+	}
+	if s.allow(from) != nil { // legacy has no 402: SERVICE_UNAVAILABLE, counted as 402
+		return legacyErr(id, pb.HistoryResponse_SERVICE_UNAVAILABLE), StatusPaymentRequired
 	}
 	q, err := legacyToArchive(hq)
 	if err != nil {

@@ -71,6 +71,7 @@ func (c *Client) QueryMulti(ctx context.Context, peers []peer.ID, req *pb.StoreQ
 		}()
 	}
 	wg.Wait()
+	c.reportWithholding(res.Nodes)
 
 	failed := 0
 	for _, n := range res.Nodes {
@@ -83,6 +84,23 @@ func (c *Client) QueryMulti(ctx context.Context, peers []peer.ID, req *pb.StoreQ
 	}
 	res.Messages = merge(got, res.Nodes, limit, req.GetPaginationForward())
 	return res, nil
+}
+
+// reportWithholding tells the Observer, as Failed, of every node that answered without error
+// but with no message while another node had messages for the same query: a store that
+// withholds history (or lost it) is as useless to a client as one that times out, and its
+// empty pages were already credited as Received(p, 0), which cost nothing. The error paths
+// (timeouts, refusals, a forged entry) were reported by Query or walk.
+func (c *Client) reportWithholding(nodes []NodeReport) {
+	if c.cfg.Observer == nil {
+		return
+	}
+	someHad := slices.ContainsFunc(nodes, func(n NodeReport) bool { return n.Returned > 0 })
+	for _, n := range nodes {
+		if someHad && n.Err == nil && n.Returned == 0 {
+			c.cfg.Observer.Failed(n.Peer)
+		}
+	}
 }
 
 // walk collects up to limit messages from p, page by page.
@@ -100,6 +118,9 @@ func (c *Client) walk(ctx context.Context, p peer.ID, req *pb.StoreQueryRequest,
 			h := message.ComputeHash(kv.GetPubsubTopic(), kv.GetMessage())
 			if kv.GetMessage() == nil || !bytes.Equal(kv.GetMessageHash(), h[:]) {
 				rep.Err = fmt.Errorf("store multi-query %s: entry whose hash does not match its message", p)
+				if c.cfg.Observer != nil { // an unusable answer; the page was credited by Query
+					c.cfg.Observer.Failed(p)
+				}
 				rep.Returned = len(out)
 				return out
 			}

@@ -28,7 +28,7 @@ type RateLimiter interface {
 // Metrics receives the service's counters; nil in Config is a no-op.
 type Metrics interface {
 	// Request observes one answered request: protocol ("v3" or "legacy"), the status answered
-	// (legacy errors as 200/400/429/503) and how long the answer took.
+	// (legacy errors as 200/400/429/503, an accounting refusal as 402) and how long it took.
 	Request(protocol string, status uint32, d time.Duration)
 }
 
@@ -88,6 +88,13 @@ func (s *Service) Start() {
 			return status(&pb.StoreQueryResponse{}, code, desc)
 		},
 	}
+	if s.cfg.Accounting != nil {
+		v3.Written = func(from peer.ID, resp proto.Message) {
+			if r := resp.(*pb.StoreQueryResponse); r.GetStatusCode() == StatusOK {
+				s.cfg.Accounting.Served(from, len(r.Messages))
+			}
+		}
+	}
 	s.h.SetStreamHandler(QueryProtocol, v3.ServeStream)
 	if s.cfg.Legacy {
 		v2 := &rpc.Server[pb.HistoryRPC, *pb.HistoryRPC]{
@@ -103,6 +110,13 @@ func (s *Service) Start() {
 				s.cfg.Metrics.Request("legacy", code, 0)
 				return legacyErr("", pb.HistoryResponse_Error(code))
 			},
+		}
+		if s.cfg.Accounting != nil {
+			v2.Written = func(from peer.ID, resp proto.Message) {
+				if r := resp.(*pb.HistoryRPC).GetResponse(); r != nil && r.Error == pb.HistoryResponse_NONE {
+					s.cfg.Accounting.Served(from, len(r.Messages))
+				}
+			}
 		}
 		s.h.SetStreamHandler(LegacyProtocol, v2.ServeStream)
 	}
@@ -131,6 +145,9 @@ func (s *Service) Answer(ctx context.Context, from peer.ID, req *pb.StoreQueryRe
 	if from != "" && s.cfg.RateLimiter != nil && !s.cfg.RateLimiter.Allow(from) {
 		return status(&pb.StoreQueryResponse{RequestId: id}, StatusTooManyRequests, "Request rejected due to too many requests")
 	}
+	if err := s.allow(from); err != nil {
+		return status(&pb.StoreQueryResponse{RequestId: id}, StatusPaymentRequired, err.Error())
+	}
 	q, err := toArchiveQuery(req)
 	if err != nil {
 		return status(&pb.StoreQueryResponse{RequestId: id}, StatusBadRequest, err.(*StatusError).Desc)
@@ -146,6 +163,18 @@ func (s *Service) Answer(ctx context.Context, from peer.ID, req *pb.StoreQueryRe
 	resp := toResponse(page, q.IncludeData)
 	resp.RequestId = id
 	return status(resp, StatusOK, "OK")
+}
+
+// allow asks Accounting whether a remote peer (not the node's own REST, from = "") is served.
+func (s *Service) allow(from peer.ID) error {
+	if from == "" || s.cfg.Accounting == nil {
+		return nil
+	}
+	err := s.cfg.Accounting.Allow(from)
+	if err != nil {
+		s.log.Debug("store query refused by accounting", "peer", from, "err", err)
+	}
+	return err
 }
 
 func status(r *pb.StoreQueryResponse, code uint32, desc string) *pb.StoreQueryResponse {

@@ -46,7 +46,10 @@ type Server[Req any, P interface {
 	// Refuse answers a request that never reached Handle (code is one of the Status* above);
 	// nil closes the stream without an answer.
 	Refuse func(code uint32, desc string) proto.Message
-	Logger *slog.Logger // nil discards
+	// Written, when set, is told of each answer written to the stream without error (what
+	// accounting books as served).
+	Written func(from peer.ID, resp proto.Message)
+	Logger  *slog.Logger // nil discards
 }
 
 // ServeStream is the stream handler: read one request, answer it, close the stream.
@@ -74,6 +77,9 @@ func (sv *Server[Req, P]) ServeStream(s network.Stream) {
 	if err := Write(s, resp); err != nil {
 		_ = s.Reset()
 		return
+	}
+	if sv.Written != nil {
+		sv.Written(from, resp)
 	}
 	_ = s.CloseWrite()
 	if drain > 0 {

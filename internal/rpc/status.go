@@ -38,7 +38,7 @@ func IsStatus(err error, code uint32) bool {
 // statusTexts are the codes Waku's request/response protocols use (they follow HTTP's), with
 // the names nwaku gives them.
 var statusTexts = map[uint32]string{
-	200: "OK", 300: "Bad Response", 400: "Bad Request", 401: "Bad Response", 404: "Not Found",
+	200: "OK", 300: "Bad Response", 400: "Bad Request", 401: "Bad Response", 402: "Payment Required", 404: "Not Found",
 	413: "Payload Too Large", 420: "Invalid Message", 421: "Unsupported Pubsub Topic",
 	429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
 	504: "Peer Dial Failure", 505: "No Peers To Relay", 599: "Dial Failure",
