@@ -112,4 +112,17 @@ func TestClientPrefersTheHonestStoreNode(t *testing.T) {
 	if tr.Trust(honest.ID()) <= tr.Trust(empty.ID()) {
 		t.Fatalf("honest trust %.3f not above the withholding node's %.3f", tr.Trust(honest.ID()), tr.Trust(empty.ID()))
 	}
+	// An empty page alone proves nothing; a multi-node query where another node had messages
+	// does: the withholding node is flagged for replacement and ranks behind unknown peers.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sc.QueryMulti(ctx, []peer.ID{honest.ID(), empty.ID()}, &spb.StoreQueryRequest{PubsubTopic: proto.String(testTopic)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !tr.ShouldReplace(empty.ID()) {
+		t.Fatal("the withholding node is not flagged after a multi-node query exposed it")
+	}
+	if r := tr.Rank([]peer.ID{empty.ID(), "unknown", honest.ID()}); r[0] != honest.ID() || r[2] != empty.ID() {
+		t.Fatalf("rank %v: want the honest node first and the withholding one last", r)
+	}
 }
