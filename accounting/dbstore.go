@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/libp2p/go-libp2p/core/peer"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
@@ -99,10 +100,13 @@ func OpenSQLite(path string) (*DBStore, error) {
 
 // OpenPostgres opens the tables in the PostgreSQL database at url (the archive's).
 func OpenPostgres(ctx context.Context, url string) (*DBStore, error) {
-	db, err := sql.Open("pgx", url)
+	// Parsed as the archive parses it, so pool settings in the URL (pool_max_conns…) are
+	// understood rather than sent to the server as unknown parameters.
+	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("accounting postgres url: %w", err)
 	}
+	db := stdlib.OpenDB(*pc.ConnConfig)
 	db.SetMaxOpenConns(2) // a flush every few seconds and an occasional cheque
 	s := &DBStore{db: db}
 	// Nodes sharing a database may start together; CREATE TABLE IF NOT EXISTS is not safe

@@ -70,7 +70,8 @@ func postgresURL(t testing.TB) string {
 // forEachBackend runs f with the URL of a fresh archive database: a SQLite file, a PostgreSQL schema.
 func forEachBackend(t *testing.T, f func(t *testing.T, dbURL string)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, "sqlite://"+filepath.Join(t.TempDir(), "store.sqlite3")) })
-	t.Run("postgres", func(t *testing.T) { f(t, postgresURL(t)) })
+	// With a pool setting in the URL, as an operator may give the archive.
+	t.Run("postgres", func(t *testing.T) { f(t, postgresURL(t)+"&pool_max_conns=4") })
 }
 
 func openStore(t *testing.T, dbURL, dataDir string) Storage {
