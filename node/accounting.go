@@ -50,6 +50,9 @@ type AccountingConfig struct {
 	DisconnectDelay time.Duration
 	// OverpayTolerance absorbs the free allowance's clock skew between two ledgers (units).
 	OverpayTolerance int64
+	// CashInterval is how often hard mode cashes the latest cheque of each payer not yet paid
+	// out on chain (--swap-cash-interval); 0 = only on request (Accounting.Cash).
+	CashInterval time.Duration
 }
 
 // DefaultAccountingConfig carries 18/WAKU2-SWAP's thresholds, one unit per message and per
@@ -62,6 +65,7 @@ func DefaultAccountingConfig() AccountingConfig {
 		Prices:              accounting.DefaultPrices(),
 		Allowance:           accounting.Allowance{PerSecond: 1, Burst: 100},
 		OverpayTolerance:    5,
+		CashInterval:        time.Hour,
 	}
 }
 
@@ -137,6 +141,9 @@ func (n *Node) startAccounting(ctx context.Context) error {
 			return err
 		}
 		n.onStop(func() error { a.closeChain(); return nil })
+		if ac.CashInterval > 0 {
+			n.goOwned(func(ctx context.Context) { a.cashLoop(ctx, ac.CashInterval, n) })
+		}
 	}
 	sw, err := swap.New(n.host, ledger, sc, m, a.tracker, n.log)
 	if err != nil {
@@ -243,6 +250,39 @@ func (a *Accounting) Cash(ctx context.Context, p peer.ID) (common.Hash, error) {
 		return common.Hash{}, err
 	}
 	return tx.Hash(), nil
+}
+
+// cashLoop cashes, every interval, each payer's latest cheque that the chain has not paid
+// out yet. Cheques are cumulative, so one transaction per payer collects all it sent since.
+func (a *Accounting) cashLoop(ctx context.Context, every time.Duration, n *Node) {
+	submitted := map[common.Address]uint64{} // issuer → cumulative already sent for cashing
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, acct := range a.ledger.Accounts() {
+			issuer := a.peerAddress(acct.Peer)
+			c, err := a.swap.LatestCheque(ctx, issuer)
+			if err != nil || c.Cumulative <= submitted[issuer] {
+				continue
+			}
+			paid, err := a.settler.PaidOut(ctx, c.Chequebook, c.Beneficiary)
+			if err != nil || c.Cumulative <= paid {
+				continue
+			}
+			tx, err := a.settler.Cash(ctx, c.Chequebook, c.Beneficiary, c.Cumulative, c.Signature)
+			if err != nil {
+				n.log.Warn("swap: cashing cheque failed", "peer", acct.Peer, "cumulative", c.Cumulative, "err", err)
+				continue
+			}
+			submitted[issuer] = c.Cumulative
+			n.log.Info("swap: cheque cashed", "peer", acct.Peer, "cumulative", c.Cumulative, "tx", tx.Hash())
+		}
+	}
 }
 
 // peerAddress is p's settlement address: from its handshake, else the one of its node key

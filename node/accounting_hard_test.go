@@ -120,6 +120,44 @@ func hardConfig(t *testing.T, key *ecdsa.PrivateKey, url string, chequebook comm
 	return cfg
 }
 
+func keyAddr(k *ecdsa.PrivateKey) common.Address { return ethcrypto.PubkeyToAddress(k.PublicKey) }
+
+// hardChain is a simulated chain over HTTP with a funded deployer; gasPayers get one ether.
+type hardChain struct {
+	sim      *simulated.Backend
+	url      string
+	ctx      context.Context
+	deployer *contracts.Settler
+}
+
+func newHardChain(t *testing.T, gasPayers ...*ecdsa.PrivateKey) *hardChain {
+	t.Helper()
+	deployerKey, _ := ethcrypto.GenerateKey()
+	alloc := types.GenesisAlloc{keyAddr(deployerKey): {Balance: new(big.Int).Mul(big.NewInt(100), ether)}}
+	for _, k := range gasPayers {
+		alloc[keyAddr(k)] = types.Account{Balance: ether}
+	}
+	sim, url := httpChain(t, alloc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	deployer, err := contracts.NewSettler(ctx, sim.Client(), deployerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &hardChain{sim: sim, url: url, ctx: ctx, deployer: deployer}
+}
+
+// deploy creates a chequebook for issuer holding funding wei.
+func (c *hardChain) deploy(t *testing.T, issuer common.Address, funding *big.Int) common.Address {
+	t.Helper()
+	cb, tx, err := c.deployer.Deploy(c.ctx, issuer, weiPerUnit, funding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mined(t, c.sim, tx.Hash())
+	return cb
+}
+
 // Hard mode through the node's --swap-eth-client-address path: a client pays from its
 // chequebook at the payment threshold, the server cashes the cheque on chain, and the
 // beneficiary's on-chain balance, the contract and both ledgers agree; a cheque on an empty
@@ -128,28 +166,11 @@ func TestHardModeSettlesOnChainOverJSONRPC(t *testing.T) {
 	serverKey, _ := ethcrypto.GenerateKey()
 	clientKey, _ := ethcrypto.GenerateKey()
 	brokeKey, _ := ethcrypto.GenerateKey()
-	deployerKey, _ := ethcrypto.GenerateKey()
-	addr := func(k *ecdsa.PrivateKey) common.Address { return ethcrypto.PubkeyToAddress(k.PublicKey) }
-	sim, url := httpChain(t, types.GenesisAlloc{
-		addr(deployerKey): {Balance: new(big.Int).Mul(big.NewInt(100), ether)},
-		addr(serverKey):   {Balance: ether}, // pays the gas of cashing
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	deployer, err := contracts.NewSettler(ctx, sim.Client(), deployerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deploy := func(issuer common.Address, funding *big.Int) common.Address {
-		cb, tx, err := deployer.Deploy(ctx, issuer, weiPerUnit, funding)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mined(t, sim, tx.Hash())
-		return cb
-	}
-	funded := deploy(addr(clientKey), ether)
-	empty := deploy(addr(brokeKey), big.NewInt(0))
+	ch := newHardChain(t, serverKey)
+	sim, url, ctx, deployer := ch.sim, ch.url, ch.ctx, ch.deployer
+	funded := ch.deploy(t, keyAddr(clientKey), ether)
+	empty := ch.deploy(t, keyAddr(brokeKey), big.NewInt(0))
+	addr := keyAddr
 
 	cs := hardConfig(t, serverKey, url, common.Address{}) // paid, never pays: no chequebook
 	cs.Store.Enabled = true
@@ -211,4 +232,29 @@ func TestHardModeSettlesOnChainOverJSONRPC(t *testing.T) {
 	if _, err := s.Accounting().Cash(ctx, broke.ID()); err == nil {
 		t.Fatal("cashed a cheque that was never accepted")
 	}
+}
+
+// With --swap-cash-interval a hard-mode node cashes what it was paid by itself.
+func TestHardModeCashesPeriodically(t *testing.T) {
+	serverKey, _ := ethcrypto.GenerateKey()
+	clientKey, _ := ethcrypto.GenerateKey()
+	ch := newHardChain(t, serverKey)
+	cb := ch.deploy(t, keyAddr(clientKey), ether)
+	cs := hardConfig(t, serverKey, ch.url, common.Address{})
+	cs.Store.Enabled = true
+	cs.Accounting.CashInterval = 100 * time.Millisecond
+	s := startNode(t, cs)
+	cc := hardConfig(t, clientKey, ch.url, cb)
+	cc.Relay = false
+	cc.Accounting.PaymentThreshold = 10
+	c := startNode(t, cc)
+	publishN(t, s, "stored", 15)
+	waitCount(t, s, 15)
+	storeQuery(t, c, addrWith(t, s, "/tcp/"), 15)
+	var paid uint64
+	waitFor(t, 20*time.Second, func() string { return fmt.Sprintf("chequebook paid out %d units, want 15", paid) }, func() bool {
+		ch.sim.Commit() // mines the cashing transaction once the node has sent it
+		paid, _ = ch.deployer.PaidOut(ch.ctx, cb, keyAddr(serverKey))
+		return paid == 15
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -30,13 +31,15 @@ type swapOptions struct {
 	EthClientAddress    string
 	ChequebookAddress   string
 	PrivateKey          string // hex settlement key; empty = the node key
+	CashInterval        uint32 // seconds; 0 = never
 }
 
 func swapDefaults() swapOptions {
 	d := node.DefaultAccountingConfig()
 	return swapOptions{Mode: d.Mode, PaymentThreshold: d.PaymentThreshold, DisconnectThreshold: d.DisconnectThreshold,
 		FreePerSecond: d.Allowance.PerSecond, FreeBurst: d.Allowance.Burst, PriceStore: d.Prices.Store,
-		PriceFilter: d.Prices.Filter, PriceLightpush: d.Prices.Lightpush, RelayBytesPerUnit: d.Prices.RelayBytesPerUnit}
+		PriceFilter: d.Prices.Filter, PriceLightpush: d.Prices.Lightpush, RelayBytesPerUnit: d.Prices.RelayBytesPerUnit,
+		CashInterval: uint32(d.CashInterval / time.Second)}
 }
 
 // declareSwap declares the --swap* flags on fs.
@@ -55,6 +58,7 @@ func declareSwap(fs *flag.FlagSet, o *swapOptions) {
 	fs.StringVar(&o.EthClientAddress, "swap-eth-client-address", o.EthClientAddress, "Ethereum JSON-RPC endpoint of hard mode (http://, ws:// or IPC path); the chain id is read from it")
 	fs.StringVar(&o.ChequebookAddress, "swap-chequebook-address", o.ChequebookAddress, "Address of our chequebook contract (hard mode, to pay)")
 	fs.StringVar(&o.PrivateKey, "swap-private-key", o.PrivateKey, "Settlement key as 64 hex characters (signs cheques, pays gas in hard mode); default: the node key")
+	fs.Var(uintValue[uint32]{&o.CashInterval}, "swap-cash-interval", "Seconds between hard mode's cashing of the cheques received (0 = never)")
 	fs.VisitAll(func(f *flag.Flag) {
 		if strings.HasPrefix(f.Name, "swap") {
 			f.Usage += " (env " + swapEnv(f.Name) + ")"
@@ -128,6 +132,7 @@ func (o swapOptions) accountingConfig() (node.AccountingConfig, error) {
 		c.Chequebook = common.HexToAddress(o.ChequebookAddress)
 	}
 	c.EthClientAddress = o.EthClientAddress
+	c.CashInterval = time.Duration(o.CashInterval) * time.Second
 	switch {
 	case c.Mode == accounting.Hard && c.EthClientAddress == "":
 		return c, errors.New("--swap-mode=hard needs --swap-eth-client-address")

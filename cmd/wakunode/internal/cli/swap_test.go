@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -24,7 +25,7 @@ func TestSwapFlags(t *testing.T) {
 	const cb = "0x00000000000000000000000000000000000000c1"
 	o, err := Parse([]string{"--swap", "--swap-mode=2", "--swap-payment-threshold=50", "--swap-disconnect-threshold=-70",
 		"--swap-free-units-per-second=0", "--swap-price-store=3", "--swap-eth-client-address=http://127.0.0.1:8545",
-		"--swap-chequebook-address=" + cb, "--swap-private-key=" + strings.Repeat("11", 32)})
+		"--swap-chequebook-address=" + cb, "--swap-private-key=" + strings.Repeat("11", 32), "--swap-cash-interval=60"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestSwapFlags(t *testing.T) {
 	a := cfg.Accounting
 	if !a.Enabled || a.Mode != accounting.Hard || a.PaymentThreshold != 50 || a.DisconnectThreshold != -70 ||
 		a.Allowance.PerSecond != 0 || a.Prices.Store != 3 || a.Prices.Filter != 1 ||
-		a.EthClientAddress != "http://127.0.0.1:8545" || a.Chequebook != common.HexToAddress(cb) || a.SettlementKey == nil {
+		a.EthClientAddress != "http://127.0.0.1:8545" || a.Chequebook != common.HexToAddress(cb) || a.SettlementKey == nil || a.CashInterval != time.Minute {
 		t.Fatalf("accounting config %+v", a)
 	}
 	for _, name := range []string{"soft", "MOCK", "1"} {
