@@ -88,7 +88,7 @@ func publishN(t *testing.T, n *Node, prefix string, count int) {
 }
 
 // Two nodes account store, filter, lightpush and relay consistently: A's record of B mirrors
-// B's record of A after a mixed workload, and after B restarts (balances persisted).
+// B's record of A after a mixed workload, and after either restarts (balances persisted).
 func TestAccountingMirrorsAcrossNodesAndRestart(t *testing.T) {
 	ca := acctConfig(t, accounting.Soft)
 	ca.Store.Enabled, ca.Filter.Enabled, ca.Lightpush = true, true, true
@@ -153,6 +153,17 @@ func TestAccountingMirrorsAcrossNodesAndRestart(t *testing.T) {
 	waitFor(t, 10*time.Second, func() string { return "second store query not booked" }, func() bool {
 		return account(t, b, a).Consumed["store"] == 16
 	})
+	waitMirrored(t, a, b)
+
+	// And the server restarts: its record of B comes back too.
+	served := account(t, a, b)
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	a = startNode(t, ca)
+	if got := account(t, a, b); got.Balance != served.Balance || got.Served["store"] != 16 || got.Served["filter"] != served.Served["filter"] {
+		t.Fatalf("after restart A's record of B is %+v, was %+v", got, served)
+	}
 	waitMirrored(t, a, b)
 }
 
