@@ -20,7 +20,8 @@ import (
 // appended to a log of segment files in dir instead of being dropped, and the writer drains
 // them into the database, oldest first, once the queue is empty. It is bounded in bytes (the
 // segment files on disk). Segments are deleted only after every message read from them is
-// committed, so a crash replays at most a few committed messages (the hash de-duplicates them).
+// committed, so a crash replays at most one segment of written messages (the hash de-duplicates
+// them).
 //
 // Appends, rotation and resets happen under the queue's lock; reads happen on the writer
 // goroutine only, below the offset the last flush made visible.
@@ -96,6 +97,12 @@ func openSpill(dir string, maxBytes int64) (*spill, int, error) {
 		k, size, err := s.recover(n)
 		if err != nil {
 			return nil, 0, err
+		}
+		if k == 0 {
+			if err := os.Remove(s.path(n)); err != nil {
+				return nil, 0, fmt.Errorf("archive spill: %w", err)
+			}
+			continue
 		}
 		count += k
 		s.segs = append(s.segs, spillSeg{num: n, size: size, count: k})
@@ -210,6 +217,15 @@ func (s *spill) closeWriter() error {
 	return nil
 }
 
+// discardWriter closes the segment being appended to without syncing it (it is to be deleted,
+// or its appends failed).
+func (s *spill) discardWriter() {
+	if s.w != nil {
+		s.w.Close()
+		s.w, s.bw = nil, nil
+	}
+}
+
 // readable flushes buffered appends and returns the segment to read from, how far it can be
 // read, how many records it holds and the segment after it (0: none yet). Caller holds the
 // queue's lock. A segment whose appends failed to reach the disk is closed off: its unflushed
@@ -217,8 +233,7 @@ func (s *spill) closeWriter() error {
 func (s *spill) readable() (seg spillSeg, next uint64, err error) {
 	if s.bw != nil && s.bw.Buffered() > 0 {
 		if err = s.bw.Flush(); err != nil {
-			s.w.Close()
-			s.w, s.bw = nil, nil // the next append starts a new segment
+			s.discardWriter() // the next append starts a new segment
 			err = fmt.Errorf("archive spill write: %w", err)
 		}
 	}
@@ -288,7 +303,7 @@ func (s *spill) release(pos spillPos, empty bool) error {
 	}
 	next := s.segs[len(s.segs)-1].num + 1
 	s.advance(0)
-	err = errors.Join(err, s.closeWriter())
+	s.discardWriter()
 	for _, sg := range s.segs {
 		err = errors.Join(err, os.Remove(s.path(sg.num)))
 	}
@@ -348,23 +363,31 @@ func (q *queue) takeSpill(batch []*message.Envelope, maxN int, maxBytes int64) (
 		q.mu.Unlock()
 		return batch, pos, 0, nil
 	}
-	seg, next, err := sp.readable()
+	seg, next, ferr := sp.readable()
 	q.mu.Unlock()
 	before := len(batch)
 	batch, more, rerr := sp.read(batch, seg, maxN, maxBytes)
 	n := len(batch) - before
-	switch {
-	case err != nil || rerr != nil: // this segment ends here
+	err = errors.Join(ferr, rerr)
+	// A segment read to its end, or to a record that cannot be read (its appends failed to
+	// reach the disk, or it was damaged), is done with: what it counted beyond is lost.
+	tornTail := false
+	if !more || rerr != nil {
 		lost = seg.count - sp.rcnt
-		err = errors.Join(err, rerr)
-		sp.advance(seg.num + 1)
-	case !more && next != 0:
-		lost = seg.count - sp.rcnt
-		sp.advance(next)
+		switch {
+		case next != 0:
+			sp.advance(next)
+		case lost > 0:
+			sp.advance(seg.num + 1)
+			tornTail = true
+		}
 	}
 	pos = spillPos{seg: sp.rseg, off: sp.roff}
 	size := batchSize(batch[before:])
 	q.mu.Lock()
+	if tornTail && len(sp.segs) > 0 && sp.segs[len(sp.segs)-1].num == seg.num {
+		sp.discardWriter() // appends continue in a new segment, where the reader now is
+	}
 	q.spilled -= n + lost
 	q.held += n + lost
 	q.bytes += size

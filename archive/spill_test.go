@@ -144,20 +144,21 @@ func TestSpillDuringStallLosesNothing(t *testing.T) {
 	})
 }
 
-// What the spill holds when the node stops (here during a stall) is written at the next
-// start; a torn record at the end of the log, as a crash mid-append leaves, is cut off.
+// What the spill holds when the node stops (here during a database outage) is written at the
+// next start; a torn record at the end of the log, as a crash mid-append leaves, is cut off.
 func TestSpillReplayedAtStart(t *testing.T) {
 	dbURL := backends()[0].url(t)
 	dir := t.TempDir()
-	m := newCountMetrics()
-	cfg := func(c *Config) {
-		c.QueueBytes, c.SpillDir, c.Metrics = 1<<20, dir, m
-		c.WriteTimeout, c.RetryMin, c.RetryMax = time.Second, 20*time.Millisecond, 100*time.Millisecond
-		c.CloseTimeout = 200 * time.Millisecond
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := Config{URL: dbURL, Migrate: true, Now: func() time.Time { return testNow }, QueueBytes: 1 << 20, SpillDir: dir,
+		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, CloseTimeout: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var fd *faultyDriver
+	a, err := openWith(context.Background(), cfg, func(d driver) driver { fd = &faultyDriver{driver: d}; return fd })
+	if err != nil {
+		t.Fatal(err)
 	}
-	a := open(t, dbURL, cfg)
-	release := stall(t, dbURL)
+	defer a.Close()
+	fd.failing.Store(true)
 	var es []*message.Envelope
 	for i := range 300 {
 		es = append(es, bigEnvelope(t, i, 10<<10))
@@ -167,8 +168,7 @@ func TestSpillReplayedAtStart(t *testing.T) {
 	if len(accepted) != len(es) || spilled == 0 {
 		t.Fatalf("accepted %d of %d, spilled %d: want all accepted, some spilled", len(accepted), len(es), spilled)
 	}
-	a.Close() // the queued batch cannot be written (stalled): dropped; the spill stays
-	release()
+	a.Close() // the queued messages cannot be written: dropped; the spill stays
 	inMemory := int(a.Dropped())
 	if inMemory != len(es)-spilled {
 		t.Fatalf("close dropped %d, want the %d not spilled", inMemory, len(es)-spilled)
@@ -184,7 +184,7 @@ func TestSpillReplayedAtStart(t *testing.T) {
 	f.Write([]byte{200, 0, 0, 0, 1, 2, 3}) // a torn header and payload
 	f.Close()
 
-	b := open(t, dbURL, cfg)
+	b := open(t, dbURL, func(c *Config) { *c = cfg })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := b.Flush(ctx); err != nil {
