@@ -146,7 +146,9 @@ func (a *Archive) run() {
 			n, size := len(batch), batchSize(batch)
 			clear(batch) // written envelopes must not stay reachable from the reused slice
 			a.q.resolve(n, size, err)
-			if fromSpill && err == nil {
+			// Rows the database refused are counted and gone; what Close could not write stays in
+			// the spill for the next start.
+			if fromSpill && (err == nil || !a.closing()) {
 				if err := a.q.releaseSpill(pos); err != nil {
 					a.log.Warn("archive spill: removing written segments failed", "err", err)
 				}
@@ -154,17 +156,21 @@ func (a *Archive) run() {
 			if cap(batch) > 4096 {
 				batch = nil // do not keep a burst's slice
 			}
-			if !stopping {
-				select {
-				case <-a.stop:
-					stopping = true
-				default:
-				}
-			}
+			stopping = stopping || a.closing()
 		}
 		if stopping {
 			return
 		}
+	}
+}
+
+// closing reports whether Close has begun.
+func (a *Archive) closing() bool {
+	select {
+	case <-a.stop:
+		return true
+	default:
+		return false
 	}
 }
 
