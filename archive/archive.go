@@ -81,6 +81,12 @@ type Config struct {
 	QueueBytes int64
 	// QueueSize bounds the number of waiting messages as well. Default 100,000.
 	QueueSize int
+	// SpillDir, when set, holds the spill: messages the full queue cannot take are appended
+	// there and written to the database, in order, once the queue is empty (and after a
+	// restart) instead of being dropped. "" disables it.
+	SpillDir string
+	// SpillBytes bounds the spill on disk; beyond it Insert drops (spill_full). Default 1 GiB.
+	SpillBytes int64
 	// BatchSize and BatchBytes bound one write transaction. Defaults 5,000 and 8 MiB.
 	BatchSize  int
 	BatchBytes int64
@@ -103,6 +109,9 @@ type Config struct {
 // DefaultQueueBytes is Config.QueueBytes' default.
 const DefaultQueueBytes = 64 << 20
 
+// DefaultSpillBytes is Config.SpillBytes' default.
+const DefaultSpillBytes = 1 << 30
+
 func (c *Config) defaults() {
 	def := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -114,6 +123,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.SpillBytes <= 0 {
+		c.SpillBytes = DefaultSpillBytes
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 100_000
@@ -179,6 +191,7 @@ type Archive struct {
 	backoff backoff.Factory
 	health  health
 	drops   dropLog
+	spills  dropLog // when the queue overflows into the spill
 	dropped atomic.Int64
 
 	closeOnce sync.Once
@@ -216,6 +229,18 @@ func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archi
 		db.close()
 		return nil, err
 	}
+	if cfg.SpillDir != "" {
+		sp, n, err := openSpill(cfg.SpillDir, cfg.SpillBytes)
+		if err != nil {
+			db.close()
+			return nil, err
+		}
+		a.q.sp, a.q.spilled, a.q.pushed = sp, n, uint64(n)
+		if n > 0 {
+			a.log.Info("archive replaying spilled messages", "messages", n, "dir", cfg.SpillDir)
+			a.q.wake <- struct{}{}
+		}
+	}
 	if cfg.Vacuum {
 		if err := db.vacuum(ctx); err != nil {
 			db.close()
@@ -234,24 +259,40 @@ func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archi
 func newArchive(cfg Config, db driver) *Archive {
 	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, q: newQueue(cfg.QueueSize, cfg.QueueBytes),
 		backoff: backoff.NewFactory(cfg.RetryMin, cfg.RetryMax), stop: make(chan struct{}),
-		drops: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{}}}
+		drops: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{},
+			msg: "archive did not store messages"},
+		spills: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{},
+			msg: "archive queue full: spilling messages to disk, to be written when the database catches up"}}
 	a.health.ok, a.health.since = true, time.Now()
 	return a
 }
 
-// Insert queues e for storage. It never blocks: a full queue drops the message (ErrQueueFull,
-// counted as queue_full, or db_unavailable during an outage). Messages nwaku's archive would
-// not store are refused (see eligible). A message is durable once a later Flush has returned nil.
+// Insert queues e for storage. It never blocks: a full queue spills the message to disk when
+// Config.SpillDir is set, else drops it (ErrQueueFull, counted as queue_full, or
+// db_unavailable during an outage); a full spill drops it too (spill_full). Messages nwaku's
+// archive would not store are refused (see eligible). A message is durable once a later Flush
+// has returned nil.
 func (a *Archive) Insert(e *message.Envelope) error {
 	if err := a.eligible(e, true); err != nil {
 		return err
 	}
-	ok, closed, _ := a.q.push(e)
-	switch {
-	case closed:
+	res, err, _ := a.q.push(e)
+	switch res {
+	case pushedMem:
+	case pushedSpill:
+		a.spills.note(slog.LevelWarn, "queue_full", 1, nil)
+	case pushClosed:
 		a.cfg.Metrics.Dropped("closed")
 		return ErrClosed
-	case !ok:
+	case pushSpillFull, pushSpillFailed:
+		reason := DropSpillFull
+		if res == pushSpillFailed {
+			reason = DropSpillFailed
+		}
+		n, bytes := a.q.spillStats()
+		a.drop(reason, 1, fmt.Errorf("spill holds %d messages, %d bytes: %w", n, bytes, err))
+		return ErrQueueFull
+	default:
 		reason := DropQueueFull
 		if a.degraded() {
 			reason = DropDBUnavailable
@@ -262,6 +303,9 @@ func (a *Archive) Insert(e *message.Envelope) error {
 	}
 	return nil
 }
+
+// Spilled reports the messages and bytes waiting in the spill.
+func (a *Archive) Spilled() (messages int, bytes int64) { return a.q.spillStats() }
 
 // InsertHistorical queues a message fetched from another store node (store resume): history
 // may be older than 20 s, but ephemeral, timestamp-less and future (over 20 s ahead) messages
@@ -331,6 +375,9 @@ func (a *Archive) Close() error {
 		a.q.close()
 		close(a.stop)
 		a.wg.Wait()
+		if err := a.q.closeSpill(); err != nil {
+			a.log.Error("archive spill not flushed to disk", "err", err)
+		}
 		a.q.finish(ErrClosed)
 		a.db.close()
 	})

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/wakunode/wakunode/message"
@@ -38,7 +39,25 @@ type queue struct {
 	closed   bool
 
 	wake chan struct{} // capacity 1: "items is not empty"
+
+	// sp, when set, takes what the bounds refuse. While it holds unread messages (spilled),
+	// new ones go behind them, so the writer, which reads it only when items is empty,
+	// resolves messages in the order they were pushed.
+	sp      *spill
+	spilled int
 }
+
+// pushResult is where push put a message, or why it could not.
+type pushResult int
+
+const (
+	pushedMem   pushResult = iota
+	pushedSpill            // appended to the spill
+	pushFull               // no room and no spill
+	pushClosed
+	pushSpillFull   // no room in the spill either
+	pushSpillFailed // the spill could not be written
+)
 
 type flushWaiter struct {
 	target uint64
@@ -50,32 +69,49 @@ func newQueue(maxItems int, maxBytes int64) *queue {
 	return &queue{maxItems: maxItems, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
-// push appends e if both bounds leave room. When it reports false, roomCh is closed once room
-// may have been freed (for waiting callers).
-func (q *queue) push(e *message.Envelope) (ok bool, closed bool, roomCh <-chan struct{}) {
+// push appends e if both bounds leave room, else to the spill if there is one. When it
+// cannot, roomCh is closed once room may have been freed (for waiting callers); err says why
+// the spill refused.
+func (q *queue) push(e *message.Envelope) (res pushResult, err error, roomCh <-chan struct{}) {
 	size := entrySize(e)
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return false, true, nil
+		return pushClosed, nil, nil
 	}
 	n := len(q.items) + q.held
 	// One entry is always admitted into an empty queue so a message larger than the byte
 	// bound still gets written.
-	if n >= q.maxItems || (n > 0 && q.bytes+size > q.maxBytes) {
+	switch {
+	case q.spilled == 0 && n < q.maxItems && (n == 0 || q.bytes+size <= q.maxBytes):
+		q.items = append(q.items, e)
+		q.bytes += size
+		res = pushedMem
+	case q.sp == nil:
+		res = pushFull
+	default:
+		if err = q.sp.append(e); err != nil {
+			res = pushSpillFailed
+			if errors.Is(err, errSpillFull) {
+				res = pushSpillFull
+			}
+			break
+		}
+		q.spilled++
+		res = pushedSpill
+	}
+	if res != pushedMem && res != pushedSpill {
 		ch := q.space
 		q.mu.Unlock()
-		return false, false, ch
+		return res, err, ch
 	}
-	q.items = append(q.items, e)
-	q.bytes += size
 	q.pushed++
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return true, false, nil
+	return res, nil, nil
 }
 
 // take moves up to maxN entries totalling at most maxBytes (at least one) into batch.
@@ -182,21 +218,28 @@ func (q *queue) stats() (n int, bytes int64) {
 	return len(q.items) + q.held, q.bytes
 }
 
-// pending reports whether entries wait to be taken.
-func (q *queue) pending() bool {
+// pending reports whether entries wait to be taken, in memory or (withSpill) in the spill.
+func (q *queue) pending(withSpill bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) > 0
+	return len(q.items) > 0 || (withSpill && q.spilled > 0)
+}
+
+// backlog is the number of entries waiting, spilled ones included.
+func (q *queue) backlog() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) + q.spilled
 }
 
 // waitRoom blocks until push succeeds, ctx ends or the queue closes.
 func (q *queue) waitRoom(ctx context.Context, e *message.Envelope) error {
 	for {
-		ok, closed, room := q.push(e)
-		switch {
-		case ok:
+		res, _, room := q.push(e)
+		switch res {
+		case pushedMem, pushedSpill:
 			return nil
-		case closed:
+		case pushClosed:
 			return ErrClosed
 		}
 		select {

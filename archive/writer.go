@@ -20,6 +20,10 @@ const (
 	DropDBUnavailable = "db_unavailable"
 	// DropRejected: the database refused the row itself (a data error no retry can fix).
 	DropRejected = "rejected"
+	// DropSpillFull: the queue was full and so was the spill (Config.SpillBytes).
+	DropSpillFull = "spill_full"
+	// DropSpillFailed: the spill could not be written or read back (disk full, I/O error).
+	DropSpillFailed = "spill_failed"
 )
 
 // Health is the archive's state for /health.
@@ -108,6 +112,7 @@ func (a *Archive) run() {
 	report := time.NewTicker(a.cfg.DropLogInterval)
 	defer report.Stop()
 	defer a.drops.flush(true)
+	defer a.spills.flush(true)
 	batch := make([]*message.Envelope, 0, min(a.cfg.BatchSize, 1024))
 	for {
 		stopping := false
@@ -117,6 +122,7 @@ func (a *Archive) run() {
 			stopping = true
 		case <-report.C:
 			a.drops.flush(false)
+			a.spills.flush(false)
 			continue
 		case <-ticker.C:
 			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.RetentionInterval)
@@ -126,20 +132,68 @@ func (a *Archive) run() {
 			cancel()
 			continue
 		}
-		for a.q.pending() {
-			batch = a.q.take(batch[:0], a.cfg.BatchSize, a.cfg.BatchBytes)
+		// The spill is left for the next start once Close began: draining it could take long.
+		for a.q.pending(!stopping) {
+			var (
+				pos       spillPos
+				fromSpill bool
+			)
+			batch, pos, fromSpill = a.take(batch[:0], stopping)
+			if len(batch) == 0 {
+				continue
+			}
 			err := a.commit(batch)
 			n, size := len(batch), batchSize(batch)
 			clear(batch) // written envelopes must not stay reachable from the reused slice
 			a.q.resolve(n, size, err)
+			// Rows the database refused are counted and gone; what Close could not write stays in
+			// the spill for the next start.
+			if fromSpill && (err == nil || !a.closing()) {
+				if err := a.q.releaseSpill(pos); err != nil {
+					a.log.Warn("archive spill: removing written segments failed", "err", err)
+				}
+			}
 			if cap(batch) > 4096 {
 				batch = nil // do not keep a burst's slice
 			}
+			stopping = stopping || a.closing()
 		}
 		if stopping {
 			return
 		}
 	}
+}
+
+// closing reports whether Close has begun.
+func (a *Archive) closing() bool {
+	select {
+	case <-a.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// maxBatchScale bounds how much larger than Config.BatchSize/BatchBytes a batch grows when
+// a backlog waits: a bigger transaction touches each index page once for more rows (the hash
+// index's pages are hit at random) and pays one commit fsync for more messages.
+const maxBatchScale = 4
+
+// take fills batch from memory, or from the spill once memory is empty (never while
+// stopping), sized to the backlog.
+func (a *Archive) take(batch []*message.Envelope, stopping bool) (_ []*message.Envelope, pos spillPos, fromSpill bool) {
+	scale := min(maxBatchScale, max(1, a.q.backlog()/a.cfg.BatchSize))
+	maxN, maxBytes := a.cfg.BatchSize*scale, a.cfg.BatchBytes*int64(scale)
+	if batch = a.q.take(batch, maxN, maxBytes); len(batch) > 0 || stopping || a.q.sp == nil {
+		return batch, pos, false
+	}
+	batch, pos, lost, err := a.q.takeSpill(batch, maxN, maxBytes)
+	if lost > 0 {
+		a.drop(DropSpillFailed, lost, err)
+	} else if err != nil {
+		a.log.Warn("archive spill", "err", err)
+	}
+	return batch, pos, true
 }
 
 // commit writes batch, retrying transient failures with jittered exponential backoff until it
@@ -239,6 +293,7 @@ func (a *Archive) sleep(d time.Duration) bool {
 // dropLog writes at most one line per cause per interval, with the count since the last line,
 // so a flood of drops costs a counter increment, not a log line, per message.
 type dropLog struct {
+	msg    string
 	log    *slog.Logger
 	every  time.Duration
 	mu     sync.Mutex
@@ -299,5 +354,5 @@ func (d *dropLog) write(level slog.Level, reason string, count int64, err error)
 	if err != nil {
 		attrs = append(attrs, "err", err)
 	}
-	d.log.Log(context.Background(), level, "archive did not store messages", attrs...)
+	d.log.Log(context.Background(), level, d.msg, attrs...)
 }

@@ -104,6 +104,9 @@ type StoreConfig struct {
 	// QueueBytes bounds the messages waiting to be written (--store-queue-bytes); 0 means
 	// archive.DefaultQueueBytes.
 	QueueBytes int64
+	// SpillBytes bounds the on-disk overflow of that queue in DataDir/store-spill
+	// (--store-spill-bytes); 0 disables it (a full queue drops).
+	SpillBytes int64
 }
 
 // FilterConfig configures the filter service.
@@ -128,7 +131,7 @@ func DefaultConfig() Config {
 		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize},
 		MaxConnections:     50,
 		KeepAlive:          5 * time.Minute,
-		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes},
+		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes, SpillBytes: archive.DefaultSpillBytes},
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
 		Discovery:          DefaultDiscoveryConfig(),

@@ -82,6 +82,9 @@ func (n *Node) startStore(ctx context.Context) error {
 	}
 	ac := archive.Config{URL: n.dbURL(), MaxConns: n.cfg.Store.MaxConns, Migrate: n.cfg.Store.Migrate,
 		Vacuum: n.cfg.Store.Vacuum, Retention: policies, QueueBytes: n.cfg.Store.QueueBytes, Logger: n.log}
+	if n.cfg.Store.SpillBytes > 0 {
+		ac.SpillDir, ac.SpillBytes = filepath.Join(n.cfg.DataDir, "store-spill"), n.cfg.Store.SpillBytes
+	}
 	if n.metrics != nil {
 		ac.Metrics = n.metrics.Archive()
 	}

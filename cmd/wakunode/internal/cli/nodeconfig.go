@@ -71,7 +71,10 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 
 	cfg.Store = node.StoreConfig{Enabled: o.Store, DBURL: o.StoreDBURL, Retention: o.StoreRetentionPolicy,
 		MaxConns: o.StoreMaxDBConns, Migrate: o.StoreDBMigration, Vacuum: o.StoreDBVacuum, Resume: o.StoreResume,
-		QueueBytes: o.StoreQueueBytes}
+		QueueBytes: o.StoreQueueBytes, SpillBytes: o.StoreSpillBytes}
+	if o.StoreSpillBytes < 0 {
+		return cfg, fmt.Errorf("--store-spill-bytes=%d is negative (0 disables the spill)", o.StoreSpillBytes)
+	}
 	if o.StoreQueueBytes < int64(o.MaxMsgBytes) { // else a largest message could never be stored
 		return cfg, fmt.Errorf("--store-queue-bytes=%d is below --max-msg-size (%d bytes)", o.StoreQueueBytes, o.MaxMsgBytes)
 	}
