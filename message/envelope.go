@@ -3,7 +3,6 @@ package message
 import (
 	"fmt"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/message/pb"
@@ -32,42 +31,13 @@ func NewEnvelope(pubsubTopic string, m *pb.WakuMessage, receivedAt int64) (*Enve
 	return &Envelope{Message: m, PubsubTopic: pubsubTopic, Hash: ComputeHash(pubsubTopic, m), Raw: raw, ReceivedAt: receivedAt}, nil
 }
 
-// Decode parses raw WakuMessage bytes received on pubsubTopic.
+// Decode parses raw WakuMessage bytes received on pubsubTopic. The message's bytes fields
+// are views of raw (see unmarshal), so a message held by relay's history and by consumers
+// costs its size once, not twice; raw must not be modified afterwards.
 func Decode(pubsubTopic string, raw []byte, receivedAt int64) (*Envelope, error) {
-	m := &pb.WakuMessage{}
-	if err := proto.Unmarshal(raw, m); err != nil {
+	m, err := unmarshal(raw)
+	if err != nil {
 		return nil, fmt.Errorf("decode waku message: %w", err)
 	}
-	aliasPayload(m, raw)
 	return &Envelope{Message: m, PubsubTopic: pubsubTopic, Hash: ComputeHash(pubsubTopic, m), Raw: raw, ReceivedAt: receivedAt}, nil
-}
-
-// aliasPayload points m.Payload into raw instead of the copy Unmarshal made, so a message held
-// by relay's history and by consumers costs its size once, not twice. raw is never modified.
-func aliasPayload(m *pb.WakuMessage, raw []byte) {
-	var last []byte // the last occurrence wins, as in Unmarshal
-	for b := raw; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return
-		}
-		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return
-			}
-			last = v[:len(v):len(v)]
-			b = b[n:]
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return
-		}
-		b = b[n:]
-	}
-	if len(last) == len(m.Payload) && len(last) > 0 {
-		m.Payload = last
-	}
 }

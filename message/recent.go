@@ -9,10 +9,12 @@ import (
 // newer ones), so that a duplicate can be recognised without keeping the messages. Bounded
 // in entries; safe for concurrent use.
 type RecentHashes struct {
-	mu    sync.Mutex
-	max   int
-	ttl   time.Duration
-	at    map[Hash]time.Time
+	mu  sync.Mutex
+	max int
+	ttl time.Duration
+	// at holds Unix nanoseconds, not time.Time: a map without pointers is not scanned by the
+	// garbage collector, and this one holds up to 65,536 entries in relay (issue 14).
+	at    map[Hash]int64
 	order []Hash // ring, oldest at next when full
 	next  int
 }
@@ -20,16 +22,17 @@ type RecentHashes struct {
 // NewRecentHashes holds at most bound hashes (at least 1).
 func NewRecentHashes(bound int, ttl time.Duration) *RecentHashes {
 	bound = max(bound, 1)
-	return &RecentHashes{max: bound, ttl: ttl, at: make(map[Hash]time.Time), order: make([]Hash, 0, min(bound, 1024))}
+	return &RecentHashes{max: bound, ttl: ttl, at: make(map[Hash]int64), order: make([]Hash, 0, min(bound, 1024))}
 }
 
 // Add records h as seen at now and reports whether it was new: not seen within ttl.
 func (r *RecentHashes) Add(h Hash, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ns := now.UnixNano()
 	if t, ok := r.at[h]; ok {
-		r.at[h] = now
-		return r.ttl > 0 && now.Sub(t) > r.ttl
+		r.at[h] = ns
+		return r.ttl > 0 && time.Duration(ns-t) > r.ttl
 	}
 	if len(r.order) < r.max {
 		r.order = append(r.order, h)
@@ -38,7 +41,7 @@ func (r *RecentHashes) Add(h Hash, now time.Time) bool {
 		r.order[r.next] = h
 		r.next = (r.next + 1) % len(r.order)
 	}
-	r.at[h] = now
+	r.at[h] = ns
 	return true
 }
 

@@ -3,8 +3,9 @@ package relay
 // Metrics receives relay events. Implementations must be safe for concurrent use and fast: most
 // methods are called from the pubsub event loop. A nil Metrics in Config means no metrics.
 //
-// Topic is the pubsub topic (shard); "" when an event is not tied to one topic (control-only
-// RPC frames, RPC overhead).
+// Topic is the pubsub topic (shard), always one relay serves or was asked to publish on, so the set of
+// topics is bounded; "" when an event is not tied to one topic (control-only RPC frames, RPC
+// overhead). Implementations may keep per-topic state.
 type Metrics interface {
 	// MessageAccepted is called once per message accepted for the first time (local publish or
 	// forwarded), with the size of its serialized WakuMessage.
@@ -17,7 +18,8 @@ type Metrics interface {
 	// reason is one of the Drop* constants.
 	MessageDropped(topic, reason string)
 	// RPCBytes counts the bytes of gossip RPC frames per topic and direction (DirIn/DirOut),
-	// gross: duplicates included. Control messages and framing count under topic "".
+	// gross: duplicates included. Control messages, framing and inbound messages on topics
+	// relay does not serve count under topic "", so a peer cannot add label values at will.
 	RPCBytes(topic, direction string, bytes int)
 	// TopicPeers reports, every Config.PeerStatsInterval, the number of connected peers
 	// subscribed to the topic and the size of our mesh for it.

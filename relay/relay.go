@@ -213,6 +213,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		seen:   message.NewRecentHashes(maxSeen, cfg.Params.SeenMessagesTTL),
 	}
 	r.tr.onRemove = r.filter.forget
+	r.tr.serves = r.filter.serves
 	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)
 	p := cfg.Params
 	// Router-independent options first; the gossipsub-only ones are in gossipOpts.

@@ -16,6 +16,9 @@ type tracer struct {
 	m Metrics
 	// onRemove, when set before the router starts, hears of every peer the router drops.
 	onRemove func(peer.ID)
+	// serves, when set before the router starts, tells whether a topic is one relay serves;
+	// bytes of inbound messages on other topics count under "" (see rpcBytes).
+	serves func(topic string) bool
 
 	mu   sync.Mutex
 	mesh map[string]map[peer.ID]struct{}
@@ -126,20 +129,39 @@ func (t *tracer) DropRPC(rpc *pubsub.RPC, _ peer.ID) {
 	}
 }
 
-func (t *tracer) RecvRPC(rpc *pubsub.RPC)            { t.rpcBytes(rpc, DirIn) }
-func (t *tracer) SendRPC(rpc *pubsub.RPC, _ peer.ID) { t.rpcBytes(rpc, DirOut) }
+// RecvRPC runs before pubsub drops the messages of topics we do not serve, so a peer could
+// name any number of topics here: only served topics get their own label.
+func (t *tracer) RecvRPC(rpc *pubsub.RPC)            { t.rpcBytes(rpc, DirIn, t.serves) }
+func (t *tracer) SendRPC(rpc *pubsub.RPC, _ peer.ID) { t.rpcBytes(rpc, DirOut, nil) }
 
 // rpcBytes attributes each published message to its topic and the rest of the frame
-// (subscriptions, control, framing) to "".
-func (t *tracer) rpcBytes(rpc *pubsub.RPC, dir string) {
+// (subscriptions, control, framing, and messages on topics keep refuses) to "". A run of
+// messages on one topic, the usual batch, is reported once.
+func (t *tracer) rpcBytes(rpc *pubsub.RPC, dir string, keep func(string) bool) {
 	if _, ok := t.m.(nopMetrics); ok {
 		return // Size() walks the whole RPC; skip it when nobody listens
 	}
 	total := rpc.Size()
+	var last, label string // last topic seen and its label
+	sum := 0
 	for _, m := range rpc.Publish {
-		n := m.Size()
-		total -= n
-		t.m.RPCBytes(m.GetTopic(), dir, n)
+		if tp := m.GetTopic(); tp != last {
+			if sum > 0 {
+				t.m.RPCBytes(label, dir, sum)
+				total -= sum
+			}
+			last, label, sum = tp, tp, 0
+			if keep != nil && !keep(tp) {
+				label = ""
+			}
+		}
+		if label != "" {
+			sum += m.Size()
+		}
+	}
+	if sum > 0 {
+		t.m.RPCBytes(label, dir, sum)
+		total -= sum
 	}
 	if total > 0 {
 		t.m.RPCBytes("", dir, total)
