@@ -227,3 +227,49 @@ func TestPollPeerExchange(t *testing.T) {
 		t.Fatalf("asked %v, want every target in order", px.asked[:3])
 	}
 }
+
+func TestNextFastWait(t *testing.T) {
+	const fast, interval = 5 * time.Second, time.Minute
+	tests := []struct {
+		prev time.Duration
+		grew bool
+		want time.Duration
+	}{
+		{fast, true, fast},
+		{40 * time.Second, true, fast}, // new peers: back to fast
+		{fast, false, 10 * time.Second},
+		{20 * time.Second, false, 40 * time.Second},
+		{40 * time.Second, false, interval}, // capped
+		{interval, false, interval},
+	}
+	for _, tt := range tests {
+		if got := nextFastWait(tt.prev, fast, interval, tt.grew); got != tt.want {
+			t.Errorf("nextFastWait(%s, grew=%v) = %s, want %s", tt.prev, tt.grew, got, tt.want)
+		}
+	}
+}
+
+// A responder whose answers never add a peer is asked less and less often: the pause doubles
+// each round (10, 20, 40, 80 ms), so the fifth round comes at least 80 ms after the fourth.
+func TestPollPeerExchangeBacksOffWhenNothingNew(t *testing.T) {
+	px := &fakeExchange{round: make(chan struct{}, 16)}
+	s := NewStream(0)
+	_ = collect(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		PollPeerExchange(ctx, PeerExchangeConfig{Client: px, Targets: []peer.ID{newID(t)}, Interval: time.Hour,
+			FastInterval: 10 * time.Millisecond, Known: func() int { return 0 }, Logger: quiet}, s)
+		close(done)
+	}()
+	var at []time.Time
+	for range 5 {
+		<-px.round
+		at = append(at, time.Now())
+	}
+	cancel()
+	<-done
+	if gap := at[4].Sub(at[3]); gap < 80*time.Millisecond {
+		t.Fatalf("fifth round %s after the fourth, want at least 80 ms (doubling pauses)", gap)
+	}
+}

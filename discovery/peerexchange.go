@@ -21,7 +21,9 @@ type PeerExchangeConfig struct {
 	Client  PeerRequester
 	Targets []peer.ID // the responders (--peer-exchange-node)
 	// Interval between rounds (default 1 min); while Known reports fewer than MinKnown peers
-	// beyond the targets, rounds come every FastInterval (default 5 s) instead.
+	// beyond the targets, rounds come every FastInterval (default 5 s) instead, doubling
+	// (up to Interval) after each round that added no peer: a small network that has no more
+	// peers to give is not asked every 5 s forever.
 	Interval, FastInterval time.Duration
 	MinKnown               int           // default 10; also the number of peers asked for
 	Known                  func() int    // how many peers we know (the peer manager's count)
@@ -56,6 +58,7 @@ func PollPeerExchange(ctx context.Context, cfg PeerExchangeConfig, out *Stream) 
 	if log == nil {
 		log = slog.Default()
 	}
+	backoff, lastKnown := fast, -1
 	for {
 		for _, p := range cfg.Targets {
 			rctx, cancel := context.WithTimeout(ctx, timeout)
@@ -76,8 +79,13 @@ func PollPeerExchange(ctx context.Context, cfg PeerExchangeConfig, out *Stream) 
 			}
 		}
 		wait := interval
-		if cfg.Known != nil && cfg.Known() < minKnown+len(cfg.Targets) {
-			wait = min(wait, fast)
+		if cfg.Known != nil {
+			known := cfg.Known()
+			backoff = nextFastWait(backoff, fast, interval, known > lastKnown)
+			lastKnown = known
+			if known < minKnown+len(cfg.Targets) {
+				wait = backoff
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -85,4 +93,13 @@ func PollPeerExchange(ctx context.Context, cfg PeerExchangeConfig, out *Stream) 
 		case <-time.After(wait):
 		}
 	}
+}
+
+// nextFastWait is the pause between rounds while peers are short: fast after a round that
+// added peers, otherwise twice the previous pause, never above interval.
+func nextFastWait(prev, fast, interval time.Duration, grew bool) time.Duration {
+	if grew {
+		return min(fast, interval)
+	}
+	return min(2*prev, interval)
 }

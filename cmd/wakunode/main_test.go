@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,24 @@ func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("archive file: %v", err)
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	debug.SetGCPercent(100)
+	if got := tuneGC(func(string) string { return "" }); got != defaultGCPercent {
+		t.Fatalf("without GOGC: %d, want %d", got, defaultGCPercent)
+	}
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Fatalf("runtime GC percent %d, want %d", got, defaultGCPercent)
+	}
+	// GOGC set: the runtime has already applied it; tuneGC leaves it alone.
+	debug.SetGCPercent(80)
+	if got := tuneGC(func(k string) string { return map[string]string{"GOGC": "80"}[k] }); got != 80 {
+		t.Fatalf("with GOGC=80: %d", got)
+	}
+	if got := debug.SetGCPercent(100); got != 80 {
+		t.Fatalf("runtime GC percent %d after GOGC=80, want 80", got)
 	}
 }

@@ -7,12 +7,14 @@ package discv5
 import (
 	"context"
 	"crypto/ecdsa"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/p2p/discover"
 	"github.com/ethereum/go-ethereum/p2p/enode"
@@ -25,6 +27,20 @@ var ProtocolID = [6]byte{'d', '5', 'w', 'a', 'k', 'u'}
 
 // DefaultUDPPort is --discv5-udp-port's default.
 const DefaultUDPPort = 9000
+
+// DefaultWalkInterval is nwaku's pause between two random lookups (its discv5 search loop
+// looks up one random target, then sleeps 5 s).
+const DefaultWalkInterval = 5 * time.Second
+
+// emptyRetry is the pause after a lookup that found nobody: the table is still filling from
+// the bootnodes, and a node should find its first peers in seconds.
+const emptyRetry = time.Second
+
+// pingInterval paces the table's liveness pings: go-ethereum pings a node of its "fast" list
+// every PingInterval/2 and of its "slow" list every 1.5 PingInterval on average. Its default
+// of 3 s is about one ping a second; 10 s is one every 4 s, nwaku's pace (nim-eth revalidates
+// one random node after a random wait of up to 10 s).
+const pingInterval = 10 * time.Second
 
 // Sink receives each accepted node: its record and its decoded Waku fields. It must not block.
 type Sink func(n *enode.Node, info enr.Info)
@@ -53,16 +69,18 @@ type Config struct {
 	// Sink receives accepted nodes; nil makes the walk a no-op (serve-only discv5).
 	Sink Sink
 	// NoWalk disables the random walk: the node only answers others (and can Lookup).
-	NoWalk  bool
-	Metrics Metrics
-	Logger  *slog.Logger
+	NoWalk bool
+	// WalkInterval is the pause between two random lookups (default DefaultWalkInterval).
+	WalkInterval time.Duration
+	Metrics      Metrics
+	Logger       *slog.Logger
 }
 
 // Discovery is a running discv5 node. Close stops it.
 type Discovery struct {
 	cfg  Config
 	log  *slog.Logger
-	conn *net.UDPConn
+	conn *countingConn
 	udp  *discover.UDPv5
 
 	ctx    context.Context
@@ -76,6 +94,9 @@ func Start(cfg Config) (*Discovery, error) {
 	if cfg.PrivateKey == nil || cfg.LocalNode == nil {
 		return nil, errors.New("discv5: private key and local node are required")
 	}
+	if cfg.WalkInterval <= 0 {
+		cfg.WalkInterval = DefaultWalkInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -83,10 +104,11 @@ func Start(cfg Config) (*Discovery, error) {
 	if ip == nil {
 		ip = net.IPv4zero
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
+	uconn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.UDPPort})
 	if err != nil {
 		return nil, fmt.Errorf("discv5: listen udp %s:%d: %w", ip, cfg.UDPPort, err)
 	}
+	conn := &countingConn{UDPConn: uconn}
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	cfg.LocalNode.SetFallbackUDP(port)
 	if ip.IsLoopback() || !ip.IsUnspecified() {
@@ -97,6 +119,7 @@ func Start(cfg Config) (*Discovery, error) {
 		PrivateKey:   cfg.PrivateKey,
 		Bootnodes:    cfg.Bootnodes,
 		V5ProtocolID: &pid,
+		PingInterval: pingInterval,
 	})
 	if err != nil {
 		conn.Close()
@@ -105,44 +128,55 @@ func Start(cfg Config) (*Discovery, error) {
 	d := &Discovery{cfg: cfg, log: cfg.Logger, conn: conn, udp: udp}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	if cfg.Sink != nil && !cfg.NoWalk {
-		it := enode.Filter(udp.RandomNodes(), func(n *enode.Node) bool {
-			_, ok := Accept(n, cfg.Cluster, cfg.Shards)
-			if cfg.Metrics != nil {
-				cfg.Metrics.NodeSeen(ok)
-			}
-			return ok
-		})
-		d.wg.Add(2)
-		go func() {
-			defer d.wg.Done()
-			<-d.ctx.Done()
-			it.Close()
-		}()
-		go d.walk(it)
+		d.wg.Add(1)
+		go d.walk()
 	}
 	d.log.Info("discv5 started", "udp", conn.LocalAddr(), "enr", udp.Self().String(), "bootnodes", len(cfg.Bootnodes))
 	return d, nil
 }
 
-// walk hands every new (or updated) accepted record to the sink.
-func (d *Discovery) walk(it enode.Iterator) {
+// walk looks up a random target every WalkInterval (emptyRetry while the table is still
+// empty) and hands every new (or updated) accepted record to the sink. It replaces
+// go-ethereum's RandomNodes iterator, which starts the next lookup as soon as the last one
+// ends: on a responsive network that is a lookup every few milliseconds, 40 KB/s of UDP each
+// way for an idle node (BenchmarkIdleTraffic).
+func (d *Discovery) walk() {
 	defer d.wg.Done()
 	seen := map[enode.ID]uint64{}
-	for it.Next() {
-		n := it.Node()
-		if seq, ok := seen[n.ID()]; ok && seq >= n.Seq() {
-			continue
+	next := time.NewTimer(0)
+	defer next.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-next.C:
 		}
-		if len(seen) > 10000 {
-			clear(seen)
+		var target enode.ID
+		_, _ = crand.Read(target[:])
+		found := d.udp.Lookup(target)
+		for _, n := range found {
+			info, ok := Accept(n, d.cfg.Cluster, d.cfg.Shards)
+			if d.cfg.Metrics != nil {
+				d.cfg.Metrics.NodeSeen(ok)
+			}
+			if !ok {
+				continue
+			}
+			if seq, known := seen[n.ID()]; known && seq >= n.Seq() {
+				continue
+			}
+			if len(seen) > 10000 {
+				clear(seen)
+			}
+			seen[n.ID()] = n.Seq()
+			d.log.Debug("discv5 found waku node", "peer", info.PeerID, "caps", info.Caps)
+			d.cfg.Sink(n, info)
 		}
-		seen[n.ID()] = n.Seq()
-		info, ok := Accept(n, d.cfg.Cluster, d.cfg.Shards)
-		if !ok {
-			continue
+		if len(found) == 0 {
+			next.Reset(emptyRetry)
+		} else {
+			next.Reset(d.cfg.WalkInterval)
 		}
-		d.log.Debug("discv5 found waku node", "peer", info.PeerID, "caps", info.Caps)
-		d.cfg.Sink(n, info)
 	}
 }
 
