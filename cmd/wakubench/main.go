@@ -108,17 +108,19 @@ func procStat(pid int) (cpu time.Duration, rssKB, peakKB int, err error) {
 	return cpu, mem["VmRSS:"], mem["VmHWM:"], err
 }
 
-// procMem reads CPU time and every memory line of /proc/<pid>/status in kB (VmRSS, VmHWM,
-// RssAnon, RssFile, ...).
+// procMem reads the process's CPU time (user+system, plus that of children it has waited for)
+// and every memory line of /proc/<pid>/status in kB (VmRSS, VmHWM, RssAnon, RssFile, ...).
 func procMem(pid int) (cpu time.Duration, mem map[string]int, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, nil, err
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	cpu = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+	var ticks int
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime (stat fields 14-17)
+		v, _ := strconv.Atoi(f[i])
+		ticks += v
+	}
+	cpu = time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, nil, err
