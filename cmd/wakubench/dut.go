@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,9 @@ func (d dut) args(dir string, p dutPorts, o dutOptions) []string {
 			"--peer-exchange=" + strconv.FormatBool(o.PeerExch), "--metrics-pprof=" + strconv.FormatBool(o.Pprof)}
 		for _, s := range o.Shards {
 			own = append(own, fmt.Sprintf("--shard=%d", s))
+		}
+		if len(o.Shards) > 1 { // autosharding over as many shards (one shard needs no flag)
+			own = append(own, fmt.Sprintf("--num-shards-in-network=%d", slices.Max(o.Shards)+1))
 		}
 	}
 	return append(append(common, own...), o.Extra...)

@@ -1,7 +1,8 @@
 // Command wakubench measures the wakunode binary from the outside: start-to-REST-ready time and
 // idle memory (startup), relay forwarding through one node at rising rates (forward), relay
 // to queryable store ingest (ingest), and the node's cost at user rates with the store on, a
-// fresh node per step (rates), with the node's CPU and RSS read from /proc. It prints Markdown
+// fresh node per step (rates, beside go-waku with --gowaku-bin), and a realistic idle node with
+// 50 peers (idle), with the node's CPU and RSS read from /proc. It prints Markdown
 // tables for docs/benchmarks.md.
 package main
 
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest|rates --bin ./wakunode [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest|rates|idle --bin ./wakunode [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +38,8 @@ func main() {
 		err = ingest(os.Args[2:])
 	case "rates":
 		err = rates(os.Args[2:])
+	case "idle":
+		err = idle(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}

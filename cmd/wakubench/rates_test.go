@@ -128,3 +128,37 @@ func TestTreeUsage(t *testing.T) {
 		t.Fatalf("tree CPU %v: the busy child was not counted", cpu)
 	}
 }
+
+func TestParseSS(t *testing.T) {
+	out := "0      0      127.0.0.1:60000 127.0.0.1:40874 users:((\"wakunode\",pid=42,fd=16))\n" +
+		"\t cubic wscale:10,10 bytes_sent:2000 bytes_retrans:10 bytes_acked:1990 bytes_received:4005 segs_out:5\n" +
+		"0      0      127.0.0.1:8645 127.0.0.1:50000 users:((\"wakunode\",pid=42,fd=17))\n" +
+		"\t cubic bytes_acked:500 bytes_received:600\n" +
+		"0      0      127.0.0.1:40874 127.0.0.1:60000 users:((\"wakubench\",pid=420,fd=3))\n" +
+		"\t cubic bytes_acked:4005 bytes_received:1990\n" +
+		"0      0      127.0.0.1:60000 127.0.0.1:40900 users:((\"wakunode\",pid=42,fd=18))\n" +
+		"\t cubic bytes_acked:7\n"
+	got := parseSS(out, 42, "8645")
+	want := sockBytes{"127.0.0.1:60000 127.0.0.1:40874": {1990, 4005}, "127.0.0.1:60000 127.0.0.1:40900": {7, 0}}
+	if len(got) != len(want) || got["127.0.0.1:60000 127.0.0.1:40874"] != want["127.0.0.1:60000 127.0.0.1:40874"] ||
+		got["127.0.0.1:60000 127.0.0.1:40900"] != want["127.0.0.1:60000 127.0.0.1:40900"] {
+		t.Fatalf("parseSS: %v, want %v (pid 420 and the REST port left out)", got, want)
+	}
+	before := sockBytes{"127.0.0.1:60000 127.0.0.1:40874": {990, 4000}, "gone": {5, 5}}
+	if in, out := got.since(before); in != 5 || out != 1000+7 {
+		t.Fatalf("since: in %d out %d, want 5 and 1007 (a new socket counts from zero, a closed one is dropped)", in, out)
+	}
+}
+
+func TestIdleRowMarkdown(t *testing.T) {
+	r := idleRow{Kind: kindOurs, Conns: 50, Cores: 0.07, RSSKB: 64 * 1024, PeakKB: 65 * 1024, In: 1000, Out: 4000,
+		PayloadIn: 600, PayloadOut: 3000, HasRelay: true, GossipIn: 300, GossipOt: 500}
+	want := "| wakunode | 50 | 0.070 | 64.0 MB (65.0) | 1000 | 4000 | 600 / 3000 | 300 / 500 | 100 / 500 | 40 % / 25 % |"
+	if got := r.markdown(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	g := idleRow{Kind: kindGoWaku, In: 1000, Out: 4000}
+	if got := g.markdown(); !strings.HasSuffix(got, "| – | – | – |") {
+		t.Fatalf("go-waku has no relay split: %s", got)
+	}
+}
