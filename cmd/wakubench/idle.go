@@ -95,23 +95,24 @@ type idleRow struct {
 	Published          float64 // messages per second actually published
 }
 
-const idleHeader = "| node | conns | CPU (cores) | RSS (peak) | in B/s | out B/s | payload in / out B/s | gossip control in / out B/s | other control in / out B/s | control share in / out |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const idleHeader = "| node | conns | msg/s | CPU (cores) | RSS (peak) | in B/s | out B/s | payload in / out B/s | gossip control in / out B/s | other control in / out B/s | control share in / out |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
-const idleFootnote = "in/out: every byte on the node's libp2p TCP connections (socket counters, Noise and yamux included); " +
+const idleFootnote = "msg/s: published and accepted (relay or lightpush). in/out: every byte on the node's libp2p TCP connections (socket counters, Noise and yamux included); " +
 	"discv5 (UDP) is not in them. Payload: message copies (relay publish entries, lightpush, filter pushes, store answers). " +
 	"Gossip control: the node's relay RPC bytes outside publish entries. Other control: the rest (keep-alive and filter " +
 	"pings, identify, metadata, peer exchange, requests, Noise and yamux framing). Control share: (total - payload) / total."
 
 func (r idleRow) markdown() string {
-	gossip, other, share := "–", "–", "–"
+	payload, gossip, other, share := "–", "–", "–", "–"
 	if r.HasRelay {
+		payload = fmt.Sprintf("%.0f / %.0f", r.PayloadIn, r.PayloadOut)
 		gossip = fmt.Sprintf("%.0f / %.0f", r.GossipIn, r.GossipOt)
 		other = fmt.Sprintf("%.0f / %.0f", max(0, r.In-r.PayloadIn-r.GossipIn), max(0, r.Out-r.PayloadOut-r.GossipOt))
 		share = fmt.Sprintf("%.0f %% / %.0f %%", 100*controlShare(r.In, r.PayloadIn), 100*controlShare(r.Out, r.PayloadOut))
 	}
-	return fmt.Sprintf("| %s | %d | %.3f | %.1f MB (%.1f) | %.0f | %.0f | %.0f / %.0f | %s | %s | %s |", r.Kind, r.Conns, r.Cores,
-		mb(r.RSSKB), mb(r.PeakKB), r.In, r.Out, r.PayloadIn, r.PayloadOut, gossip, other, share)
+	return fmt.Sprintf("| %s | %d | %.1f | %.3f | %.1f MB (%.1f) | %.0f | %.0f | %s | %s | %s | %s |", r.Kind, r.Conns, r.Published, r.Cores,
+		mb(r.RSSKB), mb(r.PeakKB), r.In, r.Out, payload, gossip, other, share)
 }
 
 func controlShare(total, payload float64) float64 {
