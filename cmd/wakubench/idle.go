@@ -69,15 +69,20 @@ func idle(args []string) error {
 	fmt.Printf("%d relay peers, %d filter + %d lightpush + %d store clients, %d shards, %.0f msg/s of %d B, measured over %s after %s\n\n",
 		c.RelayPeers, c.FilterClients, c.PushClients, c.StoreClients, c.Shards, c.Rate, c.Size, c.Dur, c.Warmup)
 	fmt.Println(idleHeader)
+	failures := ""
 	for _, d := range c.DUTs {
 		row, err := idleRun(c, d)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.Kind, err)
 		}
 		fmt.Println(row.markdown())
+		failures += strings.ReplaceAll(row.Failures, "\n", " ("+d.Kind+")\n")
 	}
 	fmt.Println()
 	fmt.Println(idleFootnote)
+	if failures != "" {
+		fmt.Print("\nFailures:\n" + failures)
+	}
 	return nil
 }
 
@@ -93,6 +98,7 @@ type idleRow struct {
 	HasRelay           bool    // the node meters relay RPCs by topic (ours); go-waku does not
 	GossipIn, GossipOt float64 // gossip control: subscriptions, IHAVE/IWANT/IDONTWANT/GRAFT/PRUNE, framing
 	Published          float64 // messages per second actually published
+	Failures           string  // failed publishes and queries, one line per kind
 }
 
 const idleHeader = "| node | conns | msg/s | CPU (cores) | RSS (peak) | in B/s | out B/s | payload in / out B/s | gossip control in / out B/s | other control in / out B/s | control share in / out |\n" +
@@ -126,6 +132,34 @@ func controlShare(total, payload float64) float64 {
 type idleCounters struct {
 	pushIn, filterOut, storeOut atomic.Int64
 	published                   atomic.Int64
+
+	mu       sync.Mutex
+	failures map[string]int    // by client kind
+	firstErr map[string]string // the first error of each kind, for the report
+}
+
+// failed counts a failed publish or query; the report prints each kind once.
+func (c *idleCounters) failed(kind string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failures == nil {
+		c.failures, c.firstErr = map[string]int{}, map[string]string{}
+	}
+	if c.failures[kind]++; c.failures[kind] == 1 {
+		c.firstErr[kind] = err.Error()
+	}
+}
+
+func (c *idleCounters) report() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, k := range []string{"relay publish", "lightpush", "store query"} {
+		if n := c.failures[k]; n > 0 {
+			fmt.Fprintf(&b, "%s: %d failed (first: %s)\n", k, n, c.firstErr[k])
+		}
+	}
+	return b.String()
 }
 
 // snapshot is the payload bytes in (lightpush) and out (filter pushes, store answers) so far.
@@ -272,6 +306,7 @@ func idleRun(c idleConfig, d dut) (idleRow, error) {
 	row.Conns, row.Cores, row.RSSKB, row.PeakKB = len(bytes1), (cpu1-cpu0).Seconds()/wall, mem["VmRSS:"], peak
 	row.In, row.Out = float64(in)/wall, float64(out)/wall
 	row.Published = float64(cnt.published.Load()) / wall
+	row.Failures = cnt.report()
 	if relay1.ok {
 		row.HasRelay = true
 		row.GossipIn, row.GossipOt = (relay1.ctlIn-relay0.ctlIn)/wall, (relay1.ctlOut-relay0.ctlOut)/wall
@@ -331,16 +366,19 @@ func publishIdle(ctx context.Context, c idleConfig, onShard [][]*node.Node, push
 				legacy = true // go-waku v0.10 serves lightpush v2 only
 				_, err = p.Lightpush().Publish(ctx, addr, shardTopic(s), m, legacy)
 			}
-			if err == nil {
-				cnt.pushIn.Add(int64(proto.Size(m)))
+			if err != nil {
+				cnt.failed("lightpush", err)
+				continue
 			}
+			cnt.pushIn.Add(int64(proto.Size(m)))
 		} else {
 			on := onShard[s]
-			_, err = on[(k/c.Shards)%len(on)].Publish(ctx, shardTopic(s), m)
+			if _, err = on[(k/c.Shards)%len(on)].Publish(ctx, shardTopic(s), m); err != nil {
+				cnt.failed("relay publish", err)
+				continue
+			}
 		}
-		if err == nil {
-			cnt.published.Add(1)
-		}
+		cnt.published.Add(1)
 	}
 }
 
@@ -362,6 +400,7 @@ func queryLoop(ctx context.Context, n *node.Node, addr multiaddr.Multiaddr, i in
 			resp, err := n.Store().Query(ctx, addr, &storepb.StoreQueryRequest{RequestId: fmt.Sprint(k), IncludeData: true,
 				PubsubTopic: proto.String(shardTopic(s)), ContentTopics: []string{shardContent(s)}, PaginationLimit: proto.Uint64(20)})
 			if err != nil {
+				cnt.failed("store query", fmt.Errorf("v3 (falling back to legacy v2): %w", err))
 				legacy = true
 				continue
 			}
@@ -373,6 +412,7 @@ func queryLoop(ctx context.Context, n *node.Node, addr multiaddr.Multiaddr, i in
 				ContentFilters: []*storepb.ContentFilter{{ContentTopic: shardContent(s)}},
 				PagingInfo:     &storepb.PagingInfo{PageSize: proto.Uint64(20)}})
 			if err != nil {
+				cnt.failed("store query", err)
 				continue
 			}
 			msgs = resp.GetMessages()

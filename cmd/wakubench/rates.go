@@ -127,6 +127,9 @@ func (r rateRow) latency(d time.Duration) string {
 	if r.Delivered == 0 {
 		return "–"
 	}
+	if d >= 100*time.Millisecond {
+		return d.Round(time.Millisecond).String()
+	}
 	return d.Round(10 * time.Microsecond).String()
 }
 

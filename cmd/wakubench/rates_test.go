@@ -97,6 +97,9 @@ func TestRateStepsAndComparison(t *testing.T) {
 	if strings.Count(got, "\n") != 3 { // header, rule, one paired step (the unpaired one is left out)
 		t.Fatalf("comparison has the wrong rows:\n%s", got)
 	}
+	if got := (rateRow{Delivered: 1}).latency(4484123 * time.Microsecond); got != "4.484s" {
+		t.Fatalf("latency of seconds: %s, want 4.484s", got)
+	}
 	if md := rows[1].markdown(); !strings.HasSuffix(md, "| – | – |") {
 		t.Fatalf("go-waku row must show – for relay bytes: %s", md)
 	}
