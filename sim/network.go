@@ -45,6 +45,7 @@ type simNet struct {
 	mn    mocknet.Mocknet // nil for TCP
 	clock *Clock
 	wires map[peer.ID]*Wire // written before any relay starts, read-only after
+	gate  *wireGate         // stops the meters before measuring
 
 	upMu sync.Mutex
 	up   []bool
@@ -56,7 +57,7 @@ func shardTopic(cluster, s int) string {
 
 // buildNet creates the hosts and the graph; relays start in start.
 func buildNet(cfg Config, rng *rand.Rand) (*simNet, error) {
-	n := &simNet{cfg: cfg, clock: NewClock(cfg.Messages), up: make([]bool, cfg.Nodes), wires: map[peer.ID]*Wire{}}
+	n := &simNet{cfg: cfg, clock: NewClock(cfg.Messages), up: make([]bool, cfg.Nodes), wires: map[peer.ID]*Wire{}, gate: &wireGate{}}
 	if cfg.Transport == TransportMock {
 		n.mn = mocknet.New()
 	}
@@ -73,7 +74,7 @@ func buildNet(cfg Config, rng *rand.Rand) (*simNet, error) {
 		sn := &simNode{idx: i, raw: raw, traffic: &Traffic{}, wire: &Wire{}, recv: NewReceiver(n.clock, nil)}
 		n.wires[raw.ID()] = sn.wire
 		// Metered under the loss model: a lost copy is never written, so never counted.
-		sn.h = &wireHost{Host: raw, w: sn.wire, peerWire: func(p peer.ID) *Wire { return n.wires[p] }}
+		sn.h = &wireHost{Host: raw, w: sn.wire, gate: n.gate, peerWire: func(p peer.ID) *Wire { return n.wires[p] }}
 		if cfg.Loss > 0 {
 			sn.h = &lossyHost{Host: sn.h, loss: cfg.Loss, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i))), lost: new(int64)}
 		}

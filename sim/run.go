@@ -54,20 +54,25 @@ type Result struct {
 	WireOutMaxPerMsg float64            `json:"wire_out_max_bytes_per_msg"`
 	WireControlShare float64            `json:"wire_control_share"`
 	WireByKind       map[string]float64 `json:"wire_out_bytes_per_msg_by_kind"`
-	BandwidthIn      float64            `json:"bandwidth_in_kbps"`
-	BandwidthOut     float64            `json:"bandwidth_out_kbps"`
-	DeliveryRatio    float64            `json:"delivery_ratio"`
-	Expected         int                `json:"expected"`
-	Delivered        int                `json:"delivered"`
-	LatencyP50       float64            `json:"latency_p50_ms"`
-	LatencyP99       float64            `json:"latency_p99_ms"`
-	LatencyMax       float64            `json:"latency_max_ms"`
-	MeshMean         float64            `json:"mesh_mean"`
-	LostCopies       int64              `json:"lost_copies"`
-	Dropped          int64              `json:"dropped"`
-	Restarts         int                `json:"restarts"`
-	Seconds          float64            `json:"seconds"`
-	TimedOut         bool               `json:"timed_out,omitempty"`
+	// WireFramesOutPerMsg: RPC frames each node writes per published message (mean);
+	// WireTCPOutPerMsg adds TransportOverhead per frame: an estimate of the bytes out on TCP
+	// with Noise and yamux, which the meter does not see.
+	WireFramesOutPerMsg float64 `json:"wire_frames_out_per_msg"`
+	WireTCPOutPerMsg    float64 `json:"wire_tcp_out_bytes_per_msg_est"`
+	BandwidthIn         float64 `json:"bandwidth_in_kbps"`
+	BandwidthOut        float64 `json:"bandwidth_out_kbps"`
+	DeliveryRatio       float64 `json:"delivery_ratio"`
+	Expected            int     `json:"expected"`
+	Delivered           int     `json:"delivered"`
+	LatencyP50          float64 `json:"latency_p50_ms"`
+	LatencyP99          float64 `json:"latency_p99_ms"`
+	LatencyMax          float64 `json:"latency_max_ms"`
+	MeshMean            float64 `json:"mesh_mean"`
+	LostCopies          int64   `json:"lost_copies"`
+	Dropped             int64   `json:"dropped"`
+	Restarts            int     `json:"restarts"`
+	Seconds             float64 `json:"seconds"`
+	TimedOut            bool    `json:"timed_out,omitempty"`
 
 	Latencies []time.Duration `json:"-"`
 }
@@ -233,6 +238,7 @@ func (n *simNet) delivery(pubs []pubRecord) (expected, delivered int) {
 }
 
 func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, pubPhase time.Duration) {
+	n.gate.close() // the byte meters stop here, on every node at once
 	cfg := n.cfg
 	*res = Result{
 		Nodes: cfg.Nodes, Degree: cfg.Degree, Router: cfg.Router, Shards: cfg.Shards, AllShards: cfg.AllShards,
@@ -254,7 +260,7 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 
 	var copies, ampIn, ampOut, load, bwIn, bwOut, mesh []float64
 	var ctrl, total float64
-	var wireIn, wireOut []float64
+	var wireIn, wireOut, framesOut []float64
 	byKind := make([]float64, len(WireKinds))
 	var wirePub, wireAll float64
 	nPub := float64(res.Published)
@@ -274,6 +280,7 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 		w := sn.wire
 		wireIn = append(wireIn, ratio(float64(w.TotalIn()), nPub))
 		wireOut = append(wireOut, ratio(float64(w.TotalOut()), nPub))
+		framesOut = append(framesOut, ratio(float64(w.FramesOut()), nPub))
 		for k, kind := range WireKinds {
 			byKind[k] += ratio(float64(w.Out(kind)), nPub) / float64(len(n.nodes))
 		}
@@ -297,6 +304,8 @@ func (n *simNet) measure(res *Result, pubs []pubRecord, msgBytes, restarts int, 
 	res.ControlShare = ratio(ctrl, total)
 	res.WireInPerMsg, res.WireOutPerMsg, res.WireOutMaxPerMsg = Mean(wireIn), Mean(wireOut), MaxOf(wireOut)
 	res.WireControlShare = ratio(wireAll-wirePub, wireAll)
+	res.WireFramesOutPerMsg = Mean(framesOut)
+	res.WireTCPOutPerMsg = res.WireOutPerMsg + TransportOverhead*res.WireFramesOutPerMsg
 	res.WireByKind = map[string]float64{}
 	for k, kind := range WireKinds {
 		res.WireByKind[kind] = byKind[k]

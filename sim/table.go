@@ -35,16 +35,18 @@ func onOff(b bool) string {
 // WireKindsHeader is the header of the table WireKindsRow fills: bytes each node sends per
 // published message, by category.
 func WireKindsHeader() string {
-	cols := append([]string{"router", "params", "N", "size"}, WireKinds...)
+	cols := append(append([]string{"router", "params", "N", "size"}, WireKinds...), "total", "frames", "on TCP (est.)")
 	return "| " + strings.Join(cols, " | ") + " |\n|" + strings.Repeat("---|", len(cols))
 }
 
-// WireKindsRow renders one result's per-category bytes out per node per published message.
+// WireKindsRow renders one result's per-category bytes out per node per published message,
+// their total, the frames written, and the estimate with Noise and yamux (TransportOverhead).
 func WireKindsRow(r *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| %s | %s | %d | %d |", r.Router, r.ParamsName, r.Nodes, r.Size)
 	for _, k := range WireKinds {
 		fmt.Fprintf(&b, " %.1f |", r.WireByKind[k])
 	}
+	fmt.Fprintf(&b, " %.0f | %.2f | %.0f |", r.WireOutPerMsg, r.WireFramesOutPerMsg, r.WireTCPOutPerMsg)
 	return b.String()
 }

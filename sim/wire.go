@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -41,8 +42,19 @@ func wireIndex(kind string) int {
 // Unlike Traffic (the relay's own RPC sizes) it sees the frames as written on the stream:
 // length prefixes included, and after the loss model has removed lost copies.
 type Wire struct {
-	in, out [8]atomic.Int64 // indexed like WireKinds
+	in, out             [8]atomic.Int64 // indexed like WireKinds
+	framesIn, framesOut atomic.Int64    // RPC frames (one per pubsub write)
 }
+
+// TransportOverhead is what the TCP transport adds to each pubsub frame and the meter does
+// not see: Noise's 2-byte length and 16-byte tag on the message carrying it, and yamux's
+// 12-byte data frame header (go-yamux writes a frame's header and body in one Noise message
+// when they fit; IP and TCP headers and yamux window updates are left out).
+const TransportOverhead = 2 + 16 + 12
+
+// FramesIn and FramesOut count the RPC frames read and written.
+func (w *Wire) FramesIn() int64  { return w.framesIn.Load() }
+func (w *Wire) FramesOut() int64 { return w.framesOut.Load() }
 
 // In and Out are the bytes of one category.
 func (w *Wire) In(kind string) int64  { return w.in[wireIndex(kind)].Load() }
@@ -113,6 +125,7 @@ func uvarintLen(v uint64) int { return len(binary.AppendUvarint(nil, v)) }
 type wireHost struct {
 	host.Host
 	w        *Wire
+	gate     *wireGate
 	peerWire func(peer.ID) *Wire // nil when the peer is not a sim node
 }
 
@@ -121,17 +134,38 @@ func (h *wireHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID
 	if err != nil {
 		return nil, err
 	}
-	return &wireStream{Stream: s, out: h.w, in: h.peerWire(p)}, nil
+	return &wireStream{Stream: s, out: h.w, in: h.peerWire(p), gate: h.gate}, nil
+}
+
+// wireGate closes every meter of a network at once: the nodes keep gossiping while the run is
+// measured, and a frame counted as one node's out after its reader's in was read would break
+// in = out. A write counts both sides under the read lock, or neither once closed.
+type wireGate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (g *wireGate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 type wireStream struct {
 	network.Stream
 	out, in *Wire
+	gate    *wireGate
 }
 
 func (s *wireStream) Write(b []byte) (int, error) {
 	n, err := s.Stream.Write(b)
-	if n == len(b) {
+	s.gate.mu.RLock()
+	defer s.gate.mu.RUnlock()
+	if n == len(b) && !s.gate.closed {
+		s.out.framesOut.Add(1)
+		if s.in != nil {
+			s.in.framesIn.Add(1)
+		}
 		c := frameBytes(b)
 		for i, v := range c {
 			s.out.out[i].Add(v)

@@ -101,6 +101,11 @@ func TestWireBytesPerMessage(t *testing.T) {
 		if r.WireControlShare <= 0 || r.WireControlShare >= 1 || r.WireOutMaxPerMsg < r.WireOutPerMsg {
 			t.Errorf("%s: control share %.3f, max out %.1f, mean out %.1f", name, r.WireControlShare, r.WireOutMaxPerMsg, r.WireOutPerMsg)
 		}
+		// Frames were counted; the TCP estimate adds exactly the overhead per frame.
+		if r.WireFramesOutPerMsg <= 0 ||
+			math.Abs(r.WireTCPOutPerMsg-r.WireOutPerMsg-TransportOverhead*r.WireFramesOutPerMsg) > 1e-6 {
+			t.Errorf("%s: %.2f frames per message for %.0f publish bytes; TCP estimate %.1f", name, r.WireFramesOutPerMsg, r.WireByKind[WirePublish], r.WireTCPOutPerMsg)
+		}
 		t.Logf("%s: %.0f B in, %.0f B out per node per message, %.1f %% control, %.2f copies", name,
 			r.WireInPerMsg, r.WireOutPerMsg, 100*r.WireControlShare, r.CopiesPerMessage)
 		res[name] = r

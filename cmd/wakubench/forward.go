@@ -19,7 +19,10 @@ import (
 	"github.com/wakunode/wakunode/node"
 )
 
-const benchTopic = "/waku/2/rs/16/0"
+const (
+	benchTopic        = "/waku/2/rs/16/0"
+	benchContentTopic = "/bench/1/fwd/proto"
+)
 
 // forward measures relay forwarding through the wakunode binary: an in-process publisher and
 // receiver, each connected only to the node under test.
@@ -68,10 +71,13 @@ func forward(args []string) error {
 	return nil
 }
 
-func peerNode(dir string) (*node.Node, error) {
+func peerNode(dir string) (*node.Node, error) { return peerNodeOn(dir, []uint16{0}) }
+
+// peerNodeOn is an in-process loopback node of cluster 16 relaying shards.
+func peerNodeOn(dir string, shards []uint16) (*node.Node, error) {
 	cfg := node.DefaultConfig()
 	cfg.DataDir, cfg.ListenAddress, cfg.TCPPort = dir, "127.0.0.1", 0
-	cfg.ClusterID, cfg.Shards = 16, []uint16{0}
+	cfg.ClusterID, cfg.Shards = 16, shards
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	n, err := node.New(cfg)
 	if err != nil {
@@ -143,7 +149,7 @@ func publishAt(ctx context.Context, n *node.Node, rate, size int, d time.Duratio
 			binary.BigEndian.PutUint64(p, *seq)
 			*seq++
 			ts := time.Now().UnixNano()
-			if _, err := n.Publish(ctx, benchTopic, &pb.WakuMessage{Payload: p, ContentTopic: "/bench/1/fwd/proto", Timestamp: &ts}); err != nil {
+			if _, err := n.Publish(ctx, benchTopic, &pb.WakuMessage{Payload: p, ContentTopic: benchContentTopic, Timestamp: &ts}); err != nil {
 				fmt.Println("publish:", err)
 			}
 		}

@@ -1,7 +1,8 @@
 // Command wakubench measures the wakunode binary from the outside: start-to-REST-ready time and
 // idle memory (startup), relay forwarding through one node at rising rates (forward), relay
 // to queryable store ingest (ingest), and the node's cost at user rates with the store on, a
-// fresh node per step (rates), with the node's CPU and RSS read from /proc. It prints Markdown
+// fresh node per step (rates, beside go-waku with --gowaku-bin), and a realistic idle node with
+// 50 peers (idle), with the node's CPU and RSS read from /proc. It prints Markdown
 // tables for docs/benchmarks.md.
 package main
 
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest|rates --bin ./wakunode [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wakubench startup|forward|ingest|rates|idle --bin ./wakunode [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +38,8 @@ func main() {
 		err = ingest(os.Args[2:])
 	case "rates":
 		err = rates(os.Args[2:])
+	case "idle":
+		err = idle(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -108,17 +111,19 @@ func procStat(pid int) (cpu time.Duration, rssKB, peakKB int, err error) {
 	return cpu, mem["VmRSS:"], mem["VmHWM:"], err
 }
 
-// procMem reads CPU time and every memory line of /proc/<pid>/status in kB (VmRSS, VmHWM,
-// RssAnon, RssFile, ...).
+// procMem reads the process's CPU time (user+system, plus that of children it has waited for)
+// and every memory line of /proc/<pid>/status in kB (VmRSS, VmHWM, RssAnon, RssFile, ...).
 func procMem(pid int) (cpu time.Duration, mem map[string]int, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid)
 	if err != nil {
 		return 0, nil, err
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	cpu = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+	var ticks int
+	for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime (stat fields 14-17)
+		v, _ := strconv.Atoi(f[i])
+		ticks += v
+	}
+	cpu = time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, nil, err

@@ -12,89 +12,207 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wakunode/wakunode/node"
+	storepb "github.com/wakunode/wakunode/store/pb"
 )
 
-// rateRow is one step of the rates table: a fresh node at one rate and size.
+// rateRow is one step of the rates table: a fresh node of one kind at one rate and size.
 type rateRow struct {
+	Kind              string
 	Size, Rate        int
 	Sent, Delivered   int
 	Stored            int
 	Cores             float64 // node CPU time / wall time over the step
 	PeakRSSKB         int     // VmHWM: the node's peak resident set, start-up included
-	P50, P99          string
+	P50, P99          time.Duration
+	HasBytes          bool    // the node exports waku_relay_network_bytes_total (go-waku does not)
 	BytesIn, BytesOut float64 // the node's gross relay bytes (RPC frames) per message sent
 }
 
+func (r rateRow) lost() int { return r.Sent - r.Delivered }
+
 // ratesConfig is what the rates mode measures; the flags fill it.
 type ratesConfig struct {
-	Bin      string
-	Rates    []int
-	Sizes    []int
-	Dur      time.Duration
-	Quiet    time.Duration // wait for stragglers after the last publish
-	PprofDir string        // "" = no profiles
-	NodeArgs []string      // extra flags for the node under test
+	DUTs       []dut // each step runs every one of them, one after the other, each fresh
+	Steps      []rateStepSpec
+	Dur        time.Duration
+	Quiet      time.Duration // wait for stragglers after the last publish
+	PprofDir   string        // "" = no profiles
+	NodeArgs   []string      // extra flags for our node
+	GoWakuArgs []string      // extra flags for go-waku
 }
 
-// rates measures the node's cost at user rates: for each size and rate, a fresh wakunode with
-// the store on (SQLite in its data directory) between an in-process publisher and receiver.
+type rateStepSpec struct{ Size, Rate int }
+
+// rateSteps is every size × rate, then the saturation step (10 KB × 7,500 msg/s) when asked.
+func rateSteps(sizes, rates []int, saturation bool) []rateStepSpec {
+	var out []rateStepSpec
+	for _, s := range sizes {
+		for _, r := range rates {
+			out = append(out, rateStepSpec{s, r})
+		}
+	}
+	if saturation {
+		out = append(out, rateStepSpec{10240, 7500})
+	}
+	return out
+}
+
+// rates measures the node's cost at user rates: for each size and rate, a fresh node with the
+// store on (SQLite in its data directory) between an in-process publisher and receiver; with
+// --gowaku-bin, a fresh go-waku right after it under the same load, and a comparison table.
 func rates(args []string) error {
 	fs := flag.NewFlagSet("rates", flag.ExitOnError)
 	var c ratesConfig
-	fs.StringVar(&c.Bin, "bin", "./wakunode", "wakunode binary")
+	bin := fs.String("bin", "./wakunode", "wakunode binary (\"\" to run go-waku alone)")
+	gowaku := fs.String("gowaku-bin", "", "go-waku binary: run every step on it too, with equivalent flags, and compare")
 	r := fs.String("rates", "10,100,1000", "publish rates in msg/s")
 	s := fs.String("sizes", "1024,10240", "payload sizes in bytes")
+	sat := fs.Bool("saturation", false, "add a 10 KB x 7,500 msg/s step")
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
-	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (the node is started with --metrics-pprof=true)")
-	nodeArgs := fs.String("node-args", "", "extra flags for the node under test, space separated")
+	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof)")
+	nodeArgs := fs.String("node-args", "", "extra flags for our node, space separated")
+	gowakuArgs := fs.String("gowaku-args", "", "extra flags for go-waku, space separated")
 	_ = fs.Parse(args)
-	c.Rates, c.Sizes, c.NodeArgs = ints(*r), ints(*s), strings.Fields(*nodeArgs)
-	if len(c.Rates) == 0 || len(c.Sizes) == 0 || c.Dur <= 0 {
-		return errors.New("rates: need --rates, --sizes and a positive --dur")
+	c.NodeArgs, c.GoWakuArgs = strings.Fields(*nodeArgs), strings.Fields(*gowakuArgs)
+	if *bin != "" {
+		c.DUTs = append(c.DUTs, dut{Kind: kindOurs, Bin: *bin})
+	}
+	if *gowaku != "" {
+		c.DUTs = append(c.DUTs, dut{Kind: kindGoWaku, Bin: *gowaku})
+	}
+	c.Steps = rateSteps(ints(*s), ints(*r), *sat)
+	if len(c.Steps) == 0 || len(c.DUTs) == 0 || c.Dur <= 0 {
+		return errors.New("rates: need --rates, --sizes, a binary and a positive --dur")
 	}
 	fmt.Println(ratesHeader)
-	for _, size := range c.Sizes {
-		for _, rate := range c.Rates {
-			row, err := rateStep(c, rate, size)
+	var rows []rateRow
+	for _, st := range c.Steps {
+		for _, d := range c.DUTs {
+			row, err := rateStep(c, d, st.Rate, st.Size)
 			if err != nil {
-				return fmt.Errorf("%d msg/s x %d B: %w", rate, size, err)
+				return fmt.Errorf("%s, %d msg/s x %d B: %w", d.Kind, st.Rate, st.Size, err)
 			}
 			fmt.Println(row.markdown())
+			rows = append(rows, row)
 		}
+	}
+	if len(c.DUTs) == 2 {
+		fmt.Println()
+		fmt.Print(comparison(rows))
 	}
 	return nil
 }
 
-const ratesHeader = "| size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
-	"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r rateRow) markdown() string {
-	return fmt.Sprintf("| %d B | %d | %d | %d | %d | %d | %.3f | %.1f MB | %s | %s | %.0f | %.0f |", r.Size, r.Rate, r.Sent,
-		r.Delivered, r.Sent-r.Delivered, r.Stored, r.Cores, float64(r.PeakRSSKB)/1024, r.P50, r.P99, r.BytesIn, r.BytesOut)
+	in, out := "–", "–"
+	if r.HasBytes {
+		in, out = fmt.Sprintf("%.0f", r.BytesIn), fmt.Sprintf("%.0f", r.BytesOut)
+	}
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %d | %.3f | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), r.Stored, r.Cores, mb(r.PeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
 }
 
-func rateStep(c ratesConfig, rate, size int) (rateRow, error) {
-	row := rateRow{Size: size, Rate: rate}
-	nodeArgs := append([]string{"--store=true", "--metrics-server=true", "--metrics-server-port=0"}, c.NodeArgs...)
-	if c.PprofDir != "" {
-		nodeArgs = append(nodeArgs, "--metrics-pprof=true")
+func mb(kb int) float64 { return float64(kb) / 1024 }
+
+func (r rateRow) latency(d time.Duration) string {
+	if r.Delivered == 0 {
+		return "–"
 	}
-	p, peers, cleanup, err := startRig(c.Bin, 2, nodeArgs...)
+	if d >= 100*time.Millisecond {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Microsecond).String()
+}
+
+// comparison pairs each step's wakunode row with its go-waku row: ours / go-waku and the ratio
+// (below 1 means ours is lower).
+func comparison(rows []rateRow) string {
+	var b strings.Builder
+	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | lost ours / go-waku |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i, o := range rows {
+		if o.Kind != kindOurs {
+			continue
+		}
+		var g *rateRow
+		for j := i + 1; j < len(rows) && g == nil; j++ {
+			if rows[j].Kind == kindGoWaku && rows[j].Size == o.Size && rows[j].Rate == o.Rate {
+				g = &rows[j]
+			}
+		}
+		if g == nil {
+			continue
+		}
+		lat := func(d time.Duration, r rateRow) float64 {
+			if r.Delivered == 0 {
+				return 0
+			}
+			return float64(d)
+		}
+		fmt.Fprintf(&b, "| %s × %d msg/s | %.3f / %.3f | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
+			sizeLabel(o.Size), o.Rate, o.Cores, g.Cores, ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
+			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, *g)),
+			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, *g)), o.lost(), g.lost())
+	}
+	return b.String()
+}
+
+// ratio is a/b to two decimals with a ×, or – when either side is missing.
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func sizeLabel(size int) string {
+	if size%1024 == 0 {
+		return fmt.Sprintf("%d KB", size/1024)
+	}
+	return fmt.Sprintf("%d B", size)
+}
+
+// rateStep runs one step on a fresh node of kind d.
+func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
+	row := rateRow{Kind: d.Kind, Size: size, Rate: rate}
+	dir, rmdir, err := tempDir()
 	if err != nil {
 		return row, err
 	}
-	defer cleanup()
-	var metricsURL string
-	select {
-	case a := <-p.metrics:
-		metricsURL = "http://" + a + "/metrics"
-	case <-time.After(10 * time.Second):
-		return row, errors.New("the node logged no metrics server address")
+	defer rmdir()
+	extra := c.NodeArgs
+	if d.Kind == kindGoWaku {
+		extra = c.GoWakuArgs
 	}
+	r, err := d.start(filepath.Join(dir, "dut"), dutOptions{Shards: []uint16{0}, Store: true, Pprof: c.PprofDir != "", Extra: extra})
+	if err != nil {
+		return row, err
+	}
+	defer r.stop()
+	peers, stopPeers, err := connectPeers(dir, r.addr, 2, []uint16{0})
+	if err != nil {
+		return row, err
+	}
+	defer stopPeers()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = waitHTTP(ctx, r.metricsURL)
+	cancel()
+	if err != nil {
+		return row, err
+	}
+	time.Sleep(3 * time.Second) // a few heartbeats for the mesh to form
 	var profile func() error
 	if c.PprofDir != "" {
-		if profile, err = startProfile(c.PprofDir, p, metricsURL, rate, size, c.Dur); err != nil {
+		if profile, err = startProfile(c.PprofDir, r, rate, size, c.Dur); err != nil {
 			return row, err
 		}
 	}
@@ -102,9 +220,8 @@ func rateStep(c ratesConfig, rate, size int) (rateRow, error) {
 	sub := recv.Subscribe(nil, 1<<20)
 	defer sub.Close()
 
-	pid := p.cmd.Process.Pid
-	in0, out0 := relayBytes(metricsURL)
-	cpu0, _, _, err := procStat(pid)
+	in0, out0, hasBytes := relayBytes(r.metricsURL)
+	cpu0, _, err := treeUsage(r.pid())
 	if err != nil {
 		return row, err
 	}
@@ -112,35 +229,92 @@ func rateStep(c ratesConfig, rate, size int) (rateRow, error) {
 	var seq uint64
 	row.Sent = publishAt(context.Background(), pub, rate, size, c.Dur, &seq)
 	lat := collect(sub, 0, seq, c.Quiet)
-	cpu1, _, peak, err := procStat(pid)
+	cpu1, peak, err := treeUsage(r.pid())
 	if err != nil {
 		return row, err
 	}
 	wall := time.Since(start)
-	in1, out1 := relayBytes(metricsURL)
+	in1, out1, _ := relayBytes(r.metricsURL)
 	slices.Sort(lat)
 	row.Delivered, row.PeakRSSKB = len(lat), peak
 	row.Cores = (cpu1 - cpu0).Seconds() / wall.Seconds()
-	row.P50, row.P99 = pct(lat, 50), pct(lat, 99)
-	if row.Sent > 0 {
-		row.BytesIn, row.BytesOut = (in1-in0)/float64(row.Sent), (out1-out0)/float64(row.Sent)
+	if len(lat) > 0 {
+		row.P50, row.P99 = lat[(len(lat)-1)*50/100], lat[(len(lat)-1)*99/100]
+	}
+	if row.Sent > 0 && hasBytes {
+		row.HasBytes, row.BytesIn, row.BytesOut = true, (in1-in0)/float64(row.Sent), (out1-out0)/float64(row.Sent)
 	}
 	if profile != nil {
 		if err := profile(); err != nil {
 			return row, err
 		}
 	}
-	if row.Stored, err = storeCount(p.rest); err != nil {
+	if row.Stored, err = legacyStoreCount(recv, r.addr); err != nil {
 		return row, fmt.Errorf("store walk: %w", err)
 	}
 	return row, nil
 }
 
-// relayBytes reads the node's gross relay bytes in and out (waku_relay_network_bytes_total).
-func relayBytes(metricsURL string) (in, out float64) {
+// connectPeers starts n in-process peer nodes relaying shards of cluster 16, each connected to
+// addr. stop stops them.
+func connectPeers(dir string, addr multiaddr.Multiaddr, n int, shards []uint16) ([]*node.Node, func(), error) {
+	var peers []*node.Node
+	stop := func() {
+		for _, p := range peers {
+			_ = p.Stop()
+		}
+	}
+	for i := range n {
+		pn, err := peerNodeOn(filepath.Join(dir, fmt.Sprintf("peer%d", i)), shards)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		peers = append(peers, pn)
+		if err := pn.Connect(context.Background(), addr); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	return peers, stop, nil
+}
+
+// legacyStoreCount walks the node's whole store over legacy store v2, the store protocol
+// both nodes serve (go-waku v0.10 serves no store v3, and its REST store queries a remote
+// peer), from the in-process peer c.
+func legacyStoreCount(c *node.Node, addr multiaddr.Multiaddr) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	q := &storepb.HistoryQuery{
+		PubsubTopic:    proto.String(benchTopic),
+		ContentFilters: []*storepb.ContentFilter{{ContentTopic: benchContentTopic}},
+		PagingInfo:     &storepb.PagingInfo{PageSize: proto.Uint64(100), Direction: storepb.PagingInfo_FORWARD.Enum()},
+	}
+	n := 0
+	for {
+		resp, err := c.Store().LegacyQuery(ctx, addr, q)
+		if err != nil {
+			return n, err
+		}
+		if resp.GetError() != storepb.HistoryResponse_NONE {
+			return n, fmt.Errorf("store answered %s", resp.GetError())
+		}
+		n += len(resp.GetMessages())
+		cur := resp.GetPagingInfo().GetCursor()
+		if cur == nil || len(resp.GetMessages()) == 0 {
+			return n, nil
+		}
+		q.PagingInfo.Cursor = cur
+	}
+}
+
+// relayBytes reads the node's gross relay bytes in and out (waku_relay_network_bytes_total);
+// ok is false when the node exports no such counter (go-waku).
+func relayBytes(metricsURL string) (in, out float64, ok bool) {
 	body := scrape(metricsURL)
 	const name = "waku_relay_network_bytes_total"
-	return sumSeries(body, name, `type="gross"`, `direction="in"`), sumSeries(body, name, `type="gross"`, `direction="out"`)
+	ok = strings.Contains(body, "\n"+name+"{") || strings.Contains(body, "# TYPE "+name+" ")
+	return sumSeries(body, name, `type="gross"`, `direction="in"`), sumSeries(body, name, `type="gross"`, `direction="out"`), ok
 }
 
 func scrape(url string) string {
@@ -154,8 +328,8 @@ func scrape(url string) string {
 }
 
 // pprofBase finds /debug/pprof/ on the node's metrics or REST server.
-func pprofBase(p *nodeProc, metricsURL string) (string, error) {
-	for _, base := range []string{strings.TrimSuffix(metricsURL, "/metrics"), p.rest} {
+func pprofBase(rest, metricsURL string) (string, error) {
+	for _, base := range []string{strings.TrimSuffix(metricsURL, "/metrics"), rest} {
 		resp, err := http.Get(base + "/debug/pprof/")
 		if err != nil {
 			continue
@@ -165,13 +339,13 @@ func pprofBase(p *nodeProc, metricsURL string) (string, error) {
 			return base + "/debug/pprof/", nil
 		}
 	}
-	return "", errors.New("--pprof: the node serves no /debug/pprof/ on its metrics or REST server (is the binary older than --metrics-pprof?)")
+	return "", errors.New("--pprof: the node serves no /debug/pprof/ on its metrics or REST server (is the binary older than --metrics-pprof? go-waku serves it on REST with --pprof)")
 }
 
 // startProfile begins a CPU profile covering the publishing phase; the returned func waits for
 // it, then takes a heap profile of the node still holding the step's state.
-func startProfile(dir string, p *nodeProc, metricsURL string, rate, size int, dur time.Duration) (func() error, error) {
-	base, err := pprofBase(p, metricsURL)
+func startProfile(dir string, r *runningDUT, rate, size int, dur time.Duration) (func() error, error) {
+	base, err := pprofBase(r.rest, r.metricsURL)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +353,7 @@ func startProfile(dir string, p *nodeProc, metricsURL string, rate, size int, du
 		return nil, err
 	}
 	name := func(kind string) string {
-		return filepath.Join(dir, fmt.Sprintf("%s-%dB-%dmsgs.pprof", kind, size, rate))
+		return filepath.Join(dir, fmt.Sprintf("%s-%s-%dB-%dmsgs.pprof", r.kind, kind, size, rate))
 	}
 	secs := max(1, int(dur.Round(time.Second).Seconds()))
 	done := make(chan error, 1)

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +36,7 @@ waku_relay_network_bytes_total_other 99
 // TestRatesStep runs one short step of the rates mode against the real binary: a fresh storing
 // node forwards every message to the receiver and stores it, and the row carries the node's
 // figures. With --pprof it writes both profiles, read from the node's --metrics-pprof endpoint.
+// WAKUBENCH_GOWAKU_BIN=/path/to/go-waku runs the same step on go-waku too.
 func TestRatesStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the wakunode binary")
@@ -42,26 +45,124 @@ func TestRatesStep(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../wakunode").CombinedOutput(); err != nil {
 		t.Fatalf("build wakunode: %v\n%s", err, out)
 	}
-	prof := t.TempDir()
-	c := ratesConfig{Bin: bin, Dur: 2 * time.Second, Quiet: 3 * time.Second, PprofDir: prof}
-	row, err := rateStep(c, 10, 1024)
-	if err == nil {
-		for _, kind := range []string{"cpu", "heap"} {
-			fi, err := os.Stat(filepath.Join(prof, kind+"-1024B-10msgs.pprof"))
-			if err != nil || fi.Size() == 0 {
-				t.Errorf("%s profile: %v", kind, err)
-			}
-		}
+	duts := []dut{{Kind: kindOurs, Bin: bin}}
+	if gw := os.Getenv("WAKUBENCH_GOWAKU_BIN"); gw != "" {
+		duts = append(duts, dut{Kind: kindGoWaku, Bin: gw})
 	}
-	if err != nil {
+	for _, d := range duts {
+		t.Run(d.Kind, func(t *testing.T) {
+			prof := t.TempDir()
+			c := ratesConfig{Dur: 2 * time.Second, Quiet: 3 * time.Second, PprofDir: prof}
+			row, err := rateStep(c, d, 10, 1024)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kind := range []string{"cpu", "heap"} {
+				fi, err := os.Stat(filepath.Join(prof, d.Kind+"-"+kind+"-1024B-10msgs.pprof"))
+				if err != nil || fi.Size() == 0 {
+					t.Errorf("%s profile: %v", kind, err)
+				}
+			}
+			t.Log(row.markdown())
+			if row.Sent < 10 || row.Delivered != row.Sent || row.Stored != row.Sent {
+				t.Fatalf("sent %d, delivered %d, stored %d: want every message forwarded and stored", row.Sent, row.Delivered, row.Stored)
+			}
+			if row.PeakRSSKB <= 0 || row.Cores <= 0 || row.P99 <= 0 {
+				t.Fatalf("implausible row: %+v", row)
+			}
+			// Ours: each message entered the node once and left it at least once (to the receiver).
+			if d.Kind == kindOurs && (!row.HasBytes || row.BytesIn < 1024 || row.BytesOut < 1024) {
+				t.Fatalf("relay bytes missing: %+v", row)
+			}
+		})
+	}
+}
+
+func TestRateStepsAndComparison(t *testing.T) {
+	steps := rateSteps([]int{1024, 10240}, []int{10, 100}, true)
+	want := []rateStepSpec{{1024, 10}, {1024, 100}, {10240, 10}, {10240, 100}, {10240, 7500}}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("steps %v, want %v", steps, want)
+	}
+	rows := []rateRow{
+		{Kind: kindOurs, Size: 1024, Rate: 10, Sent: 300, Delivered: 300, Cores: 0.02, PeakRSSKB: 40 * 1024, P50: 300 * time.Microsecond, P99: time.Millisecond, HasBytes: true, BytesIn: 1100, BytesOut: 1200},
+		{Kind: kindGoWaku, Size: 1024, Rate: 10, Sent: 300, Delivered: 297, Cores: 0.04, PeakRSSKB: 50 * 1024, P50: 600 * time.Microsecond, P99: 2 * time.Millisecond},
+		{Kind: kindOurs, Size: 10240, Rate: 7500, Sent: 10, Delivered: 0, Cores: 1, PeakRSSKB: 1024},
+	}
+	got := comparison(rows)
+	wantRow := "| 1 KB × 10 msg/s | 0.020 / 0.040 | 0.50× | 40.0 / 50.0 MB | 0.80× | 300µs / 600µs | 0.50× | 1ms / 2ms | 0.50× | 0 / 3 |"
+	if !strings.Contains(got, wantRow+"\n") {
+		t.Fatalf("comparison:\n%s\nwant the row\n%s", got, wantRow)
+	}
+	if strings.Count(got, "\n") != 3 { // header, rule, one paired step (the unpaired one is left out)
+		t.Fatalf("comparison has the wrong rows:\n%s", got)
+	}
+	if got := (rateRow{Delivered: 1}).latency(4484123 * time.Microsecond); got != "4.484s" {
+		t.Fatalf("latency of seconds: %s, want 4.484s", got)
+	}
+	if md := rows[1].markdown(); !strings.HasSuffix(md, "| – | – |") {
+		t.Fatalf("go-waku row must show – for relay bytes: %s", md)
+	}
+	if md := rows[2].markdown(); !strings.Contains(md, "| 1.0 MB | – | – |") {
+		t.Fatalf("a step with no delivery has no latency: %s", md)
+	}
+}
+
+// TestTreeUsage: the CPU of a child that burns CPU is counted for the parent's tree.
+func TestTreeUsage(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done & wait")
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Log(row.markdown())
-	if row.Sent < 10 || row.Delivered != row.Sent || row.Stored != row.Sent {
-		t.Fatalf("sent %d, delivered %d, stored %d: want every message forwarded and stored", row.Sent, row.Delivered, row.Stored)
+	var cpu time.Duration
+	for cpu < 50*time.Millisecond {
+		c, peak, err := treeUsage(cmd.Process.Pid)
+		if err != nil {
+			break // the shell has exited
+		}
+		if peak <= 0 {
+			t.Fatalf("no VmHWM for the tree")
+		}
+		cpu = c
+		time.Sleep(10 * time.Millisecond)
 	}
-	// Each message entered the node once and left it at least once (to the receiver).
-	if row.BytesIn < 1024 || row.BytesOut < 1024 || row.PeakRSSKB <= 0 || row.Cores < 0 || row.P99 == "-" {
-		t.Fatalf("implausible row: %+v", row)
+	_ = cmd.Wait()
+	if cpu < 50*time.Millisecond {
+		t.Fatalf("tree CPU %v: the busy child was not counted", cpu)
+	}
+}
+
+func TestParseSS(t *testing.T) {
+	out := "0      0      127.0.0.1:60000 127.0.0.1:40874 users:((\"wakunode\",pid=42,fd=16))\n" +
+		"\t cubic wscale:10,10 bytes_sent:2000 bytes_retrans:10 bytes_acked:1990 bytes_received:4005 segs_out:5\n" +
+		"0      0      127.0.0.1:8645 127.0.0.1:50000 users:((\"wakunode\",pid=42,fd=17))\n" +
+		"\t cubic bytes_acked:500 bytes_received:600\n" +
+		"0      0      127.0.0.1:40874 127.0.0.1:60000 users:((\"wakubench\",pid=420,fd=3))\n" +
+		"\t cubic bytes_acked:4005 bytes_received:1990\n" +
+		"0      0      127.0.0.1:60000 127.0.0.1:40900 users:((\"wakunode\",pid=42,fd=18))\n" +
+		"\t cubic bytes_acked:7\n"
+	got := parseSS(out, 42, "8645")
+	want := sockBytes{"127.0.0.1:60000 127.0.0.1:40874": {1990, 4005}, "127.0.0.1:60000 127.0.0.1:40900": {7, 0}}
+	if len(got) != len(want) || got["127.0.0.1:60000 127.0.0.1:40874"] != want["127.0.0.1:60000 127.0.0.1:40874"] ||
+		got["127.0.0.1:60000 127.0.0.1:40900"] != want["127.0.0.1:60000 127.0.0.1:40900"] {
+		t.Fatalf("parseSS: %v, want %v (pid 420 and the REST port left out)", got, want)
+	}
+	before := sockBytes{"127.0.0.1:60000 127.0.0.1:40874": {990, 4000}, "gone": {5, 5}}
+	if in, out := got.since(before); in != 5 || out != 1000+7 {
+		t.Fatalf("since: in %d out %d, want 5 and 1007 (a new socket counts from zero, a closed one is dropped)", in, out)
+	}
+}
+
+func TestIdleRowMarkdown(t *testing.T) {
+	r := idleRow{Kind: kindOurs, Conns: 50, Cores: 0.07, RSSKB: 64 * 1024, PeakKB: 65 * 1024, In: 1000, Out: 4000,
+		PayloadIn: 600, PayloadOut: 3000, HasRelay: true, GossipIn: 300, GossipOt: 500}
+	r.Published = 9.9
+	want := "| wakunode | 50 | 9.9 | 0.070 | 64.0 MB (65.0) | 1000 | 4000 | 600 / 3000 | 300 / 500 | 100 / 500 | 40 % / 25 % |"
+	if got := r.markdown(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	g := idleRow{Kind: kindGoWaku, In: 1000, Out: 4000}
+	if got := g.markdown(); !strings.HasSuffix(got, "| 1000 | 4000 | – | – | – | – |") {
+		t.Fatalf("go-waku has no relay split: %s", got)
 	}
 }

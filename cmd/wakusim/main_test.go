@@ -13,7 +13,7 @@ func TestRunJSON(t *testing.T) {
 	for _, router := range []string{"flood", "gossipsub"} {
 		var out strings.Builder
 		args := []string{"--nodes", "12", "--degree", "4", "--router", router, "--shards", "1",
-			"--messages", "8", "--size", "500", "--rate", "20", "--warmup", "1s", "--drain", "1s", "--json"}
+			"--messages", "8", "--size", "500", "--rate", "20", "--warmup", "2s", "--drain", "15s", "--json"} // the drain ends at full delivery
 		if err := run(context.Background(), args, &out, io.Discard); err != nil {
 			t.Fatalf("%s: %v", router, err)
 		}
@@ -22,7 +22,8 @@ func TestRunJSON(t *testing.T) {
 			t.Fatalf("%s: output is not one JSON object: %v\n%s", router, err, out.String())
 		}
 		for _, k := range []string{"nodes", "router", "copies_per_message", "amplification", "delivery_ratio", "latency_p50_ms", "latency_p99_ms",
-			"wire_in_bytes_per_msg", "wire_out_bytes_per_msg", "wire_control_share", "wire_out_bytes_per_msg_by_kind"} {
+			"wire_in_bytes_per_msg", "wire_out_bytes_per_msg", "wire_control_share", "wire_out_bytes_per_msg_by_kind",
+			"wire_frames_out_per_msg", "wire_tcp_out_bytes_per_msg_est"} {
 			if _, ok := r[k]; !ok {
 				t.Errorf("%s: key %q missing in %v", router, k, r)
 			}
