@@ -53,7 +53,7 @@ type node struct {
 }
 
 // newNode is a wakunode's swap stack on a real loopback host; the settlement key is the node key.
-func newNode(t *testing.T, mode accounting.Mode, store ChequeStore) *node {
+func newNode(t testing.TB, mode accounting.Mode, store ChequeStore) *node {
 	t.Helper()
 	nk, _, err := p2pcrypto.GenerateSecp256k1Key(nil)
 	if err != nil {
