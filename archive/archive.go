@@ -90,6 +90,11 @@ type Config struct {
 	// BatchSize and BatchBytes bound one write transaction. Defaults 5,000 and 8 MiB.
 	BatchSize  int
 	BatchBytes int64
+	// CommitInterval is the least time between two commits while the load is light (less
+	// than BatchSize waiting): messages arriving meanwhile share the next transaction, one
+	// fsync and one statement, instead of one each. Flush and Close do not wait for it. Set
+	// it negative to commit as soon as anything arrives. Default 100ms.
+	CommitInterval time.Duration
 	// WriteTimeout bounds one batch write; a stalled database then counts as failing. Default 30s.
 	WriteTimeout time.Duration
 	// RetryMin and RetryMax bound the jittered exponential backoff between attempts to write a
@@ -137,6 +142,9 @@ func (c *Config) defaults() {
 		c.BatchBytes = 8 << 20
 	}
 	def(&c.RetentionInterval, 10*time.Minute)
+	if c.CommitInterval == 0 {
+		c.CommitInterval = 100 * time.Millisecond
+	}
 	def(&c.WriteTimeout, 30*time.Second)
 	def(&c.RetryMin, 100*time.Millisecond)
 	def(&c.RetryMax, 10*time.Second)

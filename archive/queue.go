@@ -39,6 +39,8 @@ type queue struct {
 	closed   bool
 
 	wake chan struct{} // capacity 1: "items is not empty"
+	// hurry (capacity 1) tells a writer holding a light load for CommitInterval that a Flush waits.
+	hurry chan struct{}
 
 	// sp, when set, takes what the bounds refuse. While it holds unread messages (spilled),
 	// new ones go behind them, so the writer, which reads it only when items is empty,
@@ -66,7 +68,7 @@ type flushWaiter struct {
 }
 
 func newQueue(maxItems int, maxBytes int64) *queue {
-	return &queue{maxItems: maxItems, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &queue{maxItems: maxItems, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
 }
 
 // push appends e if both bounds leave room, else to the spill if there is one. When it
@@ -185,7 +187,18 @@ func (q *queue) flushWait() (done chan error, closed bool) {
 		return done, false
 	}
 	q.waiters = append(q.waiters, flushWaiter{target: q.pushed, done: done})
+	select {
+	case q.hurry <- struct{}{}:
+	default:
+	}
 	return done, false
+}
+
+// flushing reports whether a Flush waits.
+func (q *queue) flushing() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiters) > 0
 }
 
 // close refuses further pushes; what is queued stays for the writer to drain.

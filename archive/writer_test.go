@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,4 +428,51 @@ func TestDropLogRateLimited(t *testing.T) {
 	if n := logs.Count("archive did not store messages"); n != 2 || logs.Count("messages=998") != 1 {
 		t.Fatalf("after flush: %d lines, want a second one counting the other 998", n)
 	}
+}
+
+// batchLog records the size of every committed batch.
+type batchLog struct {
+	*countMetrics
+	mu      sync.Mutex
+	batches []int
+}
+
+func (m *batchLog) Inserted(_, batch int, _ time.Duration) {
+	m.mu.Lock()
+	m.batches = append(m.batches, batch)
+	m.mu.Unlock()
+}
+
+func (m *batchLog) sizes() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.batches)
+}
+
+// A light load waits for CommitInterval after a commit, so messages arriving meanwhile share
+// one transaction; a Flush ends the wait (with an hour's interval, the test would hang otherwise).
+func TestLightLoadSharesOneTransaction(t *testing.T) {
+	forEach(t, func(t *testing.T, dbURL string) {
+		m := &batchLog{countMetrics: newCountMetrics()}
+		a := open(t, dbURL, func(c *Config) { c.CommitInterval = time.Hour; c.Metrics = m })
+		ctx := context.Background()
+		if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano(), "first")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			time.Sleep(10 * time.Millisecond) // an idle writer would commit each message alone
+			if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano()+int64(i+1), fmt.Sprint("m", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.sizes(); !slices.Equal(got, []int{1, 20}) {
+			t.Fatalf("committed batches %v, want [1 20]", got)
+		}
+	})
 }
