@@ -47,6 +47,7 @@ type sqliteDB struct {
 	// inserts holds the multi-row INSERT for each row count, prepared once on wconn: a
 	// statement prepared inside each transaction was 10 % of the node's CPU at 1,000 msg/s.
 	inserts map[int]*sql.Stmt
+	reserve *allocReserve
 	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink again.
 	cacheKiB int
 	bigUntil time.Time
@@ -75,7 +76,7 @@ func openSQLite(path string) (driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
 	}
-	return &sqliteDB{db: db}, nil
+	return &sqliteDB{db: db, reserve: newAllocReserve()}, nil
 }
 
 func (s *sqliteDB) ph(int) string        { return "?" }
@@ -83,6 +84,7 @@ func (s *sqliteDB) migrations() []string { return sqliteMigrations }
 func (s *sqliteDB) close() {
 	s.dropWriter(nil)
 	s.db.Close()
+	s.reserve.release()
 }
 
 type sqlRows struct{ *sql.Rows }
