@@ -76,7 +76,7 @@ func openSQLite(path string) (driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
 	}
-	return &sqliteDB{db: db, reserve: newAllocReserve()}, nil
+	return &sqliteDB{db: db}, nil
 }
 
 func (s *sqliteDB) ph(int) string        { return "?" }
@@ -84,7 +84,9 @@ func (s *sqliteDB) migrations() []string { return sqliteMigrations }
 func (s *sqliteDB) close() {
 	s.dropWriter(nil)
 	s.db.Close()
-	s.reserve.release()
+	if s.reserve != nil {
+		s.reserve.release()
+	}
 }
 
 type sqlRows struct{ *sql.Rows }
@@ -155,6 +157,9 @@ const insertRowsPerStmt = 50
 func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (n int64, err error) {
 	if err := s.openWriter(ctx); err != nil {
 		return 0, err
+	}
+	if s.reserve == nil && len(batch) >= reserveFromRows {
+		s.reserve = newAllocReserve()
 	}
 	if err := s.sizeCache(ctx, len(batch)); err != nil {
 		s.dropWriter(err)
