@@ -140,12 +140,14 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // The writer's page cache follows its load. Under a backlog (batches of bigBatchRows or more)
 // it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
 // fits in less, and 12 % of the insert CPU goes to re-reading it. At the rates most nodes see
-// it keeps 4 MiB: a page cache fills with payload pages written once and never read again,
+// it keeps 8 MiB: a page cache fills with payload pages written once and never read again,
 // which was 55-75 MB of the node's RSS at 10 KB x 1,000 msg/s. SQLite frees the pages beyond
 // a lowered cache_size, so the large cache lasts only while the backlog does (and a minute).
+// (Starting at 4 MiB instead left the writer at two thirds of its rate at 1M messages even
+// after growing to 64 MiB, in every run; 8 and 16 MiB did not. Why is not known.)
 const (
 	bigWriterCacheKiB   = 64 << 10
-	smallWriterCacheKiB = 4 << 10
+	smallWriterCacheKiB = 8 << 10
 	bigBatchRows        = 1_000
 	bigCacheHold        = time.Minute
 )
