@@ -156,7 +156,7 @@ const (
 // parameters in O(params²), so statements stay small), several times faster than one per row.
 const insertRowsPerStmt = 50
 
-func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (n int64, err error) {
+func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
 	if err := s.openWriter(ctx); err != nil {
 		return 0, err
 	}

@@ -476,3 +476,38 @@ func TestLightLoadSharesOneTransaction(t *testing.T) {
 		}
 	})
 }
+
+// The writer's page cache is small under a light load and large while batches of a backlog
+// arrive; a light batch right after a large one keeps the large cache (the hold).
+func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
+	a := open(t, backends()[0].url(t))
+	s := a.db.(*sqliteDB)
+	ctx := context.Background()
+	cacheKiB := func() int {
+		t.Helper()
+		var v int
+		if err := s.wconn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return -v
+	}
+	ms := corpus(t, bigBatchRows+1)
+	if _, err := s.insertBatch(ctx, ms[:1], 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := cacheKiB(); got != smallWriterCacheKiB {
+		t.Fatalf("cache %d KiB under a light load, want %d", got, smallWriterCacheKiB)
+	}
+	if _, err := s.insertBatch(ctx, ms[1:], 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := cacheKiB(); got != bigWriterCacheKiB {
+		t.Fatalf("cache %d KiB after a batch of %d, want %d", got, bigBatchRows, bigWriterCacheKiB)
+	}
+	if _, err := s.insertBatch(ctx, corpus(t, 1), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := cacheKiB(); got != bigWriterCacheKiB {
+		t.Fatalf("cache %d KiB right after the backlog, want it held at %d", got, bigWriterCacheKiB)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,10 +24,31 @@ const (
 	kindGoWaku = "go-waku"
 )
 
-// dut is one node under test: which binary, and which of the two flag dialects it speaks.
+// dut is one node under test: which binary, which of the two flag dialects it speaks, and
+// extra flags appended verbatim (--node-args, --gowaku-args).
 type dut struct {
-	Kind string // kindOurs or kindGoWaku
-	Bin  string
+	Kind  string // kindOurs or kindGoWaku
+	Bin   string
+	Extra []string
+}
+
+// dutFlags registers --bin, --gowaku-bin, --node-args and --gowaku-args on fs; the returned
+// function, called after fs.Parse, lists the nodes they name.
+func dutFlags(fs *flag.FlagSet, gowakuUsage string) func() []dut {
+	bin := fs.String("bin", "./wakunode", "wakunode binary (\"\" to run go-waku alone)")
+	gowaku := fs.String("gowaku-bin", "", gowakuUsage)
+	nodeArgs := fs.String("node-args", "", "extra flags for our node, space separated")
+	gowakuArgs := fs.String("gowaku-args", "", "extra flags for go-waku, space separated")
+	return func() []dut {
+		var out []dut
+		if *bin != "" {
+			out = append(out, dut{Kind: kindOurs, Bin: *bin, Extra: strings.Fields(*nodeArgs)})
+		}
+		if *gowaku != "" {
+			out = append(out, dut{Kind: kindGoWaku, Bin: *gowaku, Extra: strings.Fields(*gowakuArgs)})
+		}
+		return out
+	}
 }
 
 // dutOptions is what the node under test runs; args translates it into each kind's flags.
@@ -40,7 +62,6 @@ type dutOptions struct {
 	Discv5Port int      // 0 = discv5 off
 	Bootstrap  []string // discv5 bootstrap ENRs
 	MaxConns   int      // 0 = the node's default
-	Extra      []string // appended verbatim (--node-args)
 }
 
 // dutPorts are picked before the start: go-waku does not log the ports it bound when given 0.
@@ -82,7 +103,7 @@ func (d dut) args(dir string, p dutPorts, o dutOptions) []string {
 			own = append(own, fmt.Sprintf("--num-shards-in-network=%d", slices.Max(o.Shards)+1))
 		}
 	}
-	return append(append(common, own...), o.Extra...)
+	return append(append(common, own...), d.Extra...)
 }
 
 // runningDUT is a started node under test.

@@ -35,14 +35,12 @@ type idleConfig struct {
 	Size                                   int
 	Warmup, Dur                            time.Duration
 	StoreEvery                             time.Duration // each store client queries this often
-	NodeArgs, GoWakuArgs                   []string
 }
 
 func idle(args []string) error {
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
 	c := idleConfig{}
-	bin := fs.String("bin", "./wakunode", "wakunode binary (\"\" to run go-waku alone)")
-	gowaku := fs.String("gowaku-bin", "", "go-waku binary: run the scenario on it too, with equivalent flags")
+	duts := dutFlags(fs, "go-waku binary: run the scenario on it too, with equivalent flags")
 	fs.IntVar(&c.Shards, "shards", 8, "shards of cluster 16 the node relays")
 	fs.IntVar(&c.RelayPeers, "relay-peers", 30, "relay peers (each relays two shards)")
 	fs.IntVar(&c.FilterClients, "filter-clients", 12, "filter subscribers")
@@ -53,16 +51,8 @@ func idle(args []string) error {
 	fs.DurationVar(&c.Warmup, "warmup", 20*time.Second, "time for connections, meshes and discovery before measuring")
 	fs.DurationVar(&c.Dur, "dur", 60*time.Second, "measured time")
 	fs.DurationVar(&c.StoreEvery, "store-every", 10*time.Second, "each store client queries this often")
-	nodeArgs := fs.String("node-args", "", "extra flags for our node, space separated")
-	gowakuArgs := fs.String("gowaku-args", "", "extra flags for go-waku, space separated")
 	_ = fs.Parse(args)
-	c.NodeArgs, c.GoWakuArgs = strings.Fields(*nodeArgs), strings.Fields(*gowakuArgs)
-	if *bin != "" {
-		c.DUTs = append(c.DUTs, dut{Kind: kindOurs, Bin: *bin})
-	}
-	if *gowaku != "" {
-		c.DUTs = append(c.DUTs, dut{Kind: kindGoWaku, Bin: *gowaku})
-	}
+	c.DUTs = duts()
 	if len(c.DUTs) == 0 || c.Shards < 1 || c.RelayPeers < c.Shards || c.Rate <= 0 || c.Dur <= 0 {
 		return errors.New("idle: need a binary, --relay-peers >= --shards >= 1, a positive --rate and --dur")
 	}
@@ -185,12 +175,8 @@ func idleRun(c idleConfig, d dut) (idleRow, error) {
 	for i := range shards {
 		shards[i] = uint16(i)
 	}
-	extra := c.NodeArgs
-	if d.Kind == kindGoWaku {
-		extra = c.GoWakuArgs
-	}
 	r, err := d.start(filepath.Join(dir, "dut"), dutOptions{Shards: shards, Store: true, Filter: true, Lightpush: true, PeerExch: true,
-		Discv5Port: udp, MaxConns: 150, Extra: extra})
+		Discv5Port: udp, MaxConns: 150})
 	if err != nil {
 		return row, err
 	}

@@ -26,7 +26,7 @@ type rateRow struct {
 	Size, Rate        int
 	Sent, Delivered   int
 	Stored            int
-	StoreErr          error // the store walk failed (go-waku's legacy store times out under load)
+	StoreErr          error   // the store walk failed (go-waku's legacy store times out under load)
 	Cores             float64 // node CPU time / wall time over the step
 	PeakRSSKB         int     // VmHWM: the node's peak resident set, start-up included
 	P50, P99          time.Duration
@@ -38,13 +38,11 @@ func (r rateRow) lost() int { return r.Sent - r.Delivered }
 
 // ratesConfig is what the rates mode measures; the flags fill it.
 type ratesConfig struct {
-	DUTs       []dut // each step runs every one of them, one after the other, each fresh
-	Steps      []rateStepSpec
-	Dur        time.Duration
-	Quiet      time.Duration // wait for stragglers after the last publish
-	PprofDir   string        // "" = no profiles
-	NodeArgs   []string      // extra flags for our node
-	GoWakuArgs []string      // extra flags for go-waku
+	DUTs     []dut // each step runs every one of them, one after the other, each fresh
+	Steps    []rateStepSpec
+	Dur      time.Duration
+	Quiet    time.Duration // wait for stragglers after the last publish
+	PprofDir string        // "" = no profiles
 }
 
 type rateStepSpec struct{ Size, Rate int }
@@ -69,24 +67,15 @@ func rateSteps(sizes, rates []int, saturation bool) []rateStepSpec {
 func rates(args []string) error {
 	fs := flag.NewFlagSet("rates", flag.ExitOnError)
 	var c ratesConfig
-	bin := fs.String("bin", "./wakunode", "wakunode binary (\"\" to run go-waku alone)")
-	gowaku := fs.String("gowaku-bin", "", "go-waku binary: run every step on it too, with equivalent flags, and compare")
+	duts := dutFlags(fs, "go-waku binary: run every step on it too, with equivalent flags, and compare")
 	r := fs.String("rates", "10,100,1000", "publish rates in msg/s")
 	s := fs.String("sizes", "1024,10240", "payload sizes in bytes")
 	sat := fs.Bool("saturation", false, "add a 10 KB x 7,500 msg/s step")
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
 	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof)")
-	nodeArgs := fs.String("node-args", "", "extra flags for our node, space separated")
-	gowakuArgs := fs.String("gowaku-args", "", "extra flags for go-waku, space separated")
 	_ = fs.Parse(args)
-	c.NodeArgs, c.GoWakuArgs = strings.Fields(*nodeArgs), strings.Fields(*gowakuArgs)
-	if *bin != "" {
-		c.DUTs = append(c.DUTs, dut{Kind: kindOurs, Bin: *bin})
-	}
-	if *gowaku != "" {
-		c.DUTs = append(c.DUTs, dut{Kind: kindGoWaku, Bin: *gowaku})
-	}
+	c.DUTs = duts()
 	c.Steps = rateSteps(ints(*s), ints(*r), *sat)
 	if len(c.Steps) == 0 || len(c.DUTs) == 0 || c.Dur <= 0 {
 		return errors.New("rates: need --rates, --sizes, a binary and a positive --dur")
@@ -194,11 +183,7 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		return row, err
 	}
 	defer rmdir()
-	extra := c.NodeArgs
-	if d.Kind == kindGoWaku {
-		extra = c.GoWakuArgs
-	}
-	r, err := d.start(filepath.Join(dir, "dut"), dutOptions{Shards: []uint16{0}, Store: true, Pprof: c.PprofDir != "", Extra: extra})
+	r, err := d.start(filepath.Join(dir, "dut"), dutOptions{Shards: []uint16{0}, Store: true, Pprof: c.PprofDir != ""})
 	if err != nil {
 		return row, err
 	}
