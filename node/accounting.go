@@ -12,7 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/wakunode/wakunode/accounting"
 	"github.com/wakunode/wakunode/filter"
@@ -22,7 +21,6 @@ import (
 	"github.com/wakunode/wakunode/store"
 	"github.com/wakunode/wakunode/swap"
 	"github.com/wakunode/wakunode/swap/contracts"
-	swappb "github.com/wakunode/wakunode/swap/pb"
 )
 
 // AccountingConfig configures pairwise accounting, SWAP settlement and reputation (--swap*,
@@ -76,7 +74,6 @@ type Accounting struct {
 	policy  *accounting.Policy
 	swap    *swap.Swap
 	tracker *reputation.Tracker
-	cheques swap.ChequeStore
 	settler *contracts.Settler // hard mode
 	eth     ethClient
 }
@@ -119,7 +116,7 @@ func (n *Node) startAccounting(ctx context.Context) error {
 	if err := ledger.Load(ctx, st); err != nil {
 		return err
 	}
-	a := &Accounting{cfg: ac, ledger: ledger, cheques: st}
+	a := &Accounting{cfg: ac, ledger: ledger}
 	a.tracker = reputation.New(reputation.Config{Self: n.host.ID(), PreTrusted: n.staticPeerIDs()})
 	pers := accounting.NewPersister(ledger, st, ac.FlushInterval, n.log)
 	pers.Start()
@@ -371,13 +368,8 @@ func (a *Accounting) view(ctx context.Context, s accounting.Snapshot) PeerAccoun
 		v.LastChequeReceived = &ChequeInfo{Cumulative: c.Cumulative, Date: c.Date, Beneficiary: c.Beneficiary, Chequebook: c.Chequebook}
 	}
 	// What the payee acknowledged (cum) may be less than the cheque last signed for it.
-	if cum, b, err := a.cheques.LastCheque(ctx, "sent", addr.Bytes()); err == nil {
-		var m swappb.Cheque
-		if proto.Unmarshal(b, &m) == nil {
-			if c, err := swap.ChequeFromProto(&m); err == nil {
-				v.LastChequeSent = &ChequeInfo{Cumulative: cum, Date: c.Date, Beneficiary: c.Beneficiary, Chequebook: c.Chequebook}
-			}
-		}
+	if cum, c, err := a.swap.LastSent(ctx, addr); err == nil {
+		v.LastChequeSent = &ChequeInfo{Cumulative: cum, Date: c.Date, Beneficiary: c.Beneficiary, Chequebook: c.Chequebook}
 	}
 	return v
 }

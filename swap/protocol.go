@@ -325,19 +325,12 @@ func (s *Swap) lastReceived(ctx context.Context, issuer common.Address) (uint64,
 	if s.cfg.Store == nil {
 		return 0, nil
 	}
-	_, b, err := s.cfg.Store.LastCheque(ctx, dirReceived, issuer.Bytes())
+	_, c, err := s.storedCheque(ctx, dirReceived, issuer)
 	if errors.Is(err, accounting.ErrNoCheque) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
-	}
-	var m pb.Cheque
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return 0, fmt.Errorf("stored cheque of %s: %w", issuer, err)
-	}
-	if c, err = ChequeFromProto(&m); err != nil {
-		return 0, fmt.Errorf("stored cheque of %s: %w", issuer, err)
 	}
 	s.mu.Lock()
 	s.received[issuer] = c
@@ -357,4 +350,30 @@ func (s *Swap) LatestCheque(ctx context.Context, issuer common.Address) (*Cheque
 		return nil, accounting.ErrNoCheque
 	}
 	return c, nil
+}
+
+// LastSent returns the latest cheque we signed for beneficiary and the cumulative amount it
+// acknowledged (which may be less); accounting.ErrNoCheque when there is none or no Store.
+func (s *Swap) LastSent(ctx context.Context, beneficiary common.Address) (acknowledged uint64, c *Cheque, err error) {
+	if s.cfg.Store == nil {
+		return 0, nil, accounting.ErrNoCheque
+	}
+	return s.storedCheque(ctx, dirSent, beneficiary)
+}
+
+// storedCheque reads and decodes the cheque Store keeps for counterparty in direction dir.
+func (s *Swap) storedCheque(ctx context.Context, dir string, counterparty common.Address) (uint64, *Cheque, error) {
+	cum, b, err := s.cfg.Store.LastCheque(ctx, dir, counterparty.Bytes())
+	if err != nil {
+		return 0, nil, err
+	}
+	var m pb.Cheque
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return 0, nil, fmt.Errorf("stored cheque of %s: %w", counterparty, err)
+	}
+	c, err := ChequeFromProto(&m)
+	if err != nil {
+		return 0, nil, fmt.Errorf("stored cheque of %s: %w", counterparty, err)
+	}
+	return cum, c, nil
 }
