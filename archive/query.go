@@ -49,9 +49,26 @@ var errNoRows = errors.New("no rows")
 // Query returns one page. Results are ascending; the cursor follows store.md.
 func (a *Archive) Query(ctx context.Context, q Query) (Page, error) {
 	start := time.Now()
+	a.commitWaiting(ctx)
 	p, err := a.query(ctx, q)
 	a.cfg.Metrics.Query(time.Since(start), err)
 	return p, err
+}
+
+// queryFlushWait bounds how long a query waits for the writer to commit what is queued.
+const queryFlushWait = time.Second
+
+// commitWaiting lets a query read the messages accepted before it (read your writes) although
+// a light load is committed only every MaxCommitDelay: it asks the writer to commit what waits
+// in memory now. A backlog (a batch or more, or a spill) is not waited for, and an outage holds
+// the query for queryFlushWait at most.
+func (a *Archive) commitWaiting(ctx context.Context) {
+	if a.q.backlog() >= a.cfg.BatchSize {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryFlushWait)
+	defer cancel()
+	_ = a.Flush(ctx) // the query answers from what is committed either way
 }
 
 func (a *Archive) query(ctx context.Context, q Query) (Page, error) {

@@ -17,10 +17,10 @@ import (
 	"github.com/wakunode/wakunode/message"
 )
 
-// SQLite runs in WAL mode with synchronous=FULL: a committed batch is fsynced to the WAL before
-// Flush returns, so it survives kill -9 and also power loss. (NORMAL would survive kill -9 too,
-// since the WAL write reaches the OS before commit returns, but can lose the newest commits on
-// power loss.) Because writes are batched, FULL costs one fsync per batch, not per message.
+// SQLite runs in WAL mode with synchronous=NORMAL by default: a committed batch has reached the
+// OS before Flush returns, so it survives kill -9; the newest commits can be lost with the
+// machine (power loss), and the WAL is fsynced at checkpoints. Config.FsyncCommits selects FULL,
+// one fsync per batch (not per message), for power-loss durability.
 var sqliteMigrations = []string{
 	`CREATE TABLE messages (
 		hash          BLOB    NOT NULL PRIMARY KEY,
@@ -53,7 +53,7 @@ type sqliteDB struct {
 	bigUntil time.Time
 }
 
-func openSQLite(path string) (driver, error) {
+func openSQLite(path string, fsyncCommits bool) (driver, error) {
 	if path == "" {
 		return nil, errors.New("archive: sqlite url has no path")
 	}
@@ -61,8 +61,12 @@ func openSQLite(path string) (driver, error) {
 	// wal_autocheckpoint: the WAL grows to 32 MiB (8,192 pages, default 1,000) before a
 	// checkpoint copies it back, so an index page rewritten by several batches in between
 	// (the hash index's pages are hit at random) is copied once: 12 % less insert CPU at 1M.
-	// Durability is unchanged: every commit is fsynced to the WAL either way.
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-32000)", "wal_autocheckpoint(8192)"} {
+	// Durability is unchanged by it.
+	sync := "synchronous(NORMAL)"
+	if fsyncCommits {
+		sync = "synchronous(FULL)"
+	}
+	for _, p := range []string{"journal_mode(WAL)", sync, "busy_timeout(10000)", "cache_size(-32000)", "wal_autocheckpoint(8192)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

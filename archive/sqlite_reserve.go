@@ -22,8 +22,9 @@ const (
 	reserveMaxClass  = 16 << 10                 // larger blocks get pages of their own
 	reserveFreeSlots = 2*insertRowsPerStmt + 16 // a bound payload and the record built from it, per row
 	// reserveFromRows: the writer sets the reserve up at its first batch this large (about
-	// 100 msg/s); below that the churn costs less than the reserve's pages.
-	reserveFromRows = 10
+	// 100 msg/s, whose batches wait for CommitRows; 10 msg/s commits ~10 per MaxCommitDelay);
+	// below that the churn costs less than the reserve's pages.
+	reserveFromRows = 20
 )
 
 // newAllocReserve leaves reserveFreeSlots free blocks of each class in pages it pins.

@@ -169,20 +169,32 @@ func (a *Archive) run() {
 	}
 }
 
-// pace holds a light load until CommitInterval has passed since the last commit, so that
-// what arrives meanwhile shares one transaction: at 1,000 msg/s the writer otherwise commits
-// (and fsyncs) every message or two. A backlog of a full batch, a Flush or Close end the wait.
+// pace holds a light load until CommitInterval has passed since the last commit and
+// CommitRows wait, or MaxCommitDelay has passed, so that what arrives meanwhile shares one
+// transaction: at 1,000 msg/s the writer otherwise commits every message or two, at 10 msg/s
+// every one. A backlog of a full batch, a Flush (also a Query's) or Close end the wait.
 func (a *Archive) pace(lastCommit time.Time) {
-	d := a.cfg.CommitInterval - time.Since(lastCommit)
-	if d <= 0 || a.q.backlog() >= a.cfg.BatchSize {
+	if a.cfg.CommitInterval < 0 {
 		return
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	<-t.C
 	for !a.q.flushing() { // a token left by a Flush already served does not end the wait
+		since, waiting := time.Since(lastCommit), a.q.backlog()
+		if waiting >= a.cfg.BatchSize || since >= a.cfg.MaxCommitDelay ||
+			(since >= a.cfg.CommitInterval && waiting >= a.cfg.CommitRows) {
+			return
+		}
+		// Rows are counted again each CommitInterval, not at every arrival: a wake-up per
+		// message is what the wait saves.
+		d := a.cfg.CommitInterval - since
+		if d <= 0 {
+			d = min(a.cfg.CommitInterval, a.cfg.MaxCommitDelay-since)
+		}
+		t.Reset(d)
 		select {
 		case <-t.C:
-			return
 		case <-a.q.hurry:
 		case <-a.stop:
 			return

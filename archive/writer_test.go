@@ -477,6 +477,51 @@ func TestLightLoadSharesOneTransaction(t *testing.T) {
 	})
 }
 
+// At the lowest rates the writer holds fewer than CommitRows messages past CommitInterval
+// (until MaxCommitDelay), commits once CommitRows wait, and a query commits what waits before
+// it reads: it sees every message accepted before it although MaxCommitDelay is an hour.
+func TestLowRateWaitsForRowsAndQueryReadsItsWrites(t *testing.T) {
+	forEach(t, func(t *testing.T, dbURL string) {
+		m := &batchLog{countMetrics: newCountMetrics()}
+		a := open(t, dbURL, func(c *Config) {
+			c.CommitInterval, c.CommitRows, c.MaxCommitDelay, c.Metrics = time.Millisecond, 5, time.Hour, m
+		})
+		ctx := context.Background()
+		insert := func(i int) {
+			t.Helper()
+			if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano()+int64(i), fmt.Sprint("m", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert(0)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 5; i++ {
+			time.Sleep(5 * time.Millisecond) // past CommitInterval each time
+			insert(i)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(m.sizes()) < 2 { // the fifth waiting message releases the batch
+			if time.Now().After(deadline) {
+				t.Fatalf("committed batches %v, want a second batch once 5 wait", m.sizes())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		insert(6)
+		page, err := a.Query(ctx, Query{Limit: 100, Forward: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entries) != 7 {
+			t.Fatalf("query saw %d messages, want all 7 accepted before it", len(page.Entries))
+		}
+		if got := m.sizes(); !slices.Equal(got, []int{1, 5, 1}) {
+			t.Fatalf("committed batches %v, want [1 5 1]", got)
+		}
+	})
+}
+
 // The writer's page cache is small under a light load and large while batches of a backlog
 // arrive; a light batch right after a large one keeps the large cache (the hold).
 func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
@@ -509,5 +554,32 @@ func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	}
 	if got := cacheKiB(); got != bigWriterCacheKiB {
 		t.Fatalf("cache %d KiB right after the backlog, want it held at %d", got, bigWriterCacheKiB)
+	}
+}
+
+// Commits are fsynced (synchronous=FULL, 2) only when asked; the default is NORMAL (1), on the
+// writer's connection and the readers' alike.
+func TestSQLiteFsyncCommits(t *testing.T) {
+	for _, tc := range []struct {
+		fsync bool
+		want  int
+	}{{false, 1}, {true, 2}} {
+		a := open(t, backends()[0].url(t), func(c *Config) { c.FsyncCommits = tc.fsync })
+		s := a.db.(*sqliteDB)
+		ctx := context.Background()
+		if _, err := s.insertBatch(ctx, corpus(t, 1), 1); err != nil { // opens the writer's connection
+			t.Fatal(err)
+		}
+		for name, q := range map[string]interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}{"writer": s.wconn, "pool": s.db} {
+			var got int
+			if err := q.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("FsyncCommits=%v: %s connection synchronous=%d, want %d", tc.fsync, name, got, tc.want)
+			}
+		}
 	}
 }

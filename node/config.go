@@ -107,6 +107,8 @@ type StoreConfig struct {
 	// SpillBytes bounds the on-disk overflow of that queue in DataDir/store-spill
 	// (--store-spill-bytes); 0 disables it (a full queue drops).
 	SpillBytes int64
+	// FsyncCommits fsyncs every SQLite commit (--store-fsync-commits; archive.Config.FsyncCommits).
+	FsyncCommits bool
 }
 
 // FilterConfig configures the filter service.

@@ -54,6 +54,7 @@ type Options struct {
 	StoreMaxDBConns           int
 	StoreQueueBytes           int64 // ours (nwaku has none): bound of the archive's insert queue
 	StoreSpillBytes           int64 // ours: bound of the archive's on-disk overflow of that queue
+	StoreFsyncCommits         bool  // ours: SQLite synchronous=FULL instead of NORMAL
 	StoreResume               bool
 	StoreSync                 bool
 	StoreSyncInterval         uint32
@@ -217,6 +218,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.IntVar(&o.StoreMaxDBConns, "store-max-num-db-connections", o.StoreMaxDBConns, "Maximum PostgreSQL connections in the pool")
 	fs.Int64Var(&o.StoreQueueBytes, "store-queue-bytes", o.StoreQueueBytes, "Bytes of messages waiting to be written to the store database before new ones are dropped (not an nwaku flag)")
 	fs.Int64Var(&o.StoreSpillBytes, "store-spill-bytes", o.StoreSpillBytes, "Bytes of messages the store may spill to disk (data dir) when its insert queue is full, written later; 0 drops instead (not an nwaku flag)")
+	boolean(&o.StoreFsyncCommits, "store-fsync-commits", "Fsync every SQLite store commit so it survives power loss, not only a crash (synchronous=FULL; default NORMAL, as go-waku) (not an nwaku flag)")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
 	boolean(&o.StoreSync, "store-sync", "Enable store sync")
 	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
