@@ -96,7 +96,7 @@ type Config struct {
 	// writes) do not wait for it. Set it negative to commit as soon as anything arrives.
 	// Default 100ms.
 	CommitInterval time.Duration
-	// CommitRows and MaxCommitDelay stretch the wait at the lowest rates: after
+	// CommitRows and MaxCommitDelay stretch the wait at the lowest rates: past
 	// CommitInterval the writer still holds fewer than CommitRows messages until
 	// MaxCommitDelay has passed since the last commit. At 10 msg/s a commit per message or
 	// two was a third of the node's CPU. Defaults 32 and 1s.

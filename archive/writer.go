@@ -169,30 +169,33 @@ func (a *Archive) run() {
 	}
 }
 
-// pace holds a light load until CommitInterval has passed since the last commit and
-// CommitRows wait, or MaxCommitDelay has passed, so that what arrives meanwhile shares one
+// pace holds a light load until CommitInterval has passed since the last commit and then
+// until CommitRows wait or MaxCommitDelay has passed, so that what arrives meanwhile shares one
 // transaction: at 1,000 msg/s the writer otherwise commits every message or two, at 10 msg/s
 // every one. A backlog of a full batch, a Flush (also a Query's) or Close end the wait.
 func (a *Archive) pace(lastCommit time.Time) {
 	if a.cfg.CommitInterval < 0 {
 		return
 	}
-	t := time.NewTimer(0)
-	defer t.Stop()
-	<-t.C
+	var t *time.Timer
 	for !a.q.flushing() { // a token left by a Flush already served does not end the wait
 		since, waiting := time.Since(lastCommit), a.q.backlog()
-		if waiting >= a.cfg.BatchSize || since >= a.cfg.MaxCommitDelay ||
-			(since >= a.cfg.CommitInterval && waiting >= a.cfg.CommitRows) {
+		if waiting >= a.cfg.BatchSize || (since >= a.cfg.CommitInterval &&
+			(waiting >= a.cfg.CommitRows || since >= a.cfg.MaxCommitDelay)) {
 			return
 		}
-		// Rows are counted again each CommitInterval, not at every arrival: a wake-up per
-		// message is what the wait saves.
+		// Past CommitInterval the rows are counted again each CommitInterval, not at every
+		// arrival: a wake-up per message is what the wait saves.
 		d := a.cfg.CommitInterval - since
 		if d <= 0 {
 			d = min(a.cfg.CommitInterval, a.cfg.MaxCommitDelay-since)
 		}
-		t.Reset(d)
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		} else {
+			t.Reset(d)
+		}
 		select {
 		case <-t.C:
 		case <-a.q.hurry:

@@ -1,0 +1,102 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// batchLog records the size of every committed batch.
+type batchLog struct {
+	*countMetrics
+	mu      sync.Mutex
+	batches []int
+}
+
+func (m *batchLog) Inserted(_, batch int, _ time.Duration) {
+	m.mu.Lock()
+	m.batches = append(m.batches, batch)
+	m.mu.Unlock()
+}
+
+func (m *batchLog) sizes() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.batches)
+}
+
+// A light load waits for CommitInterval after a commit, so messages arriving meanwhile share
+// one transaction; a Flush ends the wait (with an hour's interval, the test would hang otherwise).
+func TestLightLoadSharesOneTransaction(t *testing.T) {
+	forEach(t, func(t *testing.T, dbURL string) {
+		m := &batchLog{countMetrics: newCountMetrics()}
+		a := open(t, dbURL, func(c *Config) { c.CommitInterval = time.Hour; c.Metrics = m })
+		ctx := context.Background()
+		if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano(), "first")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			time.Sleep(10 * time.Millisecond) // an idle writer would commit each message alone
+			if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano()+int64(i+1), fmt.Sprint("m", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.sizes(); !slices.Equal(got, []int{1, 20}) {
+			t.Fatalf("committed batches %v, want [1 20]", got)
+		}
+	})
+}
+
+// At the lowest rates the writer holds fewer than CommitRows messages past CommitInterval
+// (until MaxCommitDelay), commits once CommitRows wait, and a query commits what waits before
+// it reads: it sees every message accepted before it although MaxCommitDelay is an hour.
+func TestLowRateWaitsForRowsAndQueryReadsItsWrites(t *testing.T) {
+	forEach(t, func(t *testing.T, dbURL string) {
+		m := &batchLog{countMetrics: newCountMetrics()}
+		a := open(t, dbURL, func(c *Config) {
+			c.CommitInterval, c.CommitRows, c.MaxCommitDelay, c.Metrics = time.Millisecond, 5, time.Hour, m
+		})
+		ctx := context.Background()
+		insert := func(i int) {
+			t.Helper()
+			if err := a.Insert(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano()+int64(i), fmt.Sprint("m", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert(0)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 5; i++ {
+			time.Sleep(5 * time.Millisecond) // past CommitInterval each time
+			insert(i)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(m.sizes()) < 2 { // the fifth waiting message releases the batch
+			if time.Now().After(deadline) {
+				t.Fatalf("committed batches %v, want a second batch once 5 wait", m.sizes())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		insert(6)
+		page, err := a.Query(ctx, Query{Limit: 100, Forward: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entries) != 7 {
+			t.Fatalf("query saw %d messages, want all 7 accepted before it", len(page.Entries))
+		}
+		if got := m.sizes(); !slices.Equal(got, []int{1, 5, 1}) {
+			t.Fatalf("committed batches %v, want [1 5 1]", got)
+		}
+	})
+}
