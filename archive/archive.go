@@ -106,7 +106,7 @@ type Config struct {
 	// committed batch survives power loss too. Off (synchronous=NORMAL, what go-waku runs
 	// with: mattn's go-sqlite3 builds WAL databases NORMAL) a commit survives kill -9 and a
 	// node crash, and the newest commits can be lost only with the machine; the fsync then
-	// happens at checkpoints. At 10 msg/s the per-commit fsync was a third of the node's CPU.
+	// happens at checkpoints. At 10 msg/s the per-commit fsync was 16 % of the node's CPU samples.
 	// PostgreSQL ignores it (its own synchronous_commit rules).
 	FsyncCommits bool
 	// WriteTimeout bounds one batch write; a stalled database then counts as failing. Default 30s.
