@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -74,8 +73,7 @@ type Accounting struct {
 	policy  *accounting.Policy
 	swap    *swap.Swap
 	tracker *reputation.Tracker
-	settler *contracts.Settler // hard mode
-	eth     ethClient
+	eth     ethClient // hard mode
 }
 
 // Accounting returns the node's accounting, or nil when it is off or the node not started.
@@ -138,9 +136,7 @@ func (n *Node) startAccounting(ctx context.Context) error {
 			return err
 		}
 		n.onStop(func() error { a.closeChain(); return nil })
-		if ac.CashInterval > 0 {
-			n.goOwned(func(ctx context.Context) { a.cashLoop(ctx, ac.CashInterval, n) })
-		}
+		sc.CashInterval = ac.CashInterval
 	}
 	sw, err := swap.New(n.host, ledger, sc, m, a.tracker, n.log)
 	if err != nil {
@@ -209,7 +205,7 @@ func (a *Accounting) dialChain(ctx context.Context, ac AccountingConfig, key *ec
 		c.Close()
 		return fmt.Errorf("swap: %s: %w", ac.EthClientAddress, err)
 	}
-	a.settler, a.eth = st, c
+	a.eth = c
 	sc.Chain = st
 	return nil
 }
@@ -235,72 +231,7 @@ func (a *Accounting) Mode() accounting.Mode { return a.cfg.Mode }
 // Cash submits the latest cheque received from p to its chequebook (hard mode) and returns
 // the transaction; the caller (operator, test) waits for it to be mined.
 func (a *Accounting) Cash(ctx context.Context, p peer.ID) (common.Hash, error) {
-	if a.settler == nil {
-		return common.Hash{}, errors.New("cashing cheques needs hard mode")
-	}
-	c, err := a.swap.LatestCheque(ctx, a.peerAddress(p))
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("latest cheque of %s: %w", p, err)
-	}
-	tx, err := a.settler.Cash(ctx, c.Chequebook, c.Beneficiary, c.Cumulative, c.Signature)
-	if err != nil {
-		return common.Hash{}, err
-	}
-	return tx.Hash(), nil
-}
-
-// cashLoop cashes, every interval, each payer's latest cheque that the chain has not paid
-// out yet. Cheques are cumulative, so one transaction per payer collects all it sent since.
-func (a *Accounting) cashLoop(ctx context.Context, every time.Duration, n *Node) {
-	submitted := map[common.Address]uint64{} // issuer → cumulative already sent for cashing
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, acct := range a.ledger.Accounts() {
-			issuer := a.peerAddress(acct.Peer)
-			c, err := a.swap.LatestCheque(ctx, issuer)
-			if err != nil || c.Cumulative <= submitted[issuer] {
-				continue
-			}
-			paid, err := a.settler.PaidOut(ctx, c.Chequebook, c.Beneficiary)
-			if err != nil || c.Cumulative <= paid {
-				continue
-			}
-			tx, err := a.settler.Cash(ctx, c.Chequebook, c.Beneficiary, c.Cumulative, c.Signature)
-			if err != nil {
-				n.log.Warn("swap: cashing cheque failed", "peer", acct.Peer, "cumulative", c.Cumulative, "err", err)
-				continue
-			}
-			submitted[issuer] = c.Cumulative
-			n.log.Info("swap: cheque cashed", "peer", acct.Peer, "cumulative", c.Cumulative, "tx", tx.Hash())
-		}
-	}
-}
-
-// peerAddress is p's settlement address: from its handshake, else the one of its node key
-// (the default settlement key), so cheques stay attributable after a disconnect or restart.
-func (a *Accounting) peerAddress(p peer.ID) common.Address {
-	if id, ok := a.swap.Peer(p); ok {
-		return id.Address
-	}
-	pk, err := p.ExtractPublicKey()
-	if err != nil {
-		return common.Address{}
-	}
-	raw, err := pk.Raw()
-	if err != nil {
-		return common.Address{}
-	}
-	pub, err := crypto.DecompressPubkey(raw)
-	if err != nil {
-		return common.Address{}
-	}
-	return crypto.PubkeyToAddress(*pub)
+	return a.swap.Cash(ctx, p)
 }
 
 // PeerAccount is one peer's record as REST shows it.
@@ -360,7 +291,7 @@ func (a *Accounting) view(ctx context.Context, s accounting.Snapshot) PeerAccoun
 		v.Served[svc.String()] = s.Served[svc]
 		v.Consumed[svc.String()] = s.Consumed[svc]
 	}
-	addr := a.peerAddress(s.Peer)
+	addr := a.swap.PeerAddress(s.Peer)
 	if addr == (common.Address{}) {
 		return v
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -48,6 +49,10 @@ type Chain interface {
 	ChainID() *big.Int
 	// Solvent reports whether chequebook can pay out cumulative units to beneficiary now.
 	Solvent(ctx context.Context, chequebook, beneficiary common.Address, cumulative uint64) (bool, error)
+	// PaidOut is the cumulative units chequebook has paid out to beneficiary.
+	PaidOut(ctx context.Context, chequebook, beneficiary common.Address) (uint64, error)
+	// Cash submits a cheque to chequebook; the transaction may still fail when mined.
+	Cash(ctx context.Context, chequebook, beneficiary common.Address, cumulative uint64, sig []byte) (*types.Transaction, error)
 }
 
 // Observer learns how each peer settles (reputation). Methods must not block.
@@ -83,6 +88,9 @@ type Config struct {
 	Chequebook common.Address
 	// Chain settles in hard mode; nil in soft/mock.
 	Chain Chain
+	// CashInterval is how often hard mode cashes the latest cheque of each payer not yet paid
+	// out on chain; 0 cashes only on request (Cash).
+	CashInterval time.Duration
 	// Store persists cheques; nil keeps them in memory only (tests).
 	Store ChequeStore
 	// OverpayTolerance lets a cheque exceed our ledger's record by this many units (clock skew
@@ -115,8 +123,7 @@ type Swap struct {
 	pending map[peer.ID]bool
 	queue   chan peer.ID
 	stop    chan struct{}
-	done    chan struct{}
-	started bool
+	wg      sync.WaitGroup // payLoop, cashLoop
 	once    sync.Once
 }
 
@@ -151,7 +158,7 @@ func New(h Host, l *accounting.Ledger, cfg Config, m *accounting.Metrics, obs Ob
 		m: m, obs: obs, log: log,
 		peers: map[peer.ID]Identity{}, received: map[common.Address]*Cheque{}, paid: map[common.Address]uint64{},
 		pending: map[peer.ID]bool{},
-		queue:   make(chan peer.ID, 256), stop: make(chan struct{}), done: make(chan struct{})}, nil
+		queue:   make(chan peer.ID, 256), stop: make(chan struct{})}, nil
 }
 
 // Address is our settlement (beneficiary) address.
@@ -160,12 +167,17 @@ func (s *Swap) Address() common.Address { return s.self }
 // Ledger is the ledger swap settles.
 func (s *Swap) Ledger() *accounting.Ledger { return s.ledger }
 
-// Start registers the protocol handlers and runs the payment worker. Stop must be called.
+// Start registers the protocol handlers and runs the payment worker (and, in hard mode with a
+// CashInterval, the cashing loop). Stop must be called.
 func (s *Swap) Start() {
 	s.h.SetStreamHandler(HandshakeProtocolID, s.handleHandshake)
 	s.h.SetStreamHandler(ProtocolID, s.handleCheque)
-	s.started = true
+	s.wg.Add(1)
 	go s.payLoop()
+	if s.cfg.Mode == accounting.Hard && s.cfg.CashInterval > 0 {
+		s.wg.Add(1)
+		go s.cashLoop()
+	}
 }
 
 // Stop removes the handlers and ends the worker. Safe to call twice.
@@ -174,9 +186,7 @@ func (s *Swap) Stop() {
 		s.h.RemoveStreamHandler(HandshakeProtocolID)
 		s.h.RemoveStreamHandler(ProtocolID)
 		close(s.stop)
-		if s.started {
-			<-s.done
-		}
+		s.wg.Wait()
 	})
 }
 
@@ -206,20 +216,13 @@ func (s *Swap) Credit(p peer.ID, svc accounting.Service, n int64) {
 }
 
 func (s *Swap) payLoop() {
-	defer close(s.done)
+	defer s.wg.Done()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case p := <-s.queue:
-			ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.Timeout)
-			go func() { // Stop cancels an exchange in flight
-				select {
-				case <-s.stop:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+			ctx, cancel := s.stopContext(2 * s.cfg.Timeout) // Stop cancels an exchange in flight
 			if _, err := s.Pay(ctx, p); err != nil {
 				s.log.Info("swap: payment failed", "peer", p, "err", err)
 			}
