@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wakunode/wakunode/internal/backoff"
+	"github.com/wakunode/wakunode/internal/defaults"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 )
@@ -132,42 +133,23 @@ const DefaultQueueBytes = 64 << 20
 const DefaultSpillBytes = 1 << 30
 
 func (c *Config) defaults() {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = 50
-	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = DefaultQueueBytes
-	}
-	if c.SpillBytes <= 0 {
-		c.SpillBytes = DefaultSpillBytes
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 100_000
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 5_000
-	}
-	if c.BatchBytes <= 0 {
-		c.BatchBytes = 8 << 20
-	}
-	def(&c.RetentionInterval, 10*time.Minute)
+	defaults.Positive(&c.MaxConns, 50)
+	defaults.Positive(&c.QueueBytes, DefaultQueueBytes)
+	defaults.Positive(&c.SpillBytes, DefaultSpillBytes)
+	defaults.Positive(&c.QueueSize, 100_000)
+	defaults.Positive(&c.BatchSize, 5_000)
+	defaults.Positive(&c.BatchBytes, 8<<20)
+	defaults.Positive(&c.RetentionInterval, 10*time.Minute)
 	if c.CommitInterval == 0 {
 		c.CommitInterval = 100 * time.Millisecond
 	}
-	if c.CommitRows <= 0 {
-		c.CommitRows = 32
-	}
-	def(&c.MaxCommitDelay, time.Second)
-	def(&c.WriteTimeout, 30*time.Second)
-	def(&c.RetryMin, 100*time.Millisecond)
-	def(&c.RetryMax, 10*time.Second)
-	def(&c.CloseTimeout, 10*time.Second)
-	def(&c.DropLogInterval, time.Minute)
+	defaults.Positive(&c.CommitRows, 32)
+	defaults.Positive(&c.MaxCommitDelay, time.Second)
+	defaults.Positive(&c.WriteTimeout, 30*time.Second)
+	defaults.Positive(&c.RetryMin, 100*time.Millisecond)
+	defaults.Positive(&c.RetryMax, 10*time.Second)
+	defaults.Positive(&c.CloseTimeout, 10*time.Second)
+	defaults.Positive(&c.DropLogInterval, time.Minute)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/wakunode/wakunode/internal/defaults"
 	"github.com/wakunode/wakunode/message"
 )
 
@@ -57,33 +58,15 @@ func (c *Config) setDefaults() {
 	if c.Params == (Params{}) {
 		c.Params = DefaultParams()
 	}
-	if c.ValidateQueueSize <= 0 {
-		c.ValidateQueueSize = DefaultValidateQueueSize
-	}
-	if c.ValidateWorkers <= 0 {
-		c.ValidateWorkers = max(4, runtime.NumCPU())
-	}
-	if c.PeerOutboundQueueSize <= 0 {
-		c.PeerOutboundQueueSize = DefaultPeerOutboundQueueSize
-	}
-	if c.SubscriptionBuffer <= 0 {
-		c.SubscriptionBuffer = DefaultSubscriptionBuffer
-	}
-	if c.PeerStatsInterval <= 0 {
-		c.PeerStatsInterval = DefaultPeerStatsInterval
-	}
-	if c.ScoreInterval <= 0 {
-		c.ScoreInterval = DefaultScoreInterval
-	}
-	if c.MaxSubscriptionsPerRPC <= 0 {
-		c.MaxSubscriptionsPerRPC = DefaultMaxSubscriptionsPerRPC
-	}
-	if c.MaxUnservedTopics <= 0 {
-		c.MaxUnservedTopics = DefaultMaxUnservedTopics
-	}
-	if c.IdleTopicTTL <= 0 {
-		c.IdleTopicTTL = DefaultIdleTopicTTL
-	}
+	defaults.Positive(&c.ValidateQueueSize, DefaultValidateQueueSize)
+	defaults.Positive(&c.ValidateWorkers, max(4, runtime.NumCPU()))
+	defaults.Positive(&c.PeerOutboundQueueSize, DefaultPeerOutboundQueueSize)
+	defaults.Positive(&c.SubscriptionBuffer, DefaultSubscriptionBuffer)
+	defaults.Positive(&c.PeerStatsInterval, DefaultPeerStatsInterval)
+	defaults.Positive(&c.ScoreInterval, DefaultScoreInterval)
+	defaults.Positive(&c.MaxSubscriptionsPerRPC, DefaultMaxSubscriptionsPerRPC)
+	defaults.Positive(&c.MaxUnservedTopics, DefaultMaxUnservedTopics)
+	defaults.Positive(&c.IdleTopicTTL, DefaultIdleTopicTTL)
 	if c.Metrics == nil {
 		c.Metrics = nopMetrics{}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/wakunode/wakunode/internal/defaults"
 	"github.com/wakunode/wakunode/message"
 	"github.com/wakunode/wakunode/message/pb"
 	"github.com/wakunode/wakunode/node"
@@ -157,15 +158,9 @@ func New(cfg Config, b Backend) *Server {
 	if cfg.Address == "" {
 		cfg.Address = DefaultAddress
 	}
-	if cfg.RelayCacheCapacity <= 0 {
-		cfg.RelayCacheCapacity = DefaultCacheCapacity
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.CacheMaxBytes <= 0 {
-		cfg.CacheMaxBytes = DefaultCacheMaxBytes
-	}
+	defaults.Positive(&cfg.RelayCacheCapacity, DefaultCacheCapacity)
+	defaults.Positive(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Positive(&cfg.CacheMaxBytes, DefaultCacheMaxBytes)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
