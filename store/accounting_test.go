@@ -101,18 +101,8 @@ func TestAccountingCountsMatch(t *testing.T) {
 // history, and one that cannot be reached, are reported Failed; the honest one is not.
 func TestQueryMultiReportsWithholding(t *testing.T) {
 	obs := testacct.New(0)
-	client := testhost.New(t)
-	var ids []peer.ID
-	for _, set := range [][]*message.Envelope{corpus(30), nil} {
-		server := testhost.New(t)
-		s := NewService(server, openArchive(t, set), ServiceConfig{})
-		s.Start()
-		t.Cleanup(s.Stop)
-		testhost.Connect(t, client, server)
-		ids = append(ids, server.ID())
-	}
+	c, ids := multiSetup(t, ClientConfig{Observer: obs}, corpus(30), nil)
 	dead := testhost.New(t).ID()
-	c := NewClient(client, ClientConfig{Observer: obs})
 	res, err := c.QueryMulti(context.Background(), append(ids, dead), &pb.StoreQueryRequest{PaginationForward: true}, 0)
 	if err != nil || len(res.Messages) != 30 {
 		t.Fatalf("multi-query: %v", err)

@@ -12,7 +12,7 @@ import (
 )
 
 // multiSetup starts one store node per message set and a client connected to all of them.
-func multiSetup(t *testing.T, sets ...[]*message.Envelope) (*Client, []peer.ID) {
+func multiSetup(t *testing.T, cfg ClientConfig, sets ...[]*message.Envelope) (*Client, []peer.ID) {
 	t.Helper()
 	client := testhost.New(t)
 	var ids []peer.ID
@@ -24,7 +24,7 @@ func multiSetup(t *testing.T, sets ...[]*message.Envelope) (*Client, []peer.ID) 
 		testhost.Connect(t, client, server)
 		ids = append(ids, server.ID())
 	}
-	return NewClient(client, ClientConfig{}), ids
+	return NewClient(client, cfg), ids
 }
 
 func without(es []*message.Envelope, from, to int) []*message.Envelope {
@@ -33,7 +33,7 @@ func without(es []*message.Envelope, from, to int) []*message.Envelope {
 
 func TestQueryMultiMergesGaps(t *testing.T) {
 	all := corpus(60)
-	c, peers := multiSetup(t, without(all, 0, 20), without(all, 20, 40), without(all, 40, 60))
+	c, peers := multiSetup(t, ClientConfig{}, without(all, 0, 20), without(all, 20, 40), without(all, 40, 60))
 	want := ordered(all)
 	for _, forward := range []bool{true, false} {
 		req := &pb.StoreQueryRequest{PaginationLimit: ptr(uint64(7)), PaginationForward: forward}
@@ -59,7 +59,7 @@ func TestQueryMultiMergesGaps(t *testing.T) {
 
 func TestQueryMultiLimitUniqueAndFailure(t *testing.T) {
 	all := ordered(corpus(30))
-	c, peers := multiSetup(t, all[:10], all[5:20], all[15:])
+	c, peers := multiSetup(t, ClientConfig{}, all[:10], all[5:20], all[15:])
 	// The newest 12 of the union: all[18:30]; node 3 alone holds all[20:].
 	res, err := c.QueryMulti(context.Background(), peers, &pb.StoreQueryRequest{}, 12)
 	if err != nil {
