@@ -6,23 +6,17 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	mplex "github.com/libp2p/go-libp2p-mplex"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
-	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	"github.com/multiformats/go-multiaddr"
 
@@ -88,52 +82,31 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connection manager: %w", err)
 	}
-	var wsOpts []interface{}
+	var wsOpts []websocket.Option
 	if cfg.WebSocketSecure {
 		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
 		if err != nil {
+			_ = rm.Close()
 			return nil, nil, fmt.Errorf("websocket-secure certificate: %w", err)
 		}
 		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
-	opts := []libp2p.Option{
-		libp2p.Identity(key),
-		// Listening happens below, one address at a time: libp2p.ListenAddrs succeeds when
-		// any one of them works, and a node missing its TCP or WebSocket port must not start.
-		libp2p.NoListenAddrs,
-		// No SO_REUSEPORT: a second node on the same port must fail with "address already in
-		// use" (as nwaku does), not silently share the port and take half of its dials.
-		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
-		libp2p.Transport(websocket.New, wsOpts...),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.UserAgent("wakunode/" + cfg.Version),
-		libp2p.ConnectionManager(cm),
-		libp2p.ConnectionGater(gater),
-		libp2p.ResourceManager(rm),
-		libp2p.Ping(true),
-		libp2p.DisableRelay(),
-		libp2p.AddrsFactory(announceAddrs(cfg)),
-	}
-	for _, m := range muxerOptions(cfg.muxers) {
-		opts = append(opts, m)
-	}
-	natOpt, err := natOption(cfg.NAT)
+	natPortMap, err := natPortMapping(cfg.NAT)
 	if err != nil {
+		_ = rm.Close()
 		return nil, nil, err
 	}
-	if natOpt != nil {
-		opts = append(opts, natOpt)
-	}
-	if cfg.Registerer != nil {
-		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
-	} else {
-		opts = append(opts, libp2p.DisableMetrics())
-	}
-	h, err := libp2p.New(opts...)
+	h, err := assembleHost(hostParts{
+		key: key, userAgent: "wakunode/" + cfg.Version, muxers: cfg.muxers, wsOpts: wsOpts,
+		rm: rm, cm: cm, gater: gater, addrsFactory: announceAddrs(cfg), natPortMap: natPortMap,
+		registerer: cfg.Registerer,
+	})
 	if err != nil {
 		_ = rm.Close()
 		return nil, nil, fmt.Errorf("libp2p host: %w", err)
 	}
+	// Listening happens one address at a time: a node missing its TCP or WebSocket port
+	// must not start.
 	for _, a := range addrs {
 		if err := h.Network().Listen(a); err != nil {
 			_ = h.Close()
@@ -143,16 +116,16 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	return h, gater, nil
 }
 
-// natOption maps --nat onto libp2p: port mapping (UPnP or NAT-PMP, whichever the gateway
-// speaks) for any/upnp/pmp; extip is handled by announceAddrs.
-func natOption(nat string) (libp2p.Option, error) {
+// natPortMapping says whether --nat asks for port mapping (UPnP or NAT-PMP, whichever the
+// gateway speaks: any/upnp/pmp); extip is handled by announceAddrs.
+func natPortMapping(nat string) (bool, error) {
 	switch {
 	case nat == "" || nat == "none" || strings.HasPrefix(nat, "extip:"):
-		return nil, nil
+		return false, nil
 	case nat == "any" || nat == "upnp" || nat == "pmp":
-		return libp2p.NATPortMap(), nil
+		return true, nil
 	}
-	return nil, fmt.Errorf("nat %q: want any, none, upnp, pmp or extip:<IP>", nat)
+	return false, fmt.Errorf("nat %q: want any, none, upnp, pmp or extip:<IP>", nat)
 }
 
 // extIP is the address of --nat=extip:<IP>, or nil.
@@ -186,23 +159,6 @@ func announceAddrs(cfg Config) func([]multiaddr.Multiaddr) []multiaddr.Multiaddr
 	}
 }
 
-func muxerOptions(only []string) []libp2p.Option {
-	all := []struct {
-		id  string
-		opt libp2p.Option
-	}{
-		{yamux.ID, libp2p.Muxer(yamux.ID, yamux.DefaultTransport)},
-		{mplex.ID, libp2p.Muxer(mplex.ID, mplex.DefaultTransport)},
-	}
-	var out []libp2p.Option
-	for _, m := range all {
-		if len(only) == 0 || slices.Contains(only, m.id) {
-			out = append(out, m.opt)
-		}
-	}
-	return out
-}
-
 // Resource-manager sizing. A service stream is one request and its response: a few per peer
 // at a time is plenty; relay keeps one stream each way per peer.
 const (
@@ -220,7 +176,7 @@ const (
 func resourceManager(cfg Config, log *slog.Logger) (network.ResourceManager, error) {
 	n := max(cfg.MaxConnections, 1)
 	scaling := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&scaling)
+	addBuiltinServiceLimits(&scaling)
 	base := scaling.AutoScale() // memory and file descriptors follow the machine
 	conns := rcmgr.LimitVal(2*n + 64)
 	streams := conns * 32

@@ -90,7 +90,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.NumShardsInNetwork > 0 {
 		n.auto = &sharding.Autosharding{Cluster: cfg.ClusterID, NumShards: cfg.NumShardsInNetwork}
 	}
-	if _, err := natOption(cfg.NAT); err != nil {
+	if _, err := natPortMapping(cfg.NAT); err != nil {
 		return nil, err
 	}
 	if strings.HasPrefix(cfg.NAT, "extip:") && extIP(cfg.NAT) == nil {
