@@ -45,14 +45,21 @@ type Config struct {
 	SeenEntries int
 	// QueueSize bounds the v2 → v1 work queue (PoW is done there); a full queue drops.
 	QueueSize int
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// V1Hold is how long a v2 message waits before it is sealed for v1. A v1 envelope that
+	// another bridge carried to v2 can reach us over v2 before the envelope itself reaches
+	// our v1 node; sealing it at once would give v1 a second envelope (new expiry and nonce,
+	// so a new hash) with the same data. If the envelope arrives over v1 during the hold, the
+	// v2 copy is dropped as a duplicate. New v1 envelopes are sent on at once, so 1 s covers
+	// a few v1 hops.
+	V1Hold time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{PubsubTopic: "/waku/2/rs/0/0", PoW: 0.002, TTL: 5, SeenTTL: 10 * time.Minute,
-		SeenEntries: 200_000, QueueSize: 1024}
+		SeenEntries: 200_000, QueueSize: 1024, V1Hold: time.Second}
 }
 
 // Bridge runs both directions. Deliver is its v2 input; Start and Stop its lifecycle.
@@ -89,6 +96,9 @@ func New(cfg Config, v1 V1, v2 V2) (*Bridge, error) {
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = def.QueueSize
+	}
+	if cfg.V1Hold < 0 {
+		cfg.V1Hold = 0
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -164,7 +174,9 @@ func (b *Bridge) forwardToV2(ctx context.Context, e *wakuv1.Envelope) {
 		b.metrics.drop(DropExpired, "topic", e.Topic.String())
 		return
 	}
-	if b.seen.add(contentKey(e.Topic, e.Data), markSeen, now) != 0 {
+	if ck := contentKey(e.Topic, e.Data); b.seen.add(ck, markSeen, now) != 0 {
+		// Already on v2; if a copy from v2 is still held for v1, this cancels it.
+		b.seen.replace(ck, markHeldForV1, markArrivedOverV1)
 		b.metrics.drop(DropDuplicate, "topic", e.Topic.String(), "direction", "v1_to_v2")
 		return
 	}
@@ -213,13 +225,14 @@ func (b *Bridge) Deliver(e *message.Envelope) {
 		b.metrics.drop(DropValueError, "err", err)
 		return
 	}
-	if b.seen.add(contentKey(topic, data), markSeen, now) != 0 {
+	ck := contentKey(topic, data)
+	if b.seen.add(ck, markHeldForV1, now) != 0 {
 		// The same data already crossed (or came from) v1: sending it again would loop.
 		b.metrics.drop(DropDuplicate, "contentTopic", m.GetContentTopic(), "direction", "v2_to_v1")
 		return
 	}
 	select {
-	case b.queue <- toV1{topic: topic, data: data, msg: m}:
+	case b.queue <- toV1{topic: topic, data: data, msg: m, key: ck, due: time.Now().Add(b.cfg.V1Hold)}:
 	default:
 		b.metrics.drop(DropQueueFull, "direction", "v2_to_v1")
 	}
@@ -230,6 +243,8 @@ type toV1 struct {
 	topic wakuv1.Topic
 	data  []byte
 	msg   *pb.WakuMessage
+	key   key
+	due   time.Time // end of the V1Hold (wall clock); the queue is in due order
 }
 
 func (b *Bridge) v2ToV1(ctx context.Context) {
@@ -239,12 +254,36 @@ func (b *Bridge) v2ToV1(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-b.queue:
+			if !sleepUntil(ctx, j.due) {
+				return
+			}
 			b.forwardToV1(ctx, j)
 		}
 	}
 }
 
+// sleepUntil waits for t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
 func (b *Bridge) forwardToV1(ctx context.Context, j toV1) {
+	if !b.seen.replace(j.key, markHeldForV1, markSeen) {
+		// The original envelope reached our v1 node during the hold (or the key expired).
+		b.metrics.drop(DropDuplicate, "contentTopic", j.msg.GetContentTopic(), "direction", "v2_to_v1")
+		return
+	}
 	sent := sentTime(j.msg, b.cfg.TTL, b.cfg.Now().Unix())
 	env := &wakuv1.Envelope{Expiry: uint32(sent) + b.cfg.TTL, TTL: b.cfg.TTL, Topic: j.topic, Data: j.data}
 	if err := env.Seal(ctx, b.cfg.PoW); err != nil {

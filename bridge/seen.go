@@ -22,8 +22,10 @@ type seenSet struct {
 type seenMark uint8
 
 const (
-	markSeen seenMark = iota + 1
-	markOwn           // a v2 message this bridge published: its local echo is ignored quietly
+	markSeen          seenMark = iota + 1
+	markOwn                    // a v2 message this bridge published: its local echo is ignored quietly
+	markHeldForV1              // v2 data waiting out Config.V1Hold before it is sealed for v1
+	markArrivedOverV1          // held data whose original envelope came over v1 meanwhile
 )
 
 type seenItem struct {
@@ -49,6 +51,17 @@ func (s *seenSet) add(k key, mark seenMark, now time.Time) seenMark {
 	s.m[k] = mark
 	s.queue = append(s.queue, seenItem{k: k, at: now.UnixNano()})
 	return 0
+}
+
+// replace changes k's mark from old to new; false if k is absent or has another mark.
+func (s *seenSet) replace(k key, old, new seenMark) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[k] != old || old == 0 {
+		return false
+	}
+	s.m[k] = new
+	return true
 }
 
 func (s *seenSet) evict(now time.Time) {

@@ -79,3 +79,50 @@ func TestV2FloodIsBoundedAndCounted(t *testing.T) {
 	}
 	waitFor(t, "transfers counted", func() bool { return transfers(br, TransferV2ToV1)+dropped(br, DropQueueFull) == n })
 }
+
+// recordingV1 is a v1 side that keeps what the bridge posts.
+type recordingV1 struct{ posted []*wakuv1.Envelope }
+
+func (v *recordingV1) Subscribe(int) *wakuv1.Subscription { return nil }
+func (v *recordingV1) Post(e *wakuv1.Envelope) error {
+	v.posted = append(v.posted, e)
+	return nil
+}
+
+// Another bridge's v2 copy of a v1 envelope reaches us before the envelope itself reaches
+// our v1 node: the copy is held, and the envelope's arrival over v1 cancels it, so v1 never
+// gets a second envelope with the same data. Without the arrival the copy is sealed and
+// posted. The worker is not started: each step runs in order, the race is fixed.
+func TestHeldV2CopyCancelledByV1Arrival(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PubsubTopic = testPubsubTopic
+	cfg.Logger = quiet
+	for _, arrives := range []bool{true, false} {
+		v1 := &recordingV1{}
+		br, err := New(cfg, v1, noV2{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := &wakuv1.Envelope{Expiry: uint32(time.Now().Unix()) + 50, TTL: 50, Topic: topicT, Data: []byte("from A")}
+		m := ToV2(orig)
+		e, err := message.NewEnvelope(testPubsubTopic, m, m.GetTimestamp())
+		if err != nil {
+			t.Fatal(err)
+		}
+		br.Deliver(e) // the other bridge's v2 copy
+		if arrives {
+			br.forwardToV2(context.Background(), orig) // A's envelope, during the hold
+		}
+		j := <-br.queue
+		if time.Until(j.due) < cfg.V1Hold/2 {
+			t.Fatalf("job due in %v, want about the %v hold", time.Until(j.due), cfg.V1Hold)
+		}
+		br.forwardToV1(context.Background(), j)
+		switch {
+		case arrives && (len(v1.posted) != 0 || dropped(br, DropDuplicate) != 2):
+			t.Fatalf("arrived over v1: posted %d, duplicates %v; want 0 posted, 2 duplicates (v1→v2 and v2→v1)", len(v1.posted), dropped(br, DropDuplicate))
+		case !arrives && (len(v1.posted) != 1 || transfers(br, TransferV2ToV1) != 1):
+			t.Fatalf("no v1 arrival: posted %d, transfers %v; want 1 and 1", len(v1.posted), transfers(br, TransferV2ToV1))
+		}
+	}
+}
