@@ -48,9 +48,12 @@ type sqliteDB struct {
 	// statement prepared inside each transaction was 10 % of the node's CPU at 1,000 msg/s.
 	inserts map[int]*sql.Stmt
 	reserve *allocReserve
-	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink again.
-	cacheKiB int
-	bigUntil time.Time
+	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink from the big
+	// cache, lightFrom when it may shrink to the light one (see sizeCache).
+	cacheKiB  int
+	bigUntil  time.Time
+	lightFrom time.Time
+	now       func() time.Time // the clock (tests)
 }
 
 func openSQLite(path string, fsyncCommits bool) (driver, error) {
@@ -80,7 +83,7 @@ func openSQLite(path string, fsyncCommits bool) (driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
 	}
-	return &sqliteDB{db: db}, nil
+	return &sqliteDB{db: db, now: time.Now}, nil
 }
 
 func (s *sqliteDB) ph(int) string        { return "?" }
@@ -143,17 +146,24 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 
 // The writer's page cache follows its load. Under a backlog (batches of bigBatchRows or more)
 // it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
-// fits in less, and 12 % of the insert CPU goes to re-reading it. At the rates most nodes see
-// it keeps 8 MiB: a page cache fills with payload pages written once and never read again,
-// which was 55-75 MB of the node's RSS at 10 KB x 1,000 msg/s. SQLite frees the pages beyond
-// a lowered cache_size, so the large cache lasts only while the backlog does (and a minute).
-// (Starting at 4 MiB instead left the writer at two thirds of its rate at 1M messages even
-// after growing to 64 MiB, in every run; 8 and 16 MiB did not. Why is not known.)
+// fits in less, and 12 % of the insert CPU goes to re-reading it. Otherwise it keeps 8 MiB: a
+// page cache fills with payload pages written once and never read again, which was 55-75 MB
+// of the node's RSS at 10 KB x 1,000 msg/s. After lightAfter of batches no larger than
+// lightBatchRows (a few hundred msg/s at most) it keeps 2 MiB, SQLite's default and what
+// go-waku's and nwaku's stores run with: at 100 msg/s the 8 MiB cache was full of payload
+// pages within a minute. SQLite frees the pages beyond a lowered cache_size, so the large
+// cache lasts only while the backlog does (and a minute).
+// (Starting at 4 MiB instead of 8 left the writer at two thirds of its rate at 1M messages
+// even after growing to 64 MiB, in every run; 8 and 16 MiB did not. Why is not known; so the
+// writer starts at 8 MiB and a backlog never meets the light cache within lightAfter.)
 const (
 	bigWriterCacheKiB   = 64 << 10
 	smallWriterCacheKiB = 8 << 10
+	lightWriterCacheKiB = 2 << 10
 	bigBatchRows        = 1_000
+	lightBatchRows      = 64
 	bigCacheHold        = time.Minute
+	lightAfter          = 10 * time.Second
 )
 
 // insertRowsPerStmt batches rows into multi-row INSERTs (6 params each; modernc binds positional
@@ -229,13 +239,19 @@ func (s *sqliteDB) openWriter(ctx context.Context) (err error) {
 
 // sizeCache sets the writer's page cache for a batch of n rows (see bigWriterCacheKiB).
 func (s *sqliteDB) sizeCache(ctx context.Context, n int) error {
-	now := time.Now()
+	now := s.now()
 	if n >= bigBatchRows {
 		s.bigUntil = now.Add(bigCacheHold)
 	}
+	if n > lightBatchRows || s.lightFrom.IsZero() {
+		s.lightFrom = now.Add(lightAfter)
+	}
 	want := smallWriterCacheKiB
-	if now.Before(s.bigUntil) {
+	switch {
+	case now.Before(s.bigUntil):
 		want = bigWriterCacheKiB
+	case !now.Before(s.lightFrom):
+		want = lightWriterCacheKiB
 	}
 	if want == s.cacheKiB {
 		return nil

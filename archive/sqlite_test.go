@@ -4,41 +4,41 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 )
 
-// The writer's page cache is small under a light load and large while batches of a backlog
-// arrive; a light batch right after a large one keeps the large cache (the hold).
+// The writer's page cache starts at 8 MiB, becomes light after lightAfter of light batches,
+// large while batches of a backlog arrive (and held a while after), small again after a
+// medium batch.
 func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	a := open(t, backends()[0].url(t))
 	s := a.db.(*sqliteDB)
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
 	ctx := context.Background()
-	cacheKiB := func() int {
+	ms := corpus(t, 2+bigBatchRows+1+(lightBatchRows+1)+2)
+	step := func(what string, rows int, after time.Duration, want int) {
 		t.Helper()
+		clock = clock.Add(after)
+		if _, err := s.insertBatch(ctx, ms[:rows], 1); err != nil {
+			t.Fatal(err)
+		}
+		ms = ms[rows:]
 		var v int
 		if err := s.wconn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		return -v
+		if -v != want {
+			t.Fatalf("%s: cache %d KiB, want %d", what, -v, want)
+		}
 	}
-	ms := corpus(t, bigBatchRows+1)
-	if _, err := s.insertBatch(ctx, ms[:1], 1); err != nil {
-		t.Fatal(err)
-	}
-	if got := cacheKiB(); got != smallWriterCacheKiB {
-		t.Fatalf("cache %d KiB under a light load, want %d", got, smallWriterCacheKiB)
-	}
-	if _, err := s.insertBatch(ctx, ms[1:], 1); err != nil {
-		t.Fatal(err)
-	}
-	if got := cacheKiB(); got != bigWriterCacheKiB {
-		t.Fatalf("cache %d KiB after a batch of %d, want %d", got, bigBatchRows, bigWriterCacheKiB)
-	}
-	if _, err := s.insertBatch(ctx, corpus(t, 1), 1); err != nil {
-		t.Fatal(err)
-	}
-	if got := cacheKiB(); got != bigWriterCacheKiB {
-		t.Fatalf("cache %d KiB right after the backlog, want it held at %d", got, bigWriterCacheKiB)
-	}
+	step("first light batch", 1, 0, smallWriterCacheKiB)
+	step("light batches past lightAfter", 1, lightAfter, lightWriterCacheKiB)
+	step("a backlog's batch", bigBatchRows, time.Second, bigWriterCacheKiB)
+	step("a light batch right after the backlog", 1, time.Second, bigWriterCacheKiB)
+	step("a medium batch after the hold", lightBatchRows+1, bigCacheHold, smallWriterCacheKiB)
+	step("a light batch within lightAfter", 1, lightAfter/2, smallWriterCacheKiB)
+	step("a light batch past lightAfter", 1, lightAfter/2, lightWriterCacheKiB)
 }
 
 // Commits are fsynced (synchronous=FULL, 2) only when asked; the default is NORMAL (1), on the
