@@ -43,6 +43,9 @@ type ratesConfig struct {
 	Dur      time.Duration
 	Quiet    time.Duration // wait for stragglers after the last publish
 	PprofDir string        // "" = no profiles
+	// Repeat runs every step this many times, the nodes' order alternating, and compares
+	// medians: at 10 msg/s both nodes use 0.01-0.05 cores and one run's noise exceeds the gap.
+	Repeat int
 }
 
 type rateStepSpec struct{ Size, Rate int }
@@ -73,23 +76,30 @@ func rates(args []string) error {
 	sat := fs.Bool("saturation", false, "add a 10 KB x 7,500 msg/s step")
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
+	fs.IntVar(&c.Repeat, "repeat", 1, "run each step this many times (nodes alternating) and compare medians")
 	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof)")
 	_ = fs.Parse(args)
 	c.DUTs = duts()
 	c.Steps = rateSteps(ints(*s), ints(*r), *sat)
-	if len(c.Steps) == 0 || len(c.DUTs) == 0 || c.Dur <= 0 {
-		return errors.New("rates: need --rates, --sizes, a binary and a positive --dur")
+	if len(c.Steps) == 0 || len(c.DUTs) == 0 || c.Dur <= 0 || c.Repeat < 1 {
+		return errors.New("rates: need --rates, --sizes, a binary, a positive --dur and --repeat")
 	}
 	fmt.Println(ratesHeader)
 	var rows []rateRow
 	for _, st := range c.Steps {
-		for _, d := range c.DUTs {
-			row, err := rateStep(c, d, st.Rate, st.Size)
-			if err != nil {
-				return fmt.Errorf("%s, %d msg/s x %d B: %w", d.Kind, st.Rate, st.Size, err)
+		for rep := range c.Repeat {
+			duts := slices.Clone(c.DUTs)
+			if rep%2 == 1 { // alternate which node runs first
+				slices.Reverse(duts)
 			}
-			fmt.Println(row.markdown())
-			rows = append(rows, row)
+			for _, d := range duts {
+				row, err := rateStep(c, d, st.Rate, st.Size)
+				if err != nil {
+					return fmt.Errorf("%s, %d msg/s x %d B: %w", d.Kind, st.Rate, st.Size, err)
+				}
+				fmt.Println(row.markdown())
+				rows = append(rows, row)
+			}
 		}
 	}
 	if len(c.DUTs) == 2 {
@@ -127,37 +137,83 @@ func (r rateRow) latency(d time.Duration) string {
 	return d.Round(10 * time.Microsecond).String()
 }
 
-// comparison pairs each step's wakunode row with its go-waku row: ours / go-waku and the ratio
-// (below 1 means ours is lower).
+// comparison pairs each step's wakunode rows with its go-waku rows: ours / go-waku and the
+// ratio (below 1 means ours is lower). With several runs of a step it compares medians, gives
+// the CPU range in brackets and sums the losses.
 func comparison(rows []rateRow) string {
 	var b strings.Builder
 	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | lost ours / go-waku |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for i, o := range rows {
-		if o.Kind != kindOurs {
+	type step struct{ size, rate int }
+	var order []step
+	runs := map[step]map[string][]rateRow{}
+	for _, r := range rows {
+		k := step{r.Size, r.Rate}
+		if runs[k] == nil {
+			runs[k] = map[string][]rateRow{}
+			order = append(order, k)
+		}
+		runs[k][r.Kind] = append(runs[k][r.Kind], r)
+	}
+	for _, k := range order {
+		ours, gw := runs[k][kindOurs], runs[k][kindGoWaku]
+		if len(ours) == 0 || len(gw) == 0 {
 			continue
 		}
-		var g *rateRow
-		for j := i + 1; j < len(rows) && g == nil; j++ {
-			if rows[j].Kind == kindGoWaku && rows[j].Size == o.Size && rows[j].Rate == o.Rate {
-				g = &rows[j]
-			}
-		}
-		if g == nil {
-			continue
-		}
+		o, g := medianRow(ours), medianRow(gw)
 		lat := func(d time.Duration, r rateRow) float64 {
 			if r.Delivered == 0 {
 				return 0
 			}
 			return float64(d)
 		}
-		fmt.Fprintf(&b, "| %s × %d msg/s | %.3f / %.3f | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
-			sizeLabel(o.Size), o.Rate, o.Cores, g.Cores, ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
-			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, *g)),
-			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, *g)), o.lost(), g.lost())
+		fmt.Fprintf(&b, "| %s × %d msg/s | %s / %s | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
+			sizeLabel(k.size), k.rate, coresCell(ours, o), coresCell(gw, g), ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
+			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, g)),
+			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, g)), lostSum(ours), lostSum(gw))
 	}
 	return b.String()
+}
+
+// medianRow is a row of the medians of rs' CPU, peak RSS and latencies (the upper median of an
+// even count); Delivered is set when any run delivered.
+func medianRow(rs []rateRow) rateRow {
+	med := func(get func(rateRow) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	m := rateRow{Kind: rs[0].Kind, Size: rs[0].Size, Rate: rs[0].Rate}
+	m.Cores = med(func(r rateRow) float64 { return r.Cores })
+	m.PeakRSSKB = int(med(func(r rateRow) float64 { return float64(r.PeakRSSKB) }))
+	m.P50 = time.Duration(med(func(r rateRow) float64 { return float64(r.P50) }))
+	m.P99 = time.Duration(med(func(r rateRow) float64 { return float64(r.P99) }))
+	for _, r := range rs {
+		m.Delivered = max(m.Delivered, r.Delivered)
+	}
+	return m
+}
+
+// coresCell is the median CPU, with the range of the runs when there are several.
+func coresCell(rs []rateRow, m rateRow) string {
+	if len(rs) == 1 {
+		return fmt.Sprintf("%.3f", m.Cores)
+	}
+	lo, hi := rs[0].Cores, rs[0].Cores
+	for _, r := range rs {
+		lo, hi = min(lo, r.Cores), max(hi, r.Cores)
+	}
+	return fmt.Sprintf("%.3f (%.3f–%.3f)", m.Cores, lo, hi)
+}
+
+func lostSum(rs []rateRow) (n int) {
+	for _, r := range rs {
+		n += r.lost()
+	}
+	return n
 }
 
 // ratio is a/b to two decimals with a ×, or – when either side is missing.

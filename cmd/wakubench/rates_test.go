@@ -97,6 +97,17 @@ func TestRateStepsAndComparison(t *testing.T) {
 	if strings.Count(got, "\n") != 3 { // header, rule, one paired step (the unpaired one is left out)
 		t.Fatalf("comparison has the wrong rows:\n%s", got)
 	}
+	// Three runs each: medians, the CPU range, the losses summed.
+	var runs []rateRow
+	for i, c := range []float64{0.03, 0.01, 0.02} {
+		runs = append(runs,
+			rateRow{Kind: kindOurs, Size: 1024, Rate: 100, Sent: 100, Delivered: 100 - i, Cores: c, PeakRSSKB: (40 + i) * 1024, P50: time.Duration(i+1) * time.Millisecond, P99: 5 * time.Millisecond},
+			rateRow{Kind: kindGoWaku, Size: 1024, Rate: 100, Sent: 100, Delivered: 100, Cores: 2 * c, PeakRSSKB: 50 * 1024, P50: 4 * time.Millisecond, P99: 10 * time.Millisecond})
+	}
+	wantRow = "| 1 KB × 100 msg/s | 0.020 (0.010–0.030) / 0.040 (0.020–0.060) | 0.50× | 41.0 / 50.0 MB | 0.82× | 2ms / 4ms | 0.50× | 5ms / 10ms | 0.50× | 3 / 0 |"
+	if got := comparison(runs); !strings.Contains(got, wantRow+"\n") {
+		t.Fatalf("comparison of repeated runs:\n%s\nwant the row\n%s", got, wantRow)
+	}
 	if got := (rateRow{Delivered: 1}).latency(4484123 * time.Microsecond); got != "4.484s" {
 		t.Fatalf("latency of seconds: %s, want 4.484s", got)
 	}
