@@ -68,6 +68,18 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var wsOpts []websocket.Option
+	if cfg.WebSocketSecure {
+		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("websocket-secure certificate: %w", err)
+		}
+		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	}
+	natPortMap, err := natPortMapping(cfg.NAT)
+	if err != nil {
+		return nil, nil, err
+	}
 	gater := peers.NewGater(cfg.Discovery.IPColocationLimit)
 	logger := cfg.Logger
 	if logger == nil {
@@ -80,28 +92,16 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	// Low/high water marks around MaxConnections: trimming starts above it.
 	cm, err := connmgr.NewConnManager(max(1, cfg.MaxConnections*9/10), max(1, cfg.MaxConnections))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connection manager: %w", err)
-	}
-	var wsOpts []websocket.Option
-	if cfg.WebSocketSecure {
-		cert, err := tls.LoadX509KeyPair(cfg.WebSocketCert, cfg.WebSocketKey)
-		if err != nil {
-			_ = rm.Close()
-			return nil, nil, fmt.Errorf("websocket-secure certificate: %w", err)
-		}
-		wsOpts = append(wsOpts, websocket.WithTLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	}
-	natPortMap, err := natPortMapping(cfg.NAT)
-	if err != nil {
 		_ = rm.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("connection manager: %w", err)
 	}
 	h, err := assembleHost(hostParts{
 		key: key, userAgent: "wakunode/" + cfg.Version, muxers: cfg.muxers, wsOpts: wsOpts,
 		rm: rm, cm: cm, gater: gater, addrsFactory: announceAddrs(cfg), natPortMap: natPortMap,
 		registerer: cfg.Registerer,
 	})
-	if err != nil {
+	if err != nil { // the host closes both once it exists; until then they are ours
+		_ = cm.Close()
 		_ = rm.Close()
 		return nil, nil, fmt.Errorf("libp2p host: %w", err)
 	}
