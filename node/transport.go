@@ -160,7 +160,9 @@ func streamMuxers(only []string) []upgrader.StreamMuxer {
 }
 
 // addBuiltinServiceLimits gives identify and ping, the libp2p services the host runs, the
-// resource limits libp2p.New would have given them.
+// resource limits libp2p.New would have given them. libp2p.SetDefaultServiceLimits sets these
+// (and those of services we do not run), but it lives in the root package, whose import links
+// the constructor this file avoids.
 func addBuiltinServiceLimits(cfg *rcmgr.ScalingLimitConfig) {
 	const streamMemory = 32 * (256<<20 + 16<<10) // libp2p's figure: in effect no memory limit
 	idAll := rcmgr.BaseLimit{StreamsInbound: 64, StreamsOutbound: 64, Streams: 128, Memory: 4 << 20}
