@@ -1,6 +1,7 @@
 package enr
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/p2p/enode"
 	gethenr "github.com/ethereum/go-ethereum/p2p/enr"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -36,21 +39,27 @@ type BuildConfig struct {
 	Shards *RelayShards
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Discv5 keeps the record in go-ethereum's enode.LocalNode, which discv5 serves and updates
+	// (Enode). That needs a node database, an in-memory leveldb whose 4 MiB write buffer the Go
+	// heap carries for the node's life, so a node without discv5 signs its record here instead.
+	Discv5 bool
 }
 
-// LocalNode is the local record: a go-ethereum enode.LocalNode (which owns seq and signing)
-// plus the Waku fields, kept within the 300-byte limit.
+// LocalNode is the local record with the Waku fields, kept within the 300-byte limit. With
+// BuildConfig.Discv5 a go-ethereum enode.LocalNode holds it (and owns seq and signing);
+// without, node is the record signed here.
 type LocalNode struct {
 	mu      sync.Mutex
 	cfg     BuildConfig
 	db      *enode.DB
 	ln      *enode.LocalNode
+	node    *enode.Node
 	log     *slog.Logger
 	dropped []multiaddr.Multiaddr
 }
 
-// Build creates the local record on an in-memory node database. The first seq is the current
-// time in milliseconds (go-ethereum's rule), and each change increases it.
+// Build creates the local record. The first seq is the current time in milliseconds
+// (go-ethereum's rule), and each change increases it.
 func Build(cfg BuildConfig) (*LocalNode, error) {
 	if cfg.PrivateKey == nil {
 		return nil, errors.New("build enr: no private key")
@@ -58,11 +67,26 @@ func Build(cfg BuildConfig) (*LocalNode, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	db, err := enode.OpenDB("")
-	if err != nil {
+	l := &LocalNode{log: cfg.Logger}
+	if cfg.Discv5 {
+		db, err := enode.OpenDB("")
+		if err != nil {
+			return nil, fmt.Errorf("build enr: %w", err)
+		}
+		l.db, l.ln = db, enode.NewLocalNode(db, cfg.PrivateKey)
+		l.setAddress(cfg)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.apply(cfg); err != nil {
+		l.Close()
 		return nil, fmt.Errorf("build enr: %w", err)
 	}
-	l := &LocalNode{db: db, ln: enode.NewLocalNode(db, cfg.PrivateKey), log: cfg.Logger}
+	return l, nil
+}
+
+// setAddress gives the enode.LocalNode the configured ip, udp and tcp.
+func (l *LocalNode) setAddress(cfg BuildConfig) {
 	if ip := cfg.IP; ip != nil && !ip.IsUnspecified() {
 		if cfg.AutoUpdateIP {
 			l.ln.SetFallbackIP(ip)
@@ -76,13 +100,6 @@ func Build(cfg BuildConfig) (*LocalNode, error) {
 	if cfg.TCPPort != 0 {
 		l.ln.Set(gethenr.TCP(cfg.TCPPort))
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.apply(cfg); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("build enr: %w", err)
-	}
-	return l, nil
 }
 
 // apply checks cfg's Waku fields against the size limit and sets them. Called with mu held.
@@ -119,7 +136,20 @@ func (l *LocalNode) apply(cfg BuildConfig) error {
 	if len(dropped) > 0 {
 		l.log.Warn("enr: multiaddrs dropped, record would exceed 300 bytes", "dropped", dropped, "kept", kept)
 	}
+	if l.ln == nil {
+		if err := l.sign(cfg, kept); err != nil {
+			return err
+		}
+	} else {
+		l.setEntries(cfg, kept)
+	}
+	l.cfg, l.dropped = cfg, dropped
+	return nil
+}
 
+// setEntries puts the Waku fields of cfg and the multiaddrs kept on the enode.LocalNode.
+func (l *LocalNode) setEntries(cfg BuildConfig, kept []multiaddr.Multiaddr) {
+	shards := cfg.Shards
 	if cfg.Caps != 0 {
 		l.ln.Set(cfg.Caps)
 	} else {
@@ -141,13 +171,63 @@ func (l *LocalNode) apply(cfg BuildConfig) error {
 	} else {
 		l.ln.Delete(Multiaddrs(nil))
 	}
-	l.cfg, l.dropped = cfg, dropped
+}
+
+// sign replaces the record signed here when its content changed, with the next seq.
+func (l *LocalNode) sign(cfg BuildConfig, addrs []multiaddr.Multiaddr) error {
+	r, err := record(cfg, addrs)
+	if err != nil {
+		return err
+	}
+	r.SetSeq(l.nextSeq())
+	// Signing adds the id and secp256k1 entries, which the record held has too.
+	if err := enode.SignV4(&r, cfg.PrivateKey); err != nil {
+		return err
+	}
+	if l.node != nil && sameEntries(l.node.Record(), &r) {
+		return nil
+	}
+	n, err := enode.New(enode.ValidSchemes, &r)
+	if err != nil {
+		return err
+	}
+	l.node = n
 	return nil
+}
+
+// sameEntries reports whether a and b hold the same key/value pairs, seq and signature aside.
+func sameEntries(a, b *gethenr.Record) bool {
+	ea, errA := rlp.EncodeToBytes(a.AppendElements(nil)[1:])
+	eb, errB := rlp.EncodeToBytes(b.AppendElements(nil)[1:])
+	return errA == nil && errB == nil && bytes.Equal(ea, eb)
+}
+
+// nextSeq is the seq of the next record signed: the first is the current time in
+// milliseconds (go-ethereum's rule for a fresh node database).
+func (l *LocalNode) nextSeq() uint64 {
+	switch {
+	case l.ln != nil:
+		return l.ln.Seq() + 1
+	case l.node != nil:
+		return l.node.Seq() + 1
+	default:
+		return uint64(time.Now().UnixMilli())
+	}
 }
 
 // trial signs a throwaway record with what the LocalNode will hold, to learn whether it fits:
 // enode.LocalNode panics when a record it signs is too large.
 func (l *LocalNode) trial(cfg BuildConfig, addrs []multiaddr.Multiaddr) error {
+	r, err := record(cfg, addrs)
+	if err != nil {
+		return err
+	}
+	r.SetSeq(l.nextSeq())
+	return enode.SignV4(&r, cfg.PrivateKey)
+}
+
+// record is the unsigned record for cfg with addrs as its multiaddrs.
+func record(cfg BuildConfig, addrs []multiaddr.Multiaddr) (gethenr.Record, error) {
 	var r gethenr.Record
 	if ip := cfg.IP; ip != nil && !ip.IsUnspecified() {
 		if v4 := ip.To4(); v4 != nil {
@@ -169,23 +249,30 @@ func (l *LocalNode) trial(cfg BuildConfig, addrs []multiaddr.Multiaddr) error {
 		r.Set(cfg.Shards.Entry())
 	}
 	if len(addrs) > 0 {
+		// Record.Set panics on an entry it cannot encode.
 		if _, err := EncodeMultiaddrs(addrs); err != nil {
-			return err
+			return r, err
 		}
 		r.Set(Multiaddrs(addrs))
 	}
-	r.SetSeq(l.ln.Seq() + 1)
-	return enode.SignV4(&r, cfg.PrivateKey)
+	return r, nil
 }
 
 // Node returns the current signed record, re-signing with a higher seq if anything changed.
-func (l *LocalNode) Node() *enode.Node { return l.ln.Node() }
+func (l *LocalNode) Node() *enode.Node {
+	if l.ln != nil {
+		return l.ln.Node()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.node
+}
 
 // String returns the record's "enr:" text.
-func (l *LocalNode) String() string { return l.ln.Node().String() }
+func (l *LocalNode) String() string { return l.Node().String() }
 
-// Enode exposes the go-ethereum LocalNode for discv5. Entries set on it directly bypass the
-// size check here.
+// Enode exposes the go-ethereum LocalNode for discv5: nil unless built with
+// BuildConfig.Discv5. Entries set on it directly bypass the size check here.
 func (l *LocalNode) Enode() *enode.LocalNode { return l.ln }
 
 // Dropped lists the multiaddrs left out of the record because it would exceed 300 bytes.
@@ -222,5 +309,9 @@ func (l *LocalNode) update(f func(*BuildConfig)) error {
 	return nil
 }
 
-// Close releases the node database.
-func (l *LocalNode) Close() { l.db.Close() }
+// Close releases the node database, if any.
+func (l *LocalNode) Close() {
+	if l.db != nil {
+		l.db.Close()
+	}
+}

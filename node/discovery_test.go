@@ -110,7 +110,7 @@ func TestDiscv5TwentyNodes(t *testing.T) {
 	}
 	// The cluster-2 node is in the DHT all the same: a probe finds it.
 	key, _ := ethcrypto.GenerateKey()
-	ln, err := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1)})
+	ln, err := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), Discv5: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (n *Node) buildENR(h host.Host) error {
 	}
 	ln, err := enr.Build(enr.BuildConfig{
 		PrivateKey: n.key, IP: ip, AutoUpdateIP: n.cfg.Discovery.Discv5ENRAutoUpdate, TCPPort: tcpPort,
-		Multiaddrs: extra, Caps: n.capabilities(), Shards: n.relayShards(), Logger: n.log,
+		Multiaddrs: extra, Caps: n.capabilities(), Shards: n.relayShards(), Logger: n.log, Discv5: n.cfg.Discovery.Discv5,
 	})
 	if err != nil {
 		return fmt.Errorf("build ENR: %w", err)

@@ -43,7 +43,7 @@ type testNode struct {
 func startNode(t *testing.T, caps enr.Capabilities, shards *enr.RelayShards, boot []*enode.Node) *testNode {
 	t.Helper()
 	key, _ := ethcrypto.GenerateKey()
-	ln, err := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), TCPPort: 60000, Caps: caps, Shards: shards})
+	ln, err := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), TCPPort: 60000, Caps: caps, Shards: shards, Discv5: true})
 	if err != nil {
 		t.Fatal(err)
 	}

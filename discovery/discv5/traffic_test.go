@@ -24,7 +24,7 @@ func BenchmarkIdleTraffic(b *testing.B) {
 		for j := 0; j < size; j++ {
 			key, _ := ethcrypto.GenerateKey()
 			ln, err := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), TCPPort: 60000,
-				Caps: enr.Relay, Shards: &enr.RelayShards{Cluster: 16, Shards: []uint16{0}}})
+				Caps: enr.Relay, Shards: &enr.RelayShards{Cluster: 16, Shards: []uint16{0}}, Discv5: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -26,7 +26,7 @@ func newSimNet(b *testing.B, size, waku int) *simNet {
 	s := &simNet{waku: waku}
 	for i := 0; i < size; i++ {
 		key, _ := ethcrypto.GenerateKey()
-		bc := enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), TCPPort: 60000}
+		bc := enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), TCPPort: 60000, Discv5: true}
 		if i < waku {
 			bc.Caps, bc.Shards = enr.Relay, &enr.RelayShards{Cluster: 16, Shards: []uint16{0}}
 		}
@@ -101,7 +101,7 @@ func BenchmarkRandomWalk(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d/waku=%d", c.size, c.waku), func(b *testing.B) {
 			s := newSimNet(b, c.size, c.waku)
 			key, _ := ethcrypto.GenerateKey()
-			ln, _ := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1)})
+			ln, _ := enr.Build(enr.BuildConfig{PrivateKey: key, IP: net.IPv4(127, 0, 0, 1), Discv5: true})
 			defer ln.Close()
 			w, err := Start(Config{PrivateKey: key, LocalNode: ln.Enode(), ListenIP: net.IPv4(127, 0, 0, 1), NoWalk: true})
 			if err != nil {
