@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	libp2pmetrics "github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -63,7 +64,8 @@ func listenAddrs(cfg Config) ([]multiaddr.Multiaddr, error) {
 // newHost builds the transport layer: TCP and WebSocket (plain or TLS), Noise, and both yamux
 // and mplex (unmodified js-waku offers only mplex; go-waku only yamux). The returned gater
 // (IP colocation before the handshake, bans) belongs to the peer manager.
-func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
+// bandwidth, if not nil, counts the bytes of every stream (metrics.Registry.ServiceBytes).
+func newHost(cfg Config, key crypto.PrivKey, bandwidth libp2pmetrics.Reporter) (host.Host, *peers.Gater, error) {
 	addrs, err := listenAddrs(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -98,7 +100,7 @@ func newHost(cfg Config, key crypto.PrivKey) (host.Host, *peers.Gater, error) {
 	h, err := assembleHost(hostParts{
 		key: key, userAgent: "wakunode/" + cfg.Version, muxers: cfg.muxers, wsOpts: wsOpts,
 		rm: rm, cm: cm, gater: gater, addrsFactory: announceAddrs(cfg), natPortMap: natPortMap,
-		registerer: cfg.Registerer,
+		registerer: cfg.Registerer, bandwidth: bandwidth,
 	})
 	if err != nil { // the host closes both once it exists; until then they are ours
 		_ = cm.Close()

@@ -8,6 +8,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	libp2pmetrics "github.com/libp2p/go-libp2p/core/metrics"
 	"log/slog"
 	"strings"
 	"sync"
@@ -128,10 +129,12 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var bandwidth libp2pmetrics.Reporter
 	if n.cfg.Registerer != nil {
 		n.metrics = metrics.New(n.cfg.Registerer, n.cfg.Version)
+		bandwidth = n.metrics.ServiceBytes()
 	}
-	h, gater, err := newHost(n.cfg, lk)
+	h, gater, err := newHost(n.cfg, lk, bandwidth)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	libp2pmetrics "github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -41,7 +42,8 @@ type hostParts struct {
 	gater        connmgr.ConnectionGater
 	addrsFactory basichost.AddrsFactory
 	natPortMap   bool
-	registerer   prometheus.Registerer // nil: no libp2p metrics
+	registerer   prometheus.Registerer  // nil: no libp2p metrics
+	bandwidth    libp2pmetrics.Reporter // nil: no per-stream byte counts
 }
 
 // assembleHost builds the host from its parts: peerstore, swarm, a Noise upgrader with the
@@ -69,6 +71,9 @@ func assembleHost(p hostParts) (host.Host, error) {
 		rcmgr.MustRegisterWith(p.registerer)
 		busOpts = append(busOpts, eventbus.WithMetricsTracer(eventbus.NewMetricsTracer(eventbus.WithRegisterer(p.registerer))))
 		swarmOpts = append(swarmOpts, swarm.WithMetricsTracer(swarm.NewMetricsTracer(swarm.WithRegisterer(p.registerer))))
+	}
+	if p.bandwidth != nil {
+		swarmOpts = append(swarmOpts, swarm.WithMetrics(p.bandwidth))
 	}
 	bus := eventbus.NewBus(busOpts...)
 	sw, err := swarm.NewSwarm(id, ps, bus, swarmOpts...)

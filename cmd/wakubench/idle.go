@@ -87,28 +87,36 @@ type idleRow struct {
 	PayloadOut         float64 // message copies out: relay publish entries + filter pushes + store answers
 	HasRelay           bool    // the node meters relay RPCs by topic (ours); go-waku does not
 	GossipIn, GossipOt float64 // gossip control: subscriptions, IHAVE/IWANT/IDONTWANT/GRAFT/PRUNE, framing
-	Published          float64 // messages per second actually published
-	Failures           string  // failed publishes and queries, one line per kind
+	// ServiceIn/Out: service control, the bytes on the streams of every other protocol (ours:
+	// waku_service_network_bytes_total) less the message copies they carried
+	HasService            bool
+	ServiceIn, ServiceOut float64
+	Published             float64 // messages per second actually published
+	Failures              string  // failed publishes and queries, one line per kind
 }
 
-const idleHeader = "| node | conns | msg/s | CPU (cores) | RSS (peak) | in B/s | out B/s | payload in / out B/s | gossip control in / out B/s | other control in / out B/s | control share in / out |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const idleHeader = "| node | conns | msg/s | CPU (cores) | RSS (peak) | in B/s | out B/s | payload in / out B/s | gossip control in / out B/s | service control in / out B/s | transport in / out B/s | control share in / out |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 const idleFootnote = "msg/s: published and accepted (relay or lightpush). in/out: every byte on the node's libp2p TCP connections (socket counters, Noise and yamux included); " +
 	"discv5 (UDP) is not in them. Payload: message copies (relay publish entries, lightpush, filter pushes, store answers). " +
-	"Gossip control: the node's relay RPC bytes outside publish entries. Other control: the rest (keep-alive and filter " +
-	"pings, identify, metadata, peer exchange, requests, Noise and yamux framing). Control share: (total - payload) / total."
+	"Gossip control: the node's relay RPC bytes outside publish entries. Service control: the bytes on every other protocol's " +
+	"streams (waku_service_network_bytes_total: filter, lightpush and store envelopes, pings, identify, metadata, peer exchange) " +
+	"less the message copies on them. Transport: the rest (Noise, yamux, multistream-select). Control share: (total - payload) / total."
 
 func (r idleRow) markdown() string {
-	payload, gossip, other, share := "–", "–", "–", "–"
+	payload, gossip, service, transport, share := "–", "–", "–", "–", "–"
 	if r.HasRelay {
 		payload = fmt.Sprintf("%.0f / %.0f", r.PayloadIn, r.PayloadOut)
 		gossip = fmt.Sprintf("%.0f / %.0f", r.GossipIn, r.GossipOt)
-		other = fmt.Sprintf("%.0f / %.0f", max(0, r.In-r.PayloadIn-r.GossipIn), max(0, r.Out-r.PayloadOut-r.GossipOt))
 		share = fmt.Sprintf("%.0f %% / %.0f %%", 100*controlShare(r.In, r.PayloadIn), 100*controlShare(r.Out, r.PayloadOut))
 	}
-	return fmt.Sprintf("| %s | %d | %.1f | %.3f | %.1f MB (%.1f) | %.0f | %.0f | %s | %s | %s | %s |", r.Kind, r.Conns, r.Published, r.Cores,
-		mb(r.RSSKB), mb(r.PeakKB), r.In, r.Out, payload, gossip, other, share)
+	if r.HasRelay && r.HasService {
+		service = fmt.Sprintf("%.0f / %.0f", r.ServiceIn, r.ServiceOut)
+		transport = fmt.Sprintf("%.0f / %.0f", max(0, r.In-r.PayloadIn-r.GossipIn-r.ServiceIn), max(0, r.Out-r.PayloadOut-r.GossipOt-r.ServiceOut))
+	}
+	return fmt.Sprintf("| %s | %d | %.1f | %.3f | %.1f MB (%.1f) | %.0f | %.0f | %s | %s | %s | %s | %s |", r.Kind, r.Conns, r.Published, r.Cores,
+		mb(r.RSSKB), mb(r.PeakKB), r.In, r.Out, payload, gossip, service, transport, share)
 }
 
 func controlShare(total, payload float64) float64 {
@@ -299,6 +307,11 @@ func idleRun(c idleConfig, d dut) (idleRow, error) {
 		row.PayloadIn = (relay1.pubIn - relay0.pubIn + clients1[0] - clients0[0]) / wall
 		row.PayloadOut = (relay1.pubOut - relay0.pubOut + clients1[1] - clients0[1]) / wall
 	}
+	if relay1.svcOK {
+		row.HasService = true
+		row.ServiceIn = max(0, relay1.svcIn-relay0.svcIn-(clients1[0]-clients0[0])) / wall
+		row.ServiceOut = max(0, relay1.svcOut-relay0.svcOut-(clients1[1]-clients0[1])) / wall
+	}
 	return row, nil
 }
 
@@ -422,10 +435,12 @@ func nodeENR(rest string) (string, error) {
 }
 
 // relayCounters split the node's gross relay bytes into publish entries (the per-topic series)
-// and everything else in the RPCs (the topic="" series: subscriptions, control, framing).
+// and everything else in the RPCs (the topic="" series: subscriptions, control, framing), and
+// hold the bytes on every other protocol's streams (svc).
 type relayCounters struct {
-	ok                           bool
+	ok, svcOK                    bool
 	pubIn, pubOut, ctlIn, ctlOut float64
+	svcIn, svcOut                float64
 }
 
 func relayTopicBytes(metricsURL string) relayCounters {
@@ -439,5 +454,8 @@ func relayTopicBytes(metricsURL string) relayCounters {
 	inAll, inCtl := gross("in")
 	outAll, outCtl := gross("out")
 	c.pubIn, c.ctlIn, c.pubOut, c.ctlOut = inAll-inCtl, inCtl, outAll-outCtl, outCtl
+	const svc = "waku_service_network_bytes_total"
+	c.svcOK = strings.Contains(body, svc+"{")
+	c.svcIn, c.svcOut = sumSeries(body, svc, `direction="in"`), sumSeries(body, svc, `direction="out"`)
 	return c
 }

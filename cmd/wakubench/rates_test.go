@@ -166,14 +166,14 @@ func TestParseSS(t *testing.T) {
 
 func TestIdleRowMarkdown(t *testing.T) {
 	r := idleRow{Kind: kindOurs, Conns: 50, Cores: 0.07, RSSKB: 64 * 1024, PeakKB: 65 * 1024, In: 1000, Out: 4000,
-		PayloadIn: 600, PayloadOut: 3000, HasRelay: true, GossipIn: 300, GossipOt: 500}
+		PayloadIn: 600, PayloadOut: 3000, HasRelay: true, GossipIn: 300, GossipOt: 500, HasService: true, ServiceIn: 60, ServiceOut: 200}
 	r.Published = 9.9
-	want := "| wakunode | 50 | 9.9 | 0.070 | 64.0 MB (65.0) | 1000 | 4000 | 600 / 3000 | 300 / 500 | 100 / 500 | 40 % / 25 % |"
+	want := "| wakunode | 50 | 9.9 | 0.070 | 64.0 MB (65.0) | 1000 | 4000 | 600 / 3000 | 300 / 500 | 60 / 200 | 40 / 300 | 40 % / 25 % |"
 	if got := r.markdown(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 	g := idleRow{Kind: kindGoWaku, In: 1000, Out: 4000}
-	if got := g.markdown(); !strings.HasSuffix(got, "| 1000 | 4000 | – | – | – | – |") {
+	if got := g.markdown(); !strings.HasSuffix(got, "| 1000 | 4000 | – | – | – | – | – |") {
 		t.Fatalf("go-waku has no relay split: %s", got)
 	}
 }
