@@ -1,6 +1,7 @@
 package message
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -13,20 +14,24 @@ type RecentHashes struct {
 	max int
 	ttl time.Duration
 	// at holds Unix nanoseconds, not time.Time: a map without pointers is not scanned by the
-	// garbage collector, and this one holds up to 65,536 entries in relay (issue 14).
-	at    map[Hash]int64
-	order []Hash // ring, oldest at next when full
+	// garbage collector, and this one holds up to 65,536 entries in relay (issue 14). It is
+	// keyed by the hash's first 8 bytes (key), which takes a third of the memory of full
+	// hashes: for SHA-256 output two messages share a key with probability 2^-64, and making a
+	// message that matches another's key takes about 2^64 tries.
+	at    map[uint64]int64
+	order []uint64 // ring, oldest at next when full
 	next  int
 }
 
 // NewRecentHashes holds at most bound hashes (at least 1).
 func NewRecentHashes(bound int, ttl time.Duration) *RecentHashes {
 	bound = max(bound, 1)
-	return &RecentHashes{max: bound, ttl: ttl, at: make(map[Hash]int64), order: make([]Hash, 0, min(bound, 1024))}
+	return &RecentHashes{max: bound, ttl: ttl, at: make(map[uint64]int64), order: make([]uint64, 0, min(bound, 1024))}
 }
 
 // Add records h as seen at now and reports whether it was new: not seen within ttl.
-func (r *RecentHashes) Add(h Hash, now time.Time) bool {
+func (r *RecentHashes) Add(hash Hash, now time.Time) bool {
+	h := key(hash)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ns := now.UnixNano()
@@ -44,6 +49,8 @@ func (r *RecentHashes) Add(h Hash, now time.Time) bool {
 	r.at[h] = ns
 	return true
 }
+
+func key(h Hash) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
 
 // Len is the number of hashes held.
 func (r *RecentHashes) Len() int {
