@@ -114,9 +114,17 @@ func scoreThresholds() *pubsub.PeerScoreThresholds {
 	}
 }
 
+// scoreRecordTTL is how long the peer score keeps a message's delivery record (which peers
+// sent it). go-libp2p-pubsub defaults it to the seen TTL (2 min): 120,000 records, about 6.5 MB
+// of live heap at 1,000 msg/s. A record is read for duplicates that arrive while the message is
+// validated (credited or penalised with it) and for duplicates of a message found invalid;
+// delivery times feed only mesh delivery scoring, which relay.md leaves off. Duplicates later
+// than this are still dropped by the seen cache, unscored.
+const scoreRecordTTL = 30 * time.Second
+
 // scoreParams are the global peer score params from relay.md. Topic params are set per topic
 // on join (topicScoreParams) because topics come and go.
-func scoreParams(seenTTL time.Duration) *pubsub.PeerScoreParams {
+func scoreParams() *pubsub.PeerScoreParams {
 	return &pubsub.PeerScoreParams{
 		Topics:                      map[string]*pubsub.TopicScoreParams{},
 		AppSpecificScore:            func(peer.ID) float64 { return 0 },
@@ -128,7 +136,7 @@ func scoreParams(seenTTL time.Duration) *pubsub.PeerScoreParams {
 		DecayInterval:               12 * time.Second,
 		DecayToZero:                 0.01,
 		RetainScore:                 10 * time.Minute,
-		SeenMsgTTL:                  seenTTL,
+		SeenMsgTTL:                  scoreRecordTTL,
 	}
 }
 

@@ -161,7 +161,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 			pubsub.WithGossipSubParams(p.gossipSub()),
 			pubsub.WithFloodPublish(p.FloodPublish),
 			pubsub.WithPeerExchange(p.PeerExchange),
-			pubsub.WithPeerScore(scoreParams(p.SeenMessagesTTL), scoreThresholds()),
+			pubsub.WithPeerScore(scoreParams(), scoreThresholds()),
 			pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(r.setScores), cfg.ScoreInterval),
 		}
 		ps, err = pubsub.NewGossipSub(ctx, h, append(opts, gossipOpts...)...)
