@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wakunode/wakunode/internal/testhost"
+	"github.com/wakunode/wakunode/internal/testmetrics"
 )
 
 // A node's service streams are counted byte for byte in each direction under the protocol ID;
@@ -21,8 +22,8 @@ func TestServiceBytesCountsServiceStreams(t *testing.T) {
 	const store, relay = protocol.ID("/vac/waku/store-query/3.0.0"), protocol.ID("/vac/waku/relay/2.0.0")
 	reg := prometheus.NewRegistry()
 	r := New(reg, "test")
-	server := newTestHost(t, libp2p.BandwidthReporter(r.ServiceBytes()))
-	client := newTestHost(t)
+	server := testhost.New(t, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.BandwidthReporter(r.ServiceBytes()))
+	client := testhost.New(t)
 
 	// Each handler reads the request to its end and answers with a fixed number of bytes.
 	answer := func(n int) network.StreamHandler {
@@ -37,11 +38,9 @@ func TestServiceBytesCountsServiceStreams(t *testing.T) {
 	}
 	server.SetStreamHandler(store, answer(1000))
 	server.SetStreamHandler(relay, answer(5000))
+	testhost.Connect(t, client, server)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := client.Connect(ctx, peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}); err != nil {
-		t.Fatal(err)
-	}
 	ask := func(p protocol.ID, n, want int) {
 		s, err := client.NewStream(ctx, server.ID(), p)
 		if err != nil {
@@ -63,7 +62,10 @@ func TestServiceBytesCountsServiceStreams(t *testing.T) {
 	ask(store, 20, 1000)
 	ask(relay, 4000, 5000)
 
-	in, out := serviceBytesOf(t, reg, string(store), "in"), serviceBytesOf(t, reg, string(store), "out")
+	bytes := func(dir string) float64 {
+		return testmetrics.Counter(t, reg, "waku_service_network_bytes_total", map[string]string{"service": string(store), "direction": dir})
+	}
+	in, out := bytes("in"), bytes("out")
 	if in != 320 || out != 2000 {
 		t.Fatalf("store bytes in %v out %v, want 320 and 2000", in, out)
 	}
@@ -74,61 +76,11 @@ func TestServiceBytesCountsServiceStreams(t *testing.T) {
 	}
 }
 
-func newTestHost(t *testing.T, opts ...libp2p.Option) host.Host {
-	t.Helper()
-	h, err := libp2p.New(append([]libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-// serviceBytesOf is the value of waku_service_network_bytes_total for service and direction.
-func serviceBytesOf(t *testing.T, reg *prometheus.Registry, service, direction string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "waku_service_network_bytes_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["service"] == service && labels["direction"] == direction {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series for %s %s", service, direction)
-	return 0
-}
-
 // serviceLabels lists the service label values of waku_service_network_bytes_total.
 func serviceLabels(t *testing.T, reg *prometheus.Registry) []string {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, mf := range mfs {
-		if mf.GetName() != "waku_service_network_bytes_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "service" {
-					out = append(out, l.GetValue())
-				}
-			}
-		}
+	for _, labels := range testmetrics.Series(t, reg, "waku_service_network_bytes_total") {
+		out = append(out, labels["service"])
 	}
-	t.Logf("services: %v", out)
 	return out
 }

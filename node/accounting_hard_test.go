@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"github.com/wakunode/wakunode/internal/testmetrics"
 	"math/big"
 	"math/rand/v2"
 	"net"
@@ -90,26 +91,7 @@ func mined(t *testing.T, sim *simulated.Backend, tx common.Hash) *types.Receipt 
 
 // chequesBy reads waku_swap_cheques_total{direction, result} from reg.
 func chequesBy(t *testing.T, reg *prometheus.Registry, direction, result string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "waku_swap_cheques_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["direction"] == direction && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return testmetrics.Counter(t, reg, "waku_swap_cheques_total", map[string]string{"direction": direction, "result": result})
 }
 
 func hardConfig(t *testing.T, key *ecdsa.PrivateKey, url string, chequebook common.Address) Config {
