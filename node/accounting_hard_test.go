@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
-	"github.com/wakunode/wakunode/internal/testmetrics"
 	"math/big"
 	"math/rand/v2"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wakunode/wakunode/accounting"
+	"github.com/wakunode/wakunode/internal/testmetrics"
 	"github.com/wakunode/wakunode/swap"
 	"github.com/wakunode/wakunode/swap/contracts"
 )

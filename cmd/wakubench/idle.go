@@ -278,7 +278,7 @@ func idleRun(c idleConfig, d dut) (idleRow, error) {
 	if err != nil {
 		return row, err
 	}
-	relay0, clients0 := relayTopicBytes(r.metricsURL), cnt.snapshot()
+	metered0, clients0 := meteredBytes(r.metricsURL), cnt.snapshot()
 	cpu0, _, err := treeUsage(pid)
 	if err != nil {
 		return row, err
@@ -295,22 +295,22 @@ func idleRun(c idleConfig, d dut) (idleRow, error) {
 	if err != nil {
 		return row, err
 	}
-	relay1, clients1 := relayTopicBytes(r.metricsURL), cnt.snapshot()
+	metered1, clients1 := meteredBytes(r.metricsURL), cnt.snapshot()
 	in, out := bytes1.since(bytes0)
 	row.Conns, row.Cores, row.RSSKB, row.PeakKB = len(bytes1), (cpu1-cpu0).Seconds()/wall, mem["VmRSS:"], peak
 	row.In, row.Out = float64(in)/wall, float64(out)/wall
 	row.Published = float64(cnt.published.Load()) / wall
 	row.Failures = cnt.report()
-	if relay1.ok {
+	if metered1.ok {
 		row.HasRelay = true
-		row.GossipIn, row.GossipOt = (relay1.ctlIn-relay0.ctlIn)/wall, (relay1.ctlOut-relay0.ctlOut)/wall
-		row.PayloadIn = (relay1.pubIn - relay0.pubIn + clients1[0] - clients0[0]) / wall
-		row.PayloadOut = (relay1.pubOut - relay0.pubOut + clients1[1] - clients0[1]) / wall
+		row.GossipIn, row.GossipOt = (metered1.ctlIn-metered0.ctlIn)/wall, (metered1.ctlOut-metered0.ctlOut)/wall
+		row.PayloadIn = (metered1.pubIn - metered0.pubIn + clients1[0] - clients0[0]) / wall
+		row.PayloadOut = (metered1.pubOut - metered0.pubOut + clients1[1] - clients0[1]) / wall
 	}
-	if relay1.svcOK {
+	if metered1.svcOK {
 		row.HasService = true
-		row.ServiceIn = max(0, relay1.svcIn-relay0.svcIn-(clients1[0]-clients0[0])) / wall
-		row.ServiceOut = max(0, relay1.svcOut-relay0.svcOut-(clients1[1]-clients0[1])) / wall
+		row.ServiceIn = max(0, metered1.svcIn-metered0.svcIn-(clients1[0]-clients0[0])) / wall
+		row.ServiceOut = max(0, metered1.svcOut-metered0.svcOut-(clients1[1]-clients0[1])) / wall
 	}
 	return row, nil
 }
@@ -434,22 +434,22 @@ func nodeENR(rest string) (string, error) {
 	return info.ENR, nil
 }
 
-// relayCounters split the node's gross relay bytes into publish entries (the per-topic series)
-// and everything else in the RPCs (the topic="" series: subscriptions, control, framing), and
-// hold the bytes on every other protocol's streams (svc).
-type relayCounters struct {
+// meteredCounters are the byte counters the node exports: its gross relay bytes split into
+// publish entries (the per-topic series) and everything else in the RPCs (the topic="" series:
+// subscriptions, control, framing), and the bytes on every other protocol's streams (svc).
+type meteredCounters struct {
 	ok, svcOK                    bool
 	pubIn, pubOut, ctlIn, ctlOut float64
 	svcIn, svcOut                float64
 }
 
-func relayTopicBytes(metricsURL string) relayCounters {
+func meteredBytes(metricsURL string) meteredCounters {
 	body := scrape(metricsURL)
 	const name = "waku_relay_network_bytes_total"
 	gross := func(dir string) (all, ctl float64) {
 		return sumSeries(body, name, `type="gross"`, `direction="`+dir+`"`), sumSeries(body, name, `type="gross"`, `direction="`+dir+`"`, `topic=""`)
 	}
-	var c relayCounters
+	var c meteredCounters
 	_, _, c.ok = relayBytes(metricsURL)
 	inAll, inCtl := gross("in")
 	outAll, outCtl := gross("out")
