@@ -29,7 +29,7 @@ func NewRecentHashes(bound int, ttl time.Duration) *RecentHashes {
 	return &RecentHashes{max: bound, ttl: ttl, at: make(map[uint64]int64), order: make([]uint64, 0, min(bound, 1024))}
 }
 
-// Add records h as seen at now and reports whether it was new: not seen within ttl.
+// Add records hash as seen at now and reports whether it was new: not seen within ttl.
 func (r *RecentHashes) Add(hash Hash, now time.Time) bool {
 	h := key(hash)
 	r.mu.Lock()
