@@ -174,8 +174,12 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 	if err := s.openWriter(ctx); err != nil {
 		return 0, err
 	}
-	if s.reserve == nil && len(batch) >= reserveFromRows {
-		s.reserve = newAllocReserve()
+	if want := reserveSlots(len(batch)); s.reserve == nil || s.reserve.slots < want {
+		old := s.reserve
+		s.reserve = newAllocReserve(want)
+		if old != nil {
+			old.release()
+		}
 	}
 	if err := s.sizeCache(ctx, len(batch)); err != nil {
 		s.dropWriter(err)

@@ -1,6 +1,8 @@
 package archive
 
 import (
+	"math/bits"
+
 	"modernc.org/libc"
 )
 
@@ -10,30 +12,36 @@ import (
 // block and frees it after the statement, so every insert statement of 1-10 KB messages
 // mapped, faulted in and unmapped pages anew: 29 % of the node's CPU at 10 KB x 1,000 msg/s.
 // Holding one block in each of a few pages keeps them (and their free blocks) mapped.
-// Should the allocator change, the reserve only costs its few hundred KiB.
+// Should the allocator change, the reserve only costs its 0.4-1.4 MiB.
 type allocReserve struct {
-	tls  *libc.TLS
-	held []uintptr
+	tls   *libc.TLS
+	held  []uintptr
+	slots int // free blocks per class it was made for
 }
 
 const (
-	allocPage        = 64 << 10 // modernc.org/memory's page size (its pages are aligned to it)
-	reserveMinClass  = 2 << 10
-	reserveMaxClass  = 16 << 10                 // larger blocks get pages of their own
-	reserveFreeSlots = 2*insertRowsPerStmt + 16 // a bound payload and the record built from it, per row
-	// reserveFromRows: the writer sets the reserve up at its first batch this large (about
-	// 100 msg/s, whose batches wait for CommitRows; 10 msg/s commits ~10 per MaxCommitDelay);
-	// below that the churn costs less than the reserve's pages.
-	reserveFromRows = 20
+	allocPage       = 64 << 10 // modernc.org/memory's page size (its pages are aligned to it)
+	reserveMinClass = 2 << 10
+	reserveMaxClass = 16 << 10 // larger blocks get pages of their own
 )
 
-// newAllocReserve leaves reserveFreeSlots free blocks of each class in pages it pins.
-func newAllocReserve() *allocReserve {
-	r := &allocReserve{tls: libc.NewTLS()}
+// reserveSlots is the free blocks per class a statement of up to rows rows needs: a bound
+// payload and the record built from it, per row, and some slack. Rows are rounded up to a power
+// of two so that the reserve is remade only a few times as batches grow. At 10 msg/s (about 10
+// rows per MaxCommitDelay) that is 48 blocks per class, 0.6 MiB resident (116, 1.4 MiB, from 33
+// rows); without it each commit of ten 10 KB messages mapped and unmapped about seven pages,
+// half the writer's CPU per message (BenchmarkSQLiteSmallBatches).
+func reserveSlots(rows int) int {
+	return min(2<<bits.Len(uint(max(rows-1, 0))), 2*insertRowsPerStmt) + 16
+}
+
+// newAllocReserve leaves slots free blocks of each class in pages it pins.
+func newAllocReserve(slots int) *allocReserve {
+	r := &allocReserve{tls: libc.NewTLS(), slots: slots}
 	for size := reserveMinClass; size <= reserveMaxClass; size <<= 1 {
 		var blocks []uintptr
 		pages := map[uintptr]bool{}
-		for len(blocks)-len(pages) < reserveFreeSlots {
+		for len(blocks)-len(pages) < slots {
 			p := libc.Xmalloc(r.tls, libc.Tsize_t(size))
 			if p == 0 {
 				break
