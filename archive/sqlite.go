@@ -146,16 +146,17 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 
 // The writer's page cache follows its load. Under a backlog (batches of bigBatchRows or more)
 // it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
-// fits in less, and 12 % of the insert CPU goes to re-reading it. Otherwise it keeps 8 MiB: a
-// page cache fills with payload pages written once and never read again, which was 55-75 MB
-// of the node's RSS at 10 KB x 1,000 msg/s. After lightAfter of batches no larger than
-// lightBatchRows (a few hundred msg/s at most) it keeps 2 MiB, SQLite's default and what
-// go-waku's and nwaku's stores run with: at 100 msg/s the 8 MiB cache was full of payload
-// pages within a minute. SQLite frees the pages beyond a lowered cache_size, so the large
-// cache lasts only while the backlog does (and a minute).
-// (Starting at 4 MiB instead of 8 left the writer at two thirds of its rate at 1M messages
-// even after growing to 64 MiB, in every run; 8 and 16 MiB did not. Why is not known; so the
-// writer starts at 8 MiB and a backlog never meets the light cache within lightAfter.)
+// fits in less, and 12 % of the insert CPU goes to re-reading it. Under a medium load it keeps
+// 8 MiB: a page cache fills with payload pages written once and never read again, which was
+// 55-75 MB of the node's RSS at 10 KB x 1,000 msg/s. While batches are no larger than
+// lightBatchRows (a few hundred msg/s at most), from the first batch on, and lightAfter after a
+// larger one, it keeps 2 MiB, SQLite's default and what go-waku's and nwaku's stores run with:
+// an 8 MiB cache filled with payload pages within 10 s at 10 KB x 100 msg/s. SQLite frees the
+// pages beyond a lowered cache_size, so the large cache lasts only while the backlog does (and
+// a minute).
+// (An earlier finding, that a writer starting at 4 MiB stayed at two thirds of its 1M-message
+// rate, did not hold: the code that started at 8 MiB showed the same slow runs on the same
+// machine, see docs/benchmarks.md.)
 const (
 	bigWriterCacheKiB   = 64 << 10
 	smallWriterCacheKiB = 8 << 10
@@ -247,8 +248,11 @@ func (s *sqliteDB) sizeCache(ctx context.Context, n int) error {
 	if n >= bigBatchRows {
 		s.bigUntil = now.Add(bigCacheHold)
 	}
-	if n > lightBatchRows || s.lightFrom.IsZero() {
+	switch {
+	case n > lightBatchRows:
 		s.lightFrom = now.Add(lightAfter)
+	case s.lightFrom.IsZero():
+		s.lightFrom = now // a light first batch starts light
 	}
 	want := smallWriterCacheKiB
 	switch {

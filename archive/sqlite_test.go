@@ -7,16 +7,16 @@ import (
 	"time"
 )
 
-// The writer's page cache starts at 8 MiB, becomes light after lightAfter of light batches,
-// large while batches of a backlog arrive (and held a while after), small again after a
-// medium batch.
+// The writer's page cache starts light under light batches, becomes small with a medium batch
+// and light again after lightAfter of light ones, large while batches of a backlog arrive (and
+// held a while after), small again after a medium batch.
 func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	a := open(t, backends()[0].url(t))
 	s := a.db.(*sqliteDB)
 	clock := time.Now()
 	s.now = func() time.Time { return clock }
 	ctx := context.Background()
-	ms := corpus(t, 2+bigBatchRows+1+(lightBatchRows+1)+2)
+	ms := corpus(t, 1+(lightBatchRows+1)+2+bigBatchRows+1+(lightBatchRows+1)+2)
 	step := func(what string, rows int, after time.Duration, want int) {
 		t.Helper()
 		clock = clock.Add(after)
@@ -32,8 +32,10 @@ func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 			t.Fatalf("%s: cache %d KiB, want %d", what, -v, want)
 		}
 	}
-	step("first light batch", 1, 0, smallWriterCacheKiB)
-	step("light batches past lightAfter", 1, lightAfter, lightWriterCacheKiB)
+	step("first light batch", 1, 0, lightWriterCacheKiB)
+	step("a medium batch", lightBatchRows+1, time.Second, smallWriterCacheKiB)
+	step("a light batch within lightAfter", 1, lightAfter/2, smallWriterCacheKiB)
+	step("a light batch past lightAfter", 1, lightAfter/2, lightWriterCacheKiB)
 	step("a backlog's batch", bigBatchRows, time.Second, bigWriterCacheKiB)
 	step("a light batch right after the backlog", 1, time.Second, bigWriterCacheKiB)
 	step("a medium batch after the hold", lightBatchRows+1, bigCacheHold, smallWriterCacheKiB)
