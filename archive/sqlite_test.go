@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,25 +86,15 @@ func TestSQLiteSmallBatchesReuseMemory(t *testing.T) {
 	var faults0 int64
 	for i, batch := range batches {
 		if i == warm {
-			faults0 = threadMinorFaults(t)
+			faults0 = minorFaults(t, rusageThread)
 		}
 		if _, err := s.insertBatch(ctx, batch, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	per := float64(threadMinorFaults(t)-faults0) / float64(30*rows)
+	per := float64(minorFaults(t, rusageThread)-faults0) / float64(30*rows)
 	t.Logf("%.2f minor page faults per message after warm-up", per)
 	if per > 2 {
 		t.Fatalf("%.2f minor page faults per message after warm-up, want < 2", per)
 	}
-}
-
-// threadMinorFaults is the calling OS thread's minor page faults (RUSAGE_THREAD, Linux).
-func threadMinorFaults(t *testing.T) int64 {
-	const rusageThread = 1
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return ru.Minflt
 }
