@@ -44,6 +44,24 @@ func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	step("a light batch past lightAfter", 1, lightAfter/2, lightWriterCacheKiB)
 }
 
+// The pooled readers keep SQLite's default 2 MiB page cache, not the writer's larger ones: a
+// walk of the whole store otherwise left up to 32 MiB of cached pages on every connection.
+func TestSQLiteReadersKeepASmallCache(t *testing.T) {
+	a := open(t, backends()[0].url(t))
+	s := a.db.(*sqliteDB)
+	ctx := context.Background()
+	if _, err := s.insertBatch(ctx, corpus(t, bigBatchRows), 1); err != nil { // the writer's cache goes big
+		t.Fatal(err)
+	}
+	var got int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if -got != readerCacheKiB || readerCacheKiB > lightWriterCacheKiB {
+		t.Fatalf("reader cache_size %d KiB, want %d (no more than the light writer's %d)", -got, readerCacheKiB, lightWriterCacheKiB)
+	}
+}
+
 // Commits are fsynced (synchronous=FULL, 2) only when asked; the default is NORMAL (1), on the
 // writer's connection and the readers' alike.
 func TestSQLiteFsyncCommits(t *testing.T) {
