@@ -49,11 +49,10 @@ type sqliteDB struct {
 	inserts map[int]*sql.Stmt
 	reserve *allocReserve
 	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink from the big
-	// cache, lightFrom when it may shrink to the light one (see sizeCache).
-	cacheKiB  int
-	bigUntil  time.Time
-	lightFrom time.Time
-	now       func() time.Time // the clock (tests)
+	// cache (see sizeCache).
+	cacheKiB int
+	bigUntil time.Time
+	now      func() time.Time // the clock (tests)
 }
 
 func openSQLite(path string, fsyncCommits bool) (driver, error) {
@@ -152,27 +151,19 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 
 // The writer's page cache follows its load. Under a backlog (batches of bigBatchRows or more)
 // it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
-// fits in less, and 12 % of the insert CPU goes to re-reading it. Under a medium load it keeps
-// 8 MiB: a page cache fills with payload pages written once and never read again, which was
-// 55-75 MB of the node's RSS at 10 KB x 1,000 msg/s. While batches are no larger than
-// lightBatchRows (a few hundred msg/s at most), from the first batch on, and lightAfter after a
-// larger one, it keeps 2 MiB, SQLite's default and what go-waku's and nwaku's stores run with:
-// an 8 MiB cache filled with payload pages within 10 s at 10 KB x 100 msg/s. SQLite frees the
-// pages beyond a lowered cache_size, so the large cache lasts only while the backlog does (and
-// a minute).
-// (An earlier finding, that a writer starting at 4 MiB stayed at two thirds of its 1M-message
-// rate, did not hold: the code that started at 8 MiB showed the same slow runs on the same
-// machine, see docs/benchmarks.md.)
+// fits in less, and 12 % of the insert CPU goes to re-reading it. Otherwise it keeps 2 MiB,
+// SQLite's default and what go-waku's and nwaku's stores run with: a larger cache fills with
+// payload pages written once and never read again (an 8 MiB one was 5-6 MB of the node's peak
+// RSS at 1,000 msg/s for no CPU that the runs could tell, a 64 MiB one 55-75 MB at 10 KB x
+// 1,000 msg/s). SQLite frees the pages beyond a lowered cache_size, so the large cache lasts
+// only while the backlog does (and a minute).
 const (
 	bigWriterCacheKiB   = 64 << 10
-	smallWriterCacheKiB = 8 << 10
 	lightWriterCacheKiB = 2 << 10
 	readerCacheKiB      = 2 << 10
 	readerIdleClose     = time.Minute
 	bigBatchRows        = 1_000
-	lightBatchRows      = 64
 	bigCacheHold        = time.Minute
-	lightAfter          = 10 * time.Second
 )
 
 // insertRowsPerStmt batches rows into multi-row INSERTs (6 params each; modernc binds positional
@@ -256,18 +247,9 @@ func (s *sqliteDB) sizeCache(ctx context.Context, n int) error {
 	if n >= bigBatchRows {
 		s.bigUntil = now.Add(bigCacheHold)
 	}
-	switch {
-	case n > lightBatchRows:
-		s.lightFrom = now.Add(lightAfter)
-	case s.lightFrom.IsZero():
-		s.lightFrom = now // a light first batch starts light
-	}
-	want := smallWriterCacheKiB
-	switch {
-	case now.Before(s.bigUntil):
+	want := lightWriterCacheKiB
+	if now.Before(s.bigUntil) {
 		want = bigWriterCacheKiB
-	case !now.Before(s.lightFrom):
-		want = lightWriterCacheKiB
 	}
 	if want == s.cacheKiB {
 		return nil

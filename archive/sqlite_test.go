@@ -8,16 +8,15 @@ import (
 	"time"
 )
 
-// The writer's page cache starts light under light batches, becomes small with a medium batch
-// and light again after lightAfter of light ones, large while batches of a backlog arrive (and
-// held a while after), small again after a medium batch.
+// The writer's page cache stays light under every batch short of a backlog, is large while
+// batches of a backlog arrive and for bigCacheHold after the last, then light again.
 func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	a := open(t, backends()[0].url(t))
 	s := a.db.(*sqliteDB)
 	clock := time.Now()
 	s.now = func() time.Time { return clock }
 	ctx := context.Background()
-	ms := corpus(t, 1+(lightBatchRows+1)+2+bigBatchRows+1+(lightBatchRows+1)+2)
+	ms := corpus(t, 1+(bigBatchRows-1)+bigBatchRows+3)
 	step := func(what string, rows int, after time.Duration, want int) {
 		t.Helper()
 		clock = clock.Add(after)
@@ -33,15 +32,12 @@ func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 			t.Fatalf("%s: cache %d KiB, want %d", what, -v, want)
 		}
 	}
-	step("first light batch", 1, 0, lightWriterCacheKiB)
-	step("a medium batch", lightBatchRows+1, time.Second, smallWriterCacheKiB)
-	step("a light batch within lightAfter", 1, lightAfter/2, smallWriterCacheKiB)
-	step("a light batch past lightAfter", 1, lightAfter/2, lightWriterCacheKiB)
+	step("first batch", 1, 0, lightWriterCacheKiB)
+	step("the largest batch short of a backlog", bigBatchRows-1, time.Second, lightWriterCacheKiB)
 	step("a backlog's batch", bigBatchRows, time.Second, bigWriterCacheKiB)
 	step("a light batch right after the backlog", 1, time.Second, bigWriterCacheKiB)
-	step("a medium batch after the hold", lightBatchRows+1, bigCacheHold, smallWriterCacheKiB)
-	step("a light batch within lightAfter", 1, lightAfter/2, smallWriterCacheKiB)
-	step("a light batch past lightAfter", 1, lightAfter/2, lightWriterCacheKiB)
+	step("a light batch within the hold", 1, bigCacheHold-2*time.Second, bigWriterCacheKiB)
+	step("a light batch after the hold", 1, 2*time.Second, lightWriterCacheKiB)
 }
 
 // The pooled readers keep SQLite's default 2 MiB page cache, not the writer's larger ones: a
