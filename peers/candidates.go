@@ -232,6 +232,7 @@ func (m *Manager) dialDone(p peer.ID, err error) {
 	}
 	wait := r.retry.Delay() // MinBackoff, then doubling with full jitter up to MaxBackoff
 	r.next = time.Now().Add(wait)
+	m.poke() // the loop times its next pass to a static peer's redial, or tries another candidate
 	if r.static && r.fails == 1 {
 		// Once per failure streak: the operator asked for this peer and must hear why it is
 		// missing; the retries that follow (with backoff) log at debug.

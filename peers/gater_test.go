@@ -22,14 +22,44 @@ import (
 // scoredRelay reports one peer as graylisted.
 type scoredRelay struct {
 	fakeRelay
-	mu  sync.Mutex
-	bad map[peer.ID]float64
+	mu      sync.Mutex
+	bad     map[peer.ID]float64
+	reads   int
+	changed chan struct{}
 }
 
 func (s *scoredRelay) Graylisted() map[peer.ID]float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reads++
 	return s.bad
+}
+
+func (s *scoredRelay) GraylistChanged() <-chan struct{} { return s.changed }
+
+func (s *scoredRelay) readCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// A peer graylisted between passes is disconnected when the relay signals it, not at the
+// next pass (an hour away here).
+func TestGraylistSignalDisconnectsAtOnce(t *testing.T) {
+	h := newHost(t, "")
+	bad := newHost(t, "")
+	rl := &scoredRelay{fakeRelay: fakeRelay{h: h, topic: "/waku/2/rs/16/3"}, changed: make(chan struct{}, 1)}
+	m := startManager(t, h, Config{Policy: Policy{Cluster: 16}, Interval: time.Hour})
+	if err := bad.Connect(context.Background(), info(h)); err != nil {
+		t.Fatal(err)
+	}
+	m.SetRelay(rl, 0)
+	eventually(t, "the pass SetRelay asks for", func() bool { return rl.readCount() > 0 })
+	rl.mu.Lock()
+	rl.bad = map[peer.ID]float64{bad.ID(): -12100}
+	rl.mu.Unlock()
+	rl.changed <- struct{}{}
+	eventually(t, "graylisted peer disconnected", func() bool { return !connected(h, bad.ID()) })
 }
 
 // rejections counts PeerRejected by reason.

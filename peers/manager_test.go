@@ -38,7 +38,9 @@ func info(h host.Host) peer.AddrInfo { return peer.AddrInfo{ID: h.ID(), Addrs: h
 
 func startManager(t *testing.T, h host.Host, cfg Config) *Manager {
 	t.Helper()
-	cfg.Interval = 50 * time.Millisecond
+	if cfg.Interval == 0 {
+		cfg.Interval = 50 * time.Millisecond
+	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = 50 * time.Millisecond
 	}
@@ -130,7 +132,8 @@ func (f *fakeRelay) TopicPeers(string) []peer.ID {
 }
 func (f *fakeRelay) MeshPeers(t string) []peer.ID { return nil }
 
-func (f *fakeRelay) Graylisted() map[peer.ID]float64 { return nil }
+func (f *fakeRelay) Graylisted() map[peer.ID]float64  { return nil }
+func (f *fakeRelay) GraylistChanged() <-chan struct{} { return nil }
 
 func TestFeedTopicPrefersShard(t *testing.T) {
 	h := newHost(t, "")
@@ -168,6 +171,28 @@ func TestFeedTopicPrefersShard(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d peers on the shard connected, want exactly Dlo=2", n)
 	}
+}
+
+// A topic that loses a peer is refilled at once, not at the next pass (an hour away here),
+// even when the first candidate tried is the peer that just went away.
+func TestTopicRefilledOnDisconnect(t *testing.T) {
+	h := newHost(t, "")
+	fr := &fakeRelay{h: h, topic: "/waku/2/rs/16/3"}
+	m := startManager(t, h, Config{Policy: Policy{Cluster: 16, Dlo: 1}, Interval: time.Hour})
+	hosts := map[peer.ID]host.Host{}
+	for range 2 {
+		a := newHost(t, "", RelayProtocol)
+		hosts[a.ID()] = a
+		m.AddCandidate(info(a), OriginDiscv5, &enr.Info{Caps: enr.Relay, Shards: &enr.RelayShards{Cluster: 16, Shards: []uint16{3}}})
+	}
+	m.SetRelay(fr, 0)
+	eventually(t, "a relay peer", func() bool { return len(fr.TopicPeers("")) == 1 })
+	gone := fr.TopicPeers("")[0]
+	hosts[gone].Close()
+	eventually(t, "the other relay peer", func() bool {
+		ps := fr.TopicPeers("")
+		return len(ps) == 1 && ps[0] != gone
+	})
 }
 
 func TestSelectPeer(t *testing.T) {
@@ -267,7 +292,8 @@ func TestStaticPeerReconnected(t *testing.T) {
 	}
 	s := start()
 	h := newHost(t, "")
-	startManager(t, h, Config{Static: []peer.AddrInfo{info(s)}, MaxBackoff: 200 * time.Millisecond})
+	// Passes an hour apart: the disconnect and each redial's backoff must wake the loop.
+	startManager(t, h, Config{Static: []peer.AddrInfo{info(s)}, MaxBackoff: 200 * time.Millisecond, Interval: time.Hour})
 	eventually(t, "static peer connected", func() bool { return connected(h, s.ID()) })
 	s.Close()
 	eventually(t, "static peer gone", func() bool { return !connected(h, s.ID()) })

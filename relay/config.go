@@ -25,7 +25,7 @@ type Config struct {
 	SubscriptionBuffer int
 	// PeerStatsInterval is how often Metrics.TopicPeers is reported (default 5 s).
 	PeerStatsInterval time.Duration
-	// ScoreInterval is how often PeerScore's snapshot is refreshed (default 1 s).
+	// ScoreInterval is how often PeerScore's snapshot is refreshed (default 5 s).
 	ScoreInterval time.Duration
 	// Metrics receives counters; nil means none.
 	Metrics Metrics

@@ -36,7 +36,10 @@ const (
 	DefaultPeerOutboundQueueSize = 4096
 	DefaultSubscriptionBuffer    = 4096
 	DefaultPeerStatsInterval     = 5 * time.Second
-	DefaultScoreInterval         = time.Second
+	// DefaultScoreInterval: a 1 s snapshot was a quarter of an idle node's wake-ups; gossipsub
+	// already ignores a graylisted peer's RPCs, the snapshot only lets the peer manager
+	// disconnect it, which a few seconds later does as well.
+	DefaultScoreInterval = 5 * time.Second
 	// DefaultIdleTopicTTL matches gossipsub's fanout TTL: publishing state for a topic we are
 	// not subscribed to lives that long anyway.
 	DefaultIdleTopicTTL = time.Minute
@@ -72,6 +75,8 @@ type Relay struct {
 	// drops such a message unsent but reports success, so PublishEnvelope answers
 	// message.ErrDuplicate itself (nwaku: not_published_to_any_peer).
 	seen *message.RecentHashes
+	// graylistCh carries GraylistChanged's signal (one pending at most).
+	graylistCh chan struct{}
 	// pubsubLog rate-limits the library's log lines per cause.
 	pubsubLog *lograte.Handler
 	ps        *pubsub.PubSub
@@ -124,9 +129,10 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		h: h, cfg: cfg, sink: sink, log: cfg.Logger.With("component", "relay"),
 		tr: newTracer(cfg.Metrics), maxSize: maxSize, ctx: ctx, cancel: cancel,
 		topics: make(map[string]*joinedTopic), subs: make(map[string]*subscription),
-		filter: newTopicFilter(cfg.Clusters, cfg.MaxUnservedTopics),
-		seen:   message.NewRecentHashes(maxSeen, cfg.Params.SeenMessagesTTL),
+		graylistCh: make(chan struct{}, 1),
+		seen:       message.NewRecentHashes(maxSeen, cfg.Params.SeenMessagesTTL),
 	}
+	r.filter = newTopicFilter(cfg.Clusters, cfg.MaxUnservedTopics, r.notifyGraylist)
 	r.tr.onRemove = r.filter.forget
 	r.tr.serves = r.filter.serves
 	r.pubsubLog = lograte.New(cfg.Logger.Handler(), pubsubLogInterval, nil)

@@ -339,3 +339,27 @@ func TestPublishDuplicate(t *testing.T) {
 		t.Fatalf("a new message: %v", err)
 	}
 }
+
+// A score snapshot with a peer below the graylist threshold signals GraylistChanged, so the
+// peer manager disconnects it without waiting for its next pass; one without does not.
+func TestScoreSnapshotSignalsGraylist(t *testing.T) {
+	cfg := testConfig(nil)
+	cfg.ScoreInterval = time.Hour // only this test's snapshots
+	r := newRelay(t, testhost.New(t), cfg, nil)
+	bad := peer.ID("bad")
+	r.setScores(map[peer.ID]float64{bad: -5})
+	select {
+	case <-r.GraylistChanged():
+		t.Fatal("signalled for a peer above the threshold")
+	default:
+	}
+	r.setScores(map[peer.ID]float64{bad: GraylistThreshold - 1})
+	select {
+	case <-r.GraylistChanged():
+	default:
+		t.Fatal("no signal for a peer below the threshold")
+	}
+	if _, ok := r.Graylisted()[bad]; !ok {
+		t.Fatal("peer below the threshold not graylisted")
+	}
+}

@@ -6,7 +6,27 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-func (r *Relay) setScores(s map[peer.ID]float64) { r.scores.Store(&s) }
+func (r *Relay) setScores(s map[peer.ID]float64) {
+	r.scores.Store(&s)
+	for _, v := range s {
+		if v < GraylistThreshold {
+			r.notifyGraylist()
+			return
+		}
+	}
+}
+
+// GraylistChanged is signalled when Graylisted may have grown (a score snapshot with a peer
+// below the threshold, a peer flagged), so that the peer manager acts on it at once rather
+// than at its next pass.
+func (r *Relay) GraylistChanged() <-chan struct{} { return r.graylistCh }
+
+func (r *Relay) notifyGraylist() {
+	select {
+	case r.graylistCh <- struct{}{}:
+	default:
+	}
+}
 
 // Graylisted lists the peers whose gossipsub score was below GraylistThreshold in the last
 // snapshot (Config.ScoreInterval), with their scores. The peer manager disconnects and bans them.

@@ -39,11 +39,12 @@ type topicFilter struct {
 	joined   map[string]int // topic → join count (a topic is joined once; Close may race a rejoin)
 	unserved map[peer.ID]int
 	flagged  map[peer.ID]struct{}
+	onFlag   func() // called (without the lock) when a peer is flagged
 }
 
-func newTopicFilter(clusters []uint16, maxUnserved int) *topicFilter {
+func newTopicFilter(clusters []uint16, maxUnserved int, onFlag func()) *topicFilter {
 	f := &topicFilter{clusters: map[uint16]bool{}, maxUnserved: maxUnserved, joined: map[string]int{},
-		unserved: map[peer.ID]int{}, flagged: map[peer.ID]struct{}{}}
+		unserved: map[peer.ID]int{}, flagged: map[peer.ID]struct{}{}, onFlag: onFlag}
 	for _, c := range clusters {
 		f.clusters[c] = true
 	}
@@ -76,10 +77,14 @@ func (f *topicFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pubsubpb
 	if unserved > 0 {
 		f.mu.Lock()
 		f.unserved[from] += unserved
-		if f.unserved[from] > f.maxUnserved {
+		flag := f.unserved[from] > f.maxUnserved
+		if flag {
 			f.flagged[from] = struct{}{}
 		}
 		f.mu.Unlock()
+		if flag && f.onFlag != nil {
+			f.onFlag()
+		}
 	}
 	return kept, nil
 }

@@ -102,7 +102,14 @@ func TestPeerAnnouncingUnservedTopicsIsGraylisted(t *testing.T) {
 		topics[i] = fmt.Sprintf("/flood/%d", i)
 	}
 	rp.send(t, &pubsubpb.RPC{Subscriptions: subOpts(topics...)})
-	waitFor(t, "flooding peer graylisted", func() bool { _, ok := r.Graylisted()[rp.h.ID()]; return ok })
+	select { // the peer manager is told at once
+	case <-r.GraylistChanged():
+	case <-time.After(15 * time.Second):
+		t.Fatal("flooding peer flagged without a GraylistChanged signal")
+	}
+	if _, ok := r.Graylisted()[rp.h.ID()]; !ok {
+		t.Fatal("flooding peer not graylisted")
+	}
 	rp.subscribe(t, testTopic) // dropped unread
 	waitFor(t, "honest peer tracked", func() bool { return slices.Contains(r.TopicPeers(testTopic), honest.h.ID()) })
 	if _, ok := r.Graylisted()[honest.h.ID()]; ok {
