@@ -72,7 +72,8 @@ type Config struct {
 	// MaxFailures forgets a non-static candidate after this many failed dials (default 5).
 	MaxFailures int
 	// Interval between maintenance passes (default DefaultInterval). A pass also runs when a
-	// peer disconnects and when a static peer's redial falls due.
+	// peer disconnects, a dial fails, a static peer's redial falls due and the relay signals
+	// a graylisted peer.
 	Interval time.Duration
 	// Gater is the host's connection gater (libp2p.ConnectionGater): the manager bans through
 	// it and SetPolicy sets its colocation limit (until then it keeps its own). nil: the
@@ -114,10 +115,10 @@ const DefaultColocationLimit = 5
 // comes back any sooner would still carry the score that got it banned.
 const DefaultGraylistBackoff = 10 * time.Minute
 
-// DefaultInterval spaces the maintenance passes that nothing asked for. They were 1 s apart:
-// with the relay's 1 s score snapshot, half the wake-ups of an idle node (21 context switches
-// a second, 10 with both at 10 s), while everything a pass reacts to quickly (a disconnect, a
-// static redial falling due) wakes the loop itself.
+// DefaultInterval spaces the maintenance passes that nothing asked for. At 1 s, with the
+// relay's 1 s score snapshot, they were half the wake-ups of an idle node (21 context switches
+// a second, 11 with both at 5 s); what a pass must answer quickly (a disconnect, a failed dial,
+// a static redial falling due, a graylisted peer) wakes the loop itself.
 const DefaultInterval = 5 * time.Second
 
 // minPassGap keeps passes that events ask for apart, so a burst of disconnects is one pass.
