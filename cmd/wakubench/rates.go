@@ -29,6 +29,7 @@ type rateRow struct {
 	StoreErr          error   // the store walk failed (go-waku's legacy store times out under load)
 	Cores             float64 // node CPU time / wall time over the step
 	PeakRSSKB         int     // VmHWM: the node's peak resident set, start-up included
+	WalkPeakRSSKB     int     // VmHWM after the store walk: what answering a history query adds
 	P50, P99          time.Duration
 	HasBytes          bool    // the node exports waku_relay_network_bytes_total (go-waku does not)
 	BytesIn, BytesOut float64 // the node's gross relay bytes (RPC frames) per message sent
@@ -109,8 +110,8 @@ func rates(args []string) error {
 	return nil
 }
 
-const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r rateRow) markdown() string {
 	in, out := "–", "–"
@@ -121,8 +122,8 @@ func (r rateRow) markdown() string {
 	if r.StoreErr != nil {
 		stored = "walk failed"
 	}
-	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %.3f | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
-		r.Delivered, r.lost(), stored, r.Cores, mb(r.PeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %.3f | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), stored, r.Cores, mb(r.PeakRSSKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
 }
 
 func mb(kb int) float64 { return float64(kb) / 1024 }
@@ -299,6 +300,9 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 	if row.Stored, err = legacyStoreCount(recv, r.addr); err != nil {
 		row.StoreErr = err
 		fmt.Fprintf(os.Stderr, "wakubench: %s, %d msg/s x %d B: store walk: %v\n", row.Kind, rate, size, err)
+	}
+	if _, row.WalkPeakRSSKB, err = treeUsage(r.pid()); err != nil {
+		return row, err
 	}
 	return row, nil
 }

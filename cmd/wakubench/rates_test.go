@@ -67,7 +67,7 @@ func TestRatesStep(t *testing.T) {
 			if row.Sent < 10 || row.Delivered != row.Sent || row.Stored != row.Sent {
 				t.Fatalf("sent %d, delivered %d, stored %d: want every message forwarded and stored", row.Sent, row.Delivered, row.Stored)
 			}
-			if row.PeakRSSKB <= 0 || row.Cores <= 0 || row.P99 <= 0 {
+			if row.PeakRSSKB <= 0 || row.WalkPeakRSSKB < row.PeakRSSKB || row.Cores <= 0 || row.P99 <= 0 {
 				t.Fatalf("implausible row: %+v", row)
 			}
 			// Ours: each message entered the node once and left it at least once (to the receiver).
@@ -87,7 +87,7 @@ func TestRateStepsAndComparison(t *testing.T) {
 	rows := []rateRow{
 		{Kind: kindOurs, Size: 1024, Rate: 10, Sent: 300, Delivered: 300, Cores: 0.02, PeakRSSKB: 40 * 1024, P50: 300 * time.Microsecond, P99: time.Millisecond, HasBytes: true, BytesIn: 1100, BytesOut: 1200},
 		{Kind: kindGoWaku, Size: 1024, Rate: 10, Sent: 300, Delivered: 297, Cores: 0.04, PeakRSSKB: 50 * 1024, P50: 600 * time.Microsecond, P99: 2 * time.Millisecond},
-		{Kind: kindOurs, Size: 10240, Rate: 7500, Sent: 10, Delivered: 0, Cores: 1, PeakRSSKB: 1024},
+		{Kind: kindOurs, Size: 10240, Rate: 7500, Sent: 10, Delivered: 0, Cores: 1, PeakRSSKB: 1024, WalkPeakRSSKB: 2048},
 	}
 	got := comparison(rows)
 	wantRow := "| 1 KB × 10 msg/s | 0.020 / 0.040 | 0.50× | 40.0 / 50.0 MB | 0.80× | 300µs / 600µs | 0.50× | 1ms / 2ms | 0.50× | 0 / 3 |"
@@ -114,7 +114,7 @@ func TestRateStepsAndComparison(t *testing.T) {
 	if md := rows[1].markdown(); !strings.HasSuffix(md, "| – | – |") {
 		t.Fatalf("go-waku row must show – for relay bytes: %s", md)
 	}
-	if md := rows[2].markdown(); !strings.Contains(md, "| 1.0 MB | – | – |") {
+	if md := rows[2].markdown(); !strings.Contains(md, "| 1.0 MB | 2.0 MB | – | – |") {
 		t.Fatalf("a step with no delivery has no latency: %s", md)
 	}
 }
