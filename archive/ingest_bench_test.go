@@ -79,7 +79,7 @@ func BenchmarkSQLiteSmallBatches(b *testing.B) {
 	for _, size := range []int{1 << 10, 10 << 10} {
 		for _, rows := range []int{1, 10} {
 			b.Run(fmt.Sprintf("%dB-x%d", size, rows), func(b *testing.B) {
-				warm := 12 << 20 / (size * rows) // past the writer's page cache (at most 8 MiB) first
+				warm := 12 << 20 / (size * rows) // past the writer's page cache (2 MiB at these batches) first
 				s, batches := smallBatches(b, size, rows, warm+b.N)
 				ctx := context.Background()
 				for _, batch := range batches[:warm] {

@@ -82,7 +82,7 @@ func (f *topicFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pubsubpb
 			f.flagged[from] = struct{}{}
 		}
 		f.mu.Unlock()
-		if flag && f.onFlag != nil {
+		if flag {
 			f.onFlag()
 		}
 	}
