@@ -115,12 +115,15 @@ func scoreThresholds() *pubsub.PeerScoreThresholds {
 }
 
 // scoreRecordTTL is how long the peer score keeps a message's delivery record (which peers
-// sent it). go-libp2p-pubsub defaults it to the seen TTL (2 min): 120,000 records, about 6.5 MB
-// of live heap at 1,000 msg/s. A record is read for duplicates that arrive while the message is
-// validated (credited or penalised with it) and for duplicates of a message found invalid;
-// delivery times feed only mesh delivery scoring, which relay.md leaves off. Duplicates later
-// than this are still dropped by the seen cache, unscored.
-const scoreRecordTTL = 30 * time.Second
+// sent it). A record is read for duplicates that arrive while the message is validated
+// (credited or penalised with it) and for duplicates of a message found invalid, which come
+// within a peer's message history (6 heartbeats in nwaku); delivery times feed only mesh
+// delivery scoring, which relay.md leaves off. Later duplicates are still dropped by the seen
+// cache, unscored. go-libp2p-pubsub sweeps the records once a minute, so each lives this
+// long plus up to a minute: at 1,000 msg/s a record costs ~170 heap bytes, and 30 s held
+// 14 MB after 3 minutes (docs/benchmarks.md); the library's default, the 2-minute seen TTL,
+// would hold twice that.
+const scoreRecordTTL = 6 * time.Second
 
 // scoreParams are the global peer score params from relay.md. Topic params are set per topic
 // on join (topicScoreParams) because topics come and go.
