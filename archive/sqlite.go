@@ -156,7 +156,8 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // payload pages written once and never read again (an 8 MiB one was 5-6 MB of the node's peak
 // RSS at 1,000 msg/s for no CPU that the runs could tell, a 64 MiB one 55-75 MB at 10 KB x
 // 1,000 msg/s). SQLite frees the pages beyond a lowered cache_size, so the large cache lasts
-// only while the backlog does (and a minute).
+// only while the backlog does (and a minute). In RSS each costs about twice its size:
+// modernc.org/memory puts a 4 KiB page and SQLite's header in an 8 KiB slot (docs/benchmarks.md).
 const (
 	bigWriterCacheKiB   = 64 << 10
 	lightWriterCacheKiB = 2 << 10
