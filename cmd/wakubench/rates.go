@@ -30,12 +30,17 @@ type rateRow struct {
 	Cores             float64 // node CPU time / wall time over the step
 	PeakRSSKB         int     // VmHWM: the node's peak resident set, start-up included
 	WalkPeakRSSKB     int     // VmHWM after the store walk: what answering a history query adds
+	PeakAnonKB        int     // the largest RssAnon sampled during the load (anonPeak)
 	P50, P99          time.Duration
 	HasBytes          bool    // the node exports waku_relay_network_bytes_total (go-waku does not)
 	BytesIn, BytesOut float64 // the node's gross relay bytes (RPC frames) per message sent
 }
 
 func (r rateRow) lost() int { return r.Sent - r.Delivered }
+
+// anonSampleEvery is how often a step samples the node's RssAnon: a GC cycle at 1,000 msg/s
+// takes longer, so the sampled peak misses little of the true one.
+const anonSampleEvery = 100 * time.Millisecond
 
 // ratesConfig is what the rates mode measures; the flags fill it.
 type ratesConfig struct {
@@ -110,8 +115,8 @@ func rates(args []string) error {
 	return nil
 }
 
-const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | peak RssAnon | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r rateRow) markdown() string {
 	in, out := "–", "–"
@@ -122,8 +127,8 @@ func (r rateRow) markdown() string {
 	if r.StoreErr != nil {
 		stored = "walk failed"
 	}
-	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %.3f | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
-		r.Delivered, r.lost(), stored, r.Cores, mb(r.PeakRSSKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %.3f | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), stored, r.Cores, mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
 }
 
 func mb(kb int) float64 { return float64(kb) / 1024 }
@@ -143,8 +148,8 @@ func (r rateRow) latency(d time.Duration) string {
 // the CPU range in brackets and sums the losses.
 func comparison(rows []rateRow) string {
 	var b strings.Builder
-	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | lost ours / go-waku |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | peak RssAnon ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | lost ours / go-waku |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	type step struct{ size, rate int }
 	var order []step
 	runs := map[step]map[string][]rateRow{}
@@ -168,9 +173,9 @@ func comparison(rows []rateRow) string {
 			}
 			return float64(d)
 		}
-		fmt.Fprintf(&b, "| %s × %d msg/s | %s / %s | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
+		fmt.Fprintf(&b, "| %s × %d msg/s | %s / %s | %s | %.1f / %.1f MB | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
 			sizeLabel(k.size), k.rate, coresCell(ours, o), coresCell(gw, g), ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
-			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, g)),
+			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), mb(o.PeakAnonKB), mb(g.PeakAnonKB), ratio(float64(o.PeakAnonKB), float64(g.PeakAnonKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, g)),
 			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, g)), lostSum(ours), lostSum(gw))
 	}
 	return b.String()
@@ -190,6 +195,7 @@ func medianRow(rs []rateRow) rateRow {
 	m := rateRow{Kind: rs[0].Kind, Size: rs[0].Size, Rate: rs[0].Rate}
 	m.Cores = med(func(r rateRow) float64 { return r.Cores })
 	m.PeakRSSKB = int(med(func(r rateRow) float64 { return float64(r.PeakRSSKB) }))
+	m.PeakAnonKB = int(med(func(r rateRow) float64 { return float64(r.PeakAnonKB) }))
 	m.P50 = time.Duration(med(func(r rateRow) float64 { return float64(r.P50) }))
 	m.P99 = time.Duration(med(func(r rateRow) float64 { return float64(r.P99) }))
 	for _, r := range rs {
@@ -273,9 +279,11 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		return row, err
 	}
 	start := time.Now()
+	anon := startAnonPeak(r.pid(), anonSampleEvery)
 	var seq uint64
 	row.Sent = publishAt(context.Background(), pub, rate, size, c.Dur, &seq)
 	lat := collect(sub, 0, seq, c.Quiet)
+	row.PeakAnonKB = anon.Stop()
 	cpu1, peak, err := treeUsage(r.pid())
 	if err != nil {
 		return row, err
