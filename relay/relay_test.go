@@ -362,4 +362,18 @@ func TestScoreSnapshotSignalsGraylist(t *testing.T) {
 	if _, ok := r.Graylisted()[bad]; !ok {
 		t.Fatal("peer below the threshold not graylisted")
 	}
+	// The same peer still below it (its score is retained after the ban): no new signal.
+	r.setScores(map[peer.ID]float64{bad: GraylistThreshold - 2})
+	select {
+	case <-r.GraylistChanged():
+		t.Fatal("signalled again for a peer already below the threshold")
+	default:
+	}
+	worse := peer.ID("worse")
+	r.setScores(map[peer.ID]float64{bad: GraylistThreshold - 2, worse: GraylistThreshold - 1})
+	select {
+	case <-r.GraylistChanged():
+	default:
+		t.Fatal("no signal for a second peer below the threshold")
+	}
 }

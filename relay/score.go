@@ -6,18 +6,24 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
+// setScores stores a score snapshot and signals GraylistChanged when a peer is below the
+// graylist threshold that was not in the previous snapshot. gossipsub keeps a disconnected
+// peer's score for RetainScore (10 min), so a banned peer stays below it in every snapshot.
 func (r *Relay) setScores(s map[peer.ID]float64) {
-	r.scores.Store(&s)
-	for _, v := range s {
-		if v < GraylistThreshold {
+	var prev map[peer.ID]float64
+	if p := r.scores.Swap(&s); p != nil {
+		prev = *p
+	}
+	for id, v := range s {
+		if old, ok := prev[id]; v < GraylistThreshold && (!ok || old >= GraylistThreshold) {
 			r.notifyGraylist()
 			return
 		}
 	}
 }
 
-// GraylistChanged is signalled when Graylisted may have grown (a score snapshot with a peer
-// below the threshold, a peer flagged), so that the peer manager acts on it at once rather
+// GraylistChanged is signalled when Graylisted may have grown (a peer newly below the
+// threshold in a score snapshot, a peer flagged), so that the peer manager acts on it at once rather
 // than at its next pass.
 func (r *Relay) GraylistChanged() <-chan struct{} { return r.graylistCh }
 
