@@ -50,6 +50,14 @@ func (r *RecentHashes) Add(hash Hash, now time.Time) bool {
 	return true
 }
 
+// Has reports whether hash was added within ttl of now, without recording it.
+func (r *RecentHashes) Has(hash Hash, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.at[key(hash)]
+	return ok && (r.ttl <= 0 || time.Duration(now.UnixNano()-t) <= r.ttl)
+}
+
 func key(h Hash) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
 
 // Len is the number of hashes held.

@@ -27,6 +27,16 @@ func TestRecentHashes(t *testing.T) {
 	if !r.Add(a, now) || r.Add(b, now) {
 		t.Fatal("the key is the first 8 bytes")
 	}
+	hasAt := NewRecentHashes(4, time.Minute)
+	if hasAt.Has(h(7), now) {
+		t.Fatal("Has of a hash never added")
+	}
+	hasAt.Add(h(7), now)
+	// Has at +30 s must not renew the hash (Add does), so it is gone at +1 min +1 ns.
+	if !hasAt.Has(h(7), now.Add(30*time.Second)) || !hasAt.Has(h(7), now.Add(time.Minute)) ||
+		hasAt.Has(h(7), now.Add(time.Minute+1)) {
+		t.Fatal("Has must hold a hash for its ttl from Add, and no longer")
+	}
 	forever := NewRecentHashes(4, 0)
 	if !forever.Add(h(1), now) || forever.Add(h(1), now.Add(time.Hour)) {
 		t.Fatal("ttl 0 forgets")

@@ -24,7 +24,14 @@ type Params struct {
 	PruneBackoff                     time.Duration
 	UnsubscribeBackoff               time.Duration
 	GossipFactor                     float64
-	SeenMessagesTTL                  time.Duration
+	// SeenMessagesTTL is the duplicate window: a message seen within it is neither delivered
+	// nor relayed again, and publishing it again answers message.ErrDuplicate.
+	SeenMessagesTTL time.Duration
+	// GossipSeenTTL is how long gossipsub's own seen cache keeps a message ID (0: the whole
+	// SeenMessagesTTL). Below SeenMessagesTTL, relay's bounded hash set recognises the older
+	// duplicates (up to 65,536 of them), and the library's cache, which grows with the rate
+	// and is swept only once a minute, stays small.
+	GossipSeenTTL time.Duration
 	// FloodPublish sends our own messages to every topic peer above the publish threshold,
 	// not only the mesh.
 	FloodPublish bool
@@ -36,7 +43,8 @@ type Params struct {
 }
 
 // DefaultParams are the node's gossipsub parameters: nwaku's (NwakuParams) with a leaner mesh,
-// D 4, Dlo 3, Dhi 5, Dscore 5, Dout 1, and 4 heartbeats of message history instead of 6.
+// D 4, Dlo 3, Dhi 5, Dscore 5, Dout 1, 4 heartbeats of message history instead of 6, and
+// gossipsub's seen cache kept 30 s instead of 2 min.
 func DefaultParams() Params {
 	p := NwakuParams()
 	// The mesh degrees wakusim chose (docs/scaling.md): 2.7 copies per message instead of nwaku's
@@ -49,6 +57,11 @@ func DefaultParams() Params {
 	// of the node's live heap: 6 → 4 took RSS at 10 KB × 1,000 msg/s from 182 to 134 MB with
 	// the same delivery in wakusim under churn and loss (docs/scaling.md, docs/benchmarks.md).
 	p.HistoryLength = 4
+	// A message reaches a node within a few heartbeats of gossip per hop, so a late duplicate
+	// after 30 s is rare; relay's own hash set still answers it for the full 2 minutes (for the
+	// last 65,536 messages: at 1,000 msg/s that is 65 s). At 1,000 msg/s the library's cache
+	// held 180,000 IDs (12.6 MB of heap, plus 3.5 MB of ID strings) after 3 minutes.
+	p.GossipSeenTTL = 30 * time.Second
 	return p
 }
 
@@ -67,10 +80,19 @@ func NwakuParams() Params {
 		UnsubscribeBackoff: 5 * time.Second,
 		GossipFactor:       0.25,
 		SeenMessagesTTL:    2 * time.Minute,
+		GossipSeenTTL:      2 * time.Minute,
 		FloodPublish:       true,
 		IDontWant:          true,
 		PeerExchange:       true,
 	}
+}
+
+// gossipSeenTTL is GossipSeenTTL, or SeenMessagesTTL where that is unset or shorter.
+func (p Params) gossipSeenTTL() time.Duration {
+	if p.GossipSeenTTL <= 0 || p.GossipSeenTTL > p.SeenMessagesTTL {
+		return p.SeenMessagesTTL
+	}
+	return p.GossipSeenTTL
 }
 
 func (p Params) gossipSub() pubsub.GossipSubParams {

@@ -52,8 +52,8 @@ const (
 // ErrClosed is returned by calls on a closed Relay.
 var ErrClosed = errors.New("relay closed")
 
-// maxSeen bounds the hashes kept for the duplicate answer; an older duplicate is published
-// and dropped by gossipsub unanswered, as before.
+// maxSeen bounds the hashes kept for duplicates; an older duplicate is published and dropped
+// by gossipsub unanswered (or, past gossipsub's seen TTL, relayed again).
 const maxSeen = 1 << 16
 
 // Sink receives every accepted message on a subscribed topic, once, whether it was published
@@ -71,9 +71,10 @@ type Relay struct {
 	log    *slog.Logger
 	tr     *tracer
 	filter *topicFilter
-	// seen holds what relay delivered or published within gossipsub's seen window: gossipsub
+	// seen holds what relay delivered or published within Params.SeenMessagesTTL: gossipsub
 	// drops such a message unsent but reports success, so PublishEnvelope answers
-	// message.ErrDuplicate itself (nwaku: not_published_to_any_peer).
+	// message.ErrDuplicate itself (nwaku: not_published_to_any_peer), and the validator
+	// ignores a remote duplicate that gossipsub's shorter seen cache has forgotten.
 	seen *message.RecentHashes
 	// graylistCh carries GraylistChanged's signal (one pending at most).
 	graylistCh chan struct{}
@@ -142,7 +143,7 @@ func New(h host.Host, cfg Config, sink Sink) (*Relay, error) {
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(MsgID),
-		pubsub.WithSeenMessagesTTL(p.SeenMessagesTTL),
+		pubsub.WithSeenMessagesTTL(p.gossipSeenTTL()),
 		// Never below pubsub's 1 MiB default: other implementations may batch several
 		// messages into one RPC frame.
 		pubsub.WithMaxMessageSize(max(maxSize+rpcOverhead, pubsub.DefaultMaxMessageSize)),

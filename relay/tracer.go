@@ -103,6 +103,8 @@ func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	switch reason {
 	case pubsub.RejectValidationFailed:
 		// Counted with its precise reason by the validator.
+	case pubsub.RejectValidationIgnored:
+		// The validator ignores only a late duplicate: not a rejection.
 	case pubsub.RejectValidationQueueFull:
 		t.m.MessageDropped(topic, DropValidationQueue)
 	case pubsub.RejectValidationThrottled:

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,6 +37,10 @@ func (r *Relay) validateRemote(msg *pubsub.Message) pubsub.ValidationResult {
 		r.cfg.Metrics.MessageRejected(topic, reason(err))
 		r.log.Debug("reject invalid message", "topic", topic, "from", msg.ReceivedFrom, "err", err)
 		return pubsub.ValidationReject
+	}
+	if r.seen.Has(env.Hash, time.Now()) {
+		// Delivered before, longer ago than gossipsub's seen cache remembers (GossipSeenTTL).
+		return pubsub.ValidationIgnore
 	}
 	msg.ValidatorData = env
 	return pubsub.ValidationAccept

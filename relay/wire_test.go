@@ -228,7 +228,8 @@ func FuzzValidate(f *testing.F) {
 	f.Add([]byte{0x0a, 0x01})
 	f.Add([]byte{})
 	rules := testRules()
-	r := &Relay{cfg: Config{Rules: rules, Metrics: nopMetrics{}}, maxSize: message.DefaultMaxMessageSize, log: slog.New(slog.DiscardHandler)}
+	r := &Relay{cfg: Config{Rules: rules, Metrics: nopMetrics{}}, maxSize: message.DefaultMaxMessageSize, log: slog.New(slog.DiscardHandler),
+		seen: message.NewRecentHashes(maxSeen, time.Minute)}
 	topic := testTopic
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg := &pubsub.Message{Message: &pubsubpb.Message{Data: data, Topic: &topic}}
