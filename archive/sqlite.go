@@ -49,9 +49,10 @@ type sqliteDB struct {
 	inserts map[int]*sql.Stmt
 	reserve *allocReserve
 	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink from the big
-	// cache (see sizeCache).
+	// cache; bigRun counts the backlog-sized batches in a row (see sizeCache).
 	cacheKiB int
 	bigUntil time.Time
+	bigRun   int
 	now      func() time.Time // the clock (tests)
 }
 
@@ -149,8 +150,8 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 	return tx.Commit()
 }
 
-// The writer's page cache follows its load. Under a backlog (batches of bigBatchRows or more)
-// it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
+// The writer's page cache follows its load. Under a backlog (bigBacklogBatches batches in a
+// row of bigBatchRows or more) it gets 64 MiB: at 1M messages the hash index, whose pages inserts hit at random, no longer
 // fits in less, and 12 % of the insert CPU goes to re-reading it. Otherwise it keeps 2 MiB,
 // SQLite's default and what go-waku's and nwaku's stores run with: a larger cache fills with
 // payload pages written once and never read again (an 8 MiB one was 5-6 MB of the node's peak
@@ -158,7 +159,11 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // 1,000 msg/s). SQLite frees the pages beyond a lowered cache_size, so the large cache lasts
 // only while the backlog does (and a minute). In RSS each costs about twice its size:
 // modernc.org/memory puts a 4 KiB page and SQLite's header in an 8 KiB slot (docs/benchmarks.md).
+// One large batch is not a backlog: after a commit stalls for a second at 1,000 msg/s the next
+// batch holds 1,000 rows and the one after is small again, while the big cache, filling for
+// a minute with pages written once, lifted the node's peak RSS by up to 55 MB.
 const (
+	bigBacklogBatches   = 2
 	bigWriterCacheKiB   = 64 << 10
 	lightWriterCacheKiB = 2 << 10
 	readerCacheKiB      = 2 << 10
@@ -245,7 +250,9 @@ func (s *sqliteDB) openWriter(ctx context.Context) (err error) {
 // sizeCache sets the writer's page cache for a batch of n rows (see bigWriterCacheKiB).
 func (s *sqliteDB) sizeCache(ctx context.Context, n int) error {
 	now := s.now()
-	if n >= bigBatchRows {
+	if n < bigBatchRows {
+		s.bigRun = 0
+	} else if s.bigRun++; s.bigRun >= bigBacklogBatches {
 		s.bigUntil = now.Add(bigCacheHold)
 	}
 	want := lightWriterCacheKiB

@@ -8,15 +8,16 @@ import (
 	"time"
 )
 
-// The writer's page cache stays light under every batch short of a backlog, is large while
-// batches of a backlog arrive and for bigCacheHold after the last, then light again.
+// The writer's page cache stays light under every batch short of a backlog, and under one
+// large batch between small ones (a stall caught up), is large while a backlog's batches
+// arrive in a row and for bigCacheHold after the last, then light again.
 func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	a := open(t, backends()[0].url(t))
 	s := a.db.(*sqliteDB)
 	clock := time.Now()
 	s.now = func() time.Time { return clock }
 	ctx := context.Background()
-	ms := corpus(t, 1+(bigBatchRows-1)+bigBatchRows+3)
+	ms := corpus(t, 1+(bigBatchRows-1)+3*bigBatchRows+4)
 	step := func(what string, rows int, after time.Duration, want int) {
 		t.Helper()
 		clock = clock.Add(after)
@@ -34,7 +35,10 @@ func TestSQLiteWriterCacheFollowsLoad(t *testing.T) {
 	}
 	step("first batch", 1, 0, lightWriterCacheKiB)
 	step("the largest batch short of a backlog", bigBatchRows-1, time.Second, lightWriterCacheKiB)
-	step("a backlog's batch", bigBatchRows, time.Second, bigWriterCacheKiB)
+	step("one large batch", bigBatchRows, time.Second, lightWriterCacheKiB)
+	step("a small batch after it", 1, time.Second, lightWriterCacheKiB)
+	step("a backlog's first batch", bigBatchRows, time.Second, lightWriterCacheKiB)
+	step("a backlog's second batch in a row", bigBatchRows, time.Second, bigWriterCacheKiB)
 	step("a light batch right after the backlog", 1, time.Second, bigWriterCacheKiB)
 	step("a light batch within the hold", 1, bigCacheHold-2*time.Second, bigWriterCacheKiB)
 	step("a light batch after the hold", 1, 2*time.Second, lightWriterCacheKiB)
@@ -46,8 +50,10 @@ func TestSQLiteReadersKeepASmallCache(t *testing.T) {
 	a := open(t, backends()[0].url(t))
 	s := a.db.(*sqliteDB)
 	ctx := context.Background()
-	if _, err := s.insertBatch(ctx, corpus(t, bigBatchRows), 1); err != nil { // the writer's cache goes big
-		t.Fatal(err)
+	for range bigBacklogBatches { // the writer's cache goes big
+		if _, err := s.insertBatch(ctx, corpus(t, bigBatchRows), 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var got int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
