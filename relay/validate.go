@@ -39,7 +39,8 @@ func (r *Relay) validateRemote(msg *pubsub.Message) pubsub.ValidationResult {
 		return pubsub.ValidationReject
 	}
 	if r.seen.Has(env.Hash, time.Now()) {
-		// Delivered before, longer ago than gossipsub's seen cache remembers (GossipSeenTTL).
+		// Delivered before: longer ago than gossipsub's seen cache remembers (GossipSeenTTL),
+		// or in another encoding (another gossipsub ID, the same Waku message).
 		return pubsub.ValidationIgnore
 	}
 	msg.ValidatorData = env
