@@ -253,7 +253,10 @@ func (s *sqliteDB) sizeCache(ctx context.Context, n int) error {
 	now := s.now()
 	if n < bigBatchRows {
 		s.bigRun = 0
-	} else if s.bigRun++; s.bigRun >= bigBacklogBatches {
+	} else {
+		s.bigRun++
+	}
+	if s.bigRun >= bigBacklogBatches {
 		s.bigUntil = now.Add(bigCacheHold)
 	}
 	want := lightWriterCacheKiB

@@ -104,7 +104,7 @@ func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	case pubsub.RejectValidationFailed:
 		// Counted with its precise reason by the validator.
 	case pubsub.RejectValidationIgnored:
-		// The validator ignores only a late duplicate: not a rejection.
+		// The validator ignores only a duplicate by Waku hash: not a rejection.
 	case pubsub.RejectValidationQueueFull:
 		t.m.MessageDropped(topic, DropValidationQueue)
 	case pubsub.RejectValidationThrottled:
