@@ -134,7 +134,10 @@ func (d dut) start(dir string, o dutOptions) (*runningDUT, error) {
 		return nil, err
 	}
 	defer logf.Close() // the child has its own descriptor
-	cmd := exec.Command(d.Bin, d.args(dir, dutPorts{ports[0], ports[1], ports[2]}, o)...)
+	cmd, err := coldCommand(d.Bin, d.args(dir, dutPorts{ports[0], ports[1], ports[2]}, o)...)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf // anything go-waku writes relative to its cwd lands in dir
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", d.Bin, err)

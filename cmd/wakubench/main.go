@@ -64,7 +64,10 @@ type nodeProc struct {
 // launch starts bin with args and returns once it logs its REST address.
 func launch(bin string, args ...string) (*nodeProc, time.Duration, error) {
 	start := time.Now()
-	cmd := exec.Command(bin, args...)
+	cmd, err := coldCommand(bin, args...)
+	if err != nil {
+		return nil, 0, err
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, 0, err
