@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +17,17 @@ import (
 // folios that are mapped whole when it runs, and the same wakunode binary idles at 43 MB RSS
 // straight from `go build` but at 35 MB cold (go-waku: 58 against 46 MB). Which binary was
 // linked last would otherwise decide part of an RSS comparison.
+//
+// A relative path with a slash (./wakunode) is made absolute first: the node runs in its data
+// directory, and exec resolves such a path against the command's Dir.
 func coldCommand(bin string, args ...string) (*exec.Cmd, error) {
+	if strings.ContainsRune(bin, filepath.Separator) {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return nil, err
+		}
+		bin = abs
+	}
 	if err := dropPageCache(bin); err != nil {
 		return nil, err
 	}
