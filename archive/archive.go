@@ -265,7 +265,7 @@ func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archi
 }
 
 func newArchive(cfg Config, db driver) *Archive {
-	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, q: newQueue(cfg.QueueSize, cfg.QueueBytes),
+	a := &Archive{cfg: cfg, db: db, log: cfg.Logger, q: newQueue(cfg.QueueSize, cfg.QueueBytes, cfg.CommitRows),
 		backoff: backoff.NewFactory(cfg.RetryMin, cfg.RetryMax), stop: make(chan struct{}),
 		drops: dropLog{log: cfg.Logger, every: cfg.DropLogInterval, causes: map[string]*dropCause{},
 			msg: "archive did not store messages"},

@@ -41,6 +41,11 @@ type queue struct {
 	wake chan struct{} // capacity 1: "items is not empty"
 	// hurry (capacity 1) tells a writer holding a light load for CommitInterval that a Flush waits.
 	hurry chan struct{}
+	// enough (capacity 1) gets a token when a push makes the backlog enoughAt
+	// (Config.CommitRows): a writer holding a light load past CommitInterval waits for it or
+	// for MaxCommitDelay instead of counting the rows again at every CommitInterval.
+	enough   chan struct{}
+	enoughAt int
 
 	// sp, when set, takes what the bounds refuse. While it holds unread messages (spilled),
 	// new ones go behind them, so the writer, which reads it only when items is empty,
@@ -67,8 +72,9 @@ type flushWaiter struct {
 	done   chan error
 }
 
-func newQueue(maxItems int, maxBytes int64) *queue {
-	return &queue{maxItems: maxItems, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1)}
+func newQueue(maxItems int, maxBytes int64, enoughAt int) *queue {
+	return &queue{maxItems: maxItems, maxBytes: maxBytes, space: make(chan struct{}), wake: make(chan struct{}, 1),
+		hurry: make(chan struct{}, 1), enough: make(chan struct{}, 1), enoughAt: enoughAt}
 }
 
 // push appends e if both bounds leave room, else to the spill if there is one. When it
@@ -108,10 +114,18 @@ func (q *queue) push(e *message.Envelope) (res pushResult, err error, roomCh <-c
 		return res, err, ch
 	}
 	q.pushed++
+	// The backlog grows by one per push, so it equals enoughAt once per accumulation.
+	enough := len(q.items)+q.spilled == q.enoughAt
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
 	default:
+	}
+	if enough {
+		select {
+		case q.enough <- struct{}{}:
+		default:
+		}
 	}
 	return res, nil, nil
 }

@@ -184,11 +184,11 @@ func (a *Archive) pace(lastCommit time.Time) {
 			(waiting >= a.cfg.CommitRows || since >= a.cfg.MaxCommitDelay)) {
 			return
 		}
-		// Past CommitInterval the rows are counted again each CommitInterval, not at every
-		// arrival: a wake-up per message is what the wait saves.
-		d := a.cfg.CommitInterval - since
+		// Past CommitInterval only CommitRows arriving (the queue's enough) or MaxCommitDelay
+		// ends the wait: a wake-up per message, or per CommitInterval, is what the wait saves.
+		d, enough := a.cfg.CommitInterval-since, (<-chan struct{})(nil)
 		if d <= 0 {
-			d = min(a.cfg.CommitInterval, a.cfg.MaxCommitDelay-since)
+			d, enough = a.cfg.MaxCommitDelay-since, a.q.enough
 		}
 		if t == nil {
 			t = time.NewTimer(d)
@@ -199,6 +199,7 @@ func (a *Archive) pace(lastCommit time.Time) {
 		select {
 		case <-t.C:
 		case <-a.q.hurry:
+		case <-enough:
 		case <-a.stop:
 			return
 		}
