@@ -100,3 +100,37 @@ func TestLowRateWaitsForRowsAndQueryReadsItsWrites(t *testing.T) {
 		}
 	})
 }
+
+// The queue signals enough once per accumulation: when the backlog reaches CommitRows, not
+// at every push past it.
+func TestQueueSignalsEnoughOnce(t *testing.T) {
+	q := newQueue(100, 1<<20, 3)
+	push := func(i int) {
+		t.Helper()
+		if res, err, _ := q.push(env(t, "/waku/2/rs/0/0", "/app/1/a/proto", testNow.UnixNano()+int64(i), fmt.Sprint("m", i))); res != pushedMem || err != nil {
+			t.Fatalf("push %d: %v, %v", i, res, err)
+		}
+	}
+	signalled := func() bool {
+		select {
+		case <-q.enough:
+			return true
+		default:
+			return false
+		}
+	}
+	for i := range 2 {
+		push(i)
+	}
+	if signalled() {
+		t.Fatal("enough signalled below CommitRows")
+	}
+	push(2)
+	if !signalled() {
+		t.Fatal("enough not signalled at CommitRows")
+	}
+	push(3)
+	if signalled() {
+		t.Fatal("enough signalled again past CommitRows")
+	}
+}
