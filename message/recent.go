@@ -37,7 +37,7 @@ func (r *RecentHashes) Add(hash Hash, now time.Time) bool {
 	ns := now.UnixNano()
 	if t, ok := r.at[h]; ok {
 		r.at[h] = ns
-		return r.ttl > 0 && time.Duration(ns-t) > r.ttl
+		return !r.within(t, ns)
 	}
 	if len(r.order) < r.max {
 		r.order = append(r.order, h)
@@ -55,7 +55,12 @@ func (r *RecentHashes) Has(hash Hash, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.at[key(hash)]
-	return ok && (r.ttl <= 0 || time.Duration(now.UnixNano()-t) <= r.ttl)
+	return ok && r.within(t, now.UnixNano())
+}
+
+// within reports whether a hash recorded at t (Unix ns) is still seen at now: ttl 0 never forgets.
+func (r *RecentHashes) within(t, now int64) bool {
+	return r.ttl <= 0 || time.Duration(now-t) <= r.ttl
 }
 
 func key(h Hash) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
