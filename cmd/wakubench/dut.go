@@ -243,12 +243,14 @@ func treeStatus(pid int) (cpu time.Duration, mem map[string]int, err error) {
 // anonPeak samples the RssAnon of a process tree until Stop and keeps the largest. It is the
 // peak without the binary's file-backed pages, which move by several MB with how the binary
 // sits in the page cache: two builds differing in one constant mapped 26 and 34 MB at idle.
+// Given a metrics URL it also keeps the memory budget at the highest VmRSS sampled.
 type anonPeak struct {
 	stop, done chan struct{}
-	peakKB     int // written by the sampler, read after done
+	peakKB     int        // written by the sampler, read after done
+	budget     *memBudget // likewise
 }
 
-func startAnonPeak(pid int, every time.Duration) *anonPeak {
+func startAnonPeak(pid int, every time.Duration, metricsURL string) *anonPeak {
 	a := &anonPeak{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
@@ -257,6 +259,9 @@ func startAnonPeak(pid int, every time.Duration) *anonPeak {
 		for {
 			if _, mem, err := treeStatus(pid); err == nil {
 				a.peakKB = max(a.peakKB, mem["RssAnon:"])
+				if metricsURL != "" && (a.budget == nil || mem["VmRSS:"] > a.budget.RSSKB) {
+					a.sampleBudget(metricsURL, mem)
+				}
 			}
 			select {
 			case <-a.stop:
@@ -268,11 +273,20 @@ func startAnonPeak(pid int, every time.Duration) *anonPeak {
 	return a
 }
 
-// Stop ends the sampling after one last sample and returns the peak in kB.
-func (a *anonPeak) Stop() int {
+func (a *anonPeak) sampleBudget(metricsURL string, mem map[string]int) {
+	heap, held, rt, ok := memStats(scrape(metricsURL))
+	if !ok {
+		return
+	}
+	a.budget = &memBudget{RSSKB: mem["VmRSS:"], FileKB: mem["RssFile:"], AnonKB: mem["RssAnon:"], HeapInuse: heap, HeapHeld: held, Runtime: rt}
+}
+
+// Stop ends the sampling after one last sample and returns the peak RssAnon in kB and the
+// budget at the highest VmRSS (nil without a metrics URL).
+func (a *anonPeak) Stop() (int, *memBudget) {
 	close(a.stop)
 	<-a.done
-	return a.peakKB
+	return a.peakKB, a.budget
 }
 
 // descendants lists the live processes whose parent chain leads to pid.

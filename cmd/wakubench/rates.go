@@ -26,11 +26,12 @@ type rateRow struct {
 	Size, Rate        int
 	Sent, Delivered   int
 	Stored            int
-	StoreErr          error   // the store walk failed (go-waku's legacy store times out under load)
-	Cores             float64 // node CPU time / wall time over the step
-	PeakRSSKB         int     // VmHWM: the node's peak resident set, start-up included
-	WalkPeakRSSKB     int     // VmHWM after the store walk: what answering a history query adds
-	PeakAnonKB        int     // the largest RssAnon sampled during the load (anonPeak)
+	StoreErr          error      // the store walk failed (go-waku's legacy store times out under load)
+	Cores             float64    // node CPU time / wall time over the step
+	PeakRSSKB         int        // VmHWM: the node's peak resident set, start-up included
+	WalkPeakRSSKB     int        // VmHWM after the store walk: what answering a history query adds
+	PeakAnonKB        int        // the largest RssAnon sampled during the load (anonPeak)
+	Budget            *memBudget // with --pprof: the memory budget at the highest RSS of the load
 	P50, P99          time.Duration
 	HasBytes          bool    // the node exports waku_relay_network_bytes_total (go-waku does not)
 	BytesIn, BytesOut float64 // the node's gross relay bytes (RPC frames) per message sent
@@ -83,7 +84,7 @@ func rates(args []string) error {
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
 	fs.IntVar(&c.Repeat, "repeat", 1, "run each step this many times (nodes alternating) and compare medians")
-	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof)")
+	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof), and print each node's memory budget at its peak")
 	_ = fs.Parse(args)
 	c.DUTs = duts()
 	c.Steps = rateSteps(ints(*s), ints(*r), *sat)
@@ -107,6 +108,10 @@ func rates(args []string) error {
 				rows = append(rows, row)
 			}
 		}
+	}
+	if t := budgetTable(rows); t != "" {
+		fmt.Println()
+		fmt.Print(t)
 	}
 	if len(c.DUTs) == 2 {
 		fmt.Println()
@@ -279,11 +284,15 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		return row, err
 	}
 	start := time.Now()
-	anon := startAnonPeak(r.pid(), anonSampleEvery)
+	budgetURL := ""
+	if c.PprofDir != "" {
+		budgetURL = r.metricsURL
+	}
+	anon := startAnonPeak(r.pid(), anonSampleEvery, budgetURL)
 	var seq uint64
 	row.Sent = publishAt(context.Background(), pub, rate, size, c.Dur, &seq)
 	lat := collect(sub, 0, seq, c.Quiet)
-	row.PeakAnonKB = anon.Stop()
+	row.PeakAnonKB, row.Budget = anon.Stop()
 	cpu1, peak, err := treeUsage(r.pid())
 	if err != nil {
 		return row, err
