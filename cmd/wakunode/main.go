@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
+	"github.com/wakunode/wakunode/internal/gcpace"
 	"github.com/wakunode/wakunode/metrics"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/rest"
@@ -32,28 +33,38 @@ const shutdownTimeout = 5 * time.Second
 // node's heap is message payloads held for gossip (relay's message history) and for the
 // archive: large pointer-free buffers that a collection marks almost for free, so collecting
 // at 1.5× the live heap instead of Go's 2× takes 15-30 MB off the peak at 10 KB × 1,000 msg/s
-// for about one per cent more GC CPU (docs/benchmarks.md, "Where the memory goes"). No
-// default memory limit: a limit below the live heap at a burst makes the GC spin; an
-// operator who wants one sets GOMEMLIMIT, which the runtime reads itself.
+// for about one per cent more GC CPU (docs/benchmarks.md, "Where the memory goes").
 const defaultGCPercent = 50
 
-// tuneGC applies defaultGCPercent unless the operator chose GOGC; it returns the GC percent
-// in force.
-func tuneGC(getenv func(string) string) int {
+// gcHeadroom caps GOGC's headroom in bytes once the live heap passes 32 MiB: at 10 KB ×
+// 1,000 msg/s (~60 MiB live, most of it gossip history) this took 17 MB off the peak for
+// 0.013 cores of GC (docs/benchmarks.md, "Twelfth session"). The headroom never falls under
+// gcMinPercent of the live heap, so a large backlog is not collected every 16 MiB. No fixed
+// memory limit: one below the live heap at a burst makes the GC spin; gcpace moves its limit
+// with the live heap. An operator's GOMEMLIMIT stays the ceiling.
+const (
+	gcHeadroom   = 16 << 20
+	gcMinPercent = 25
+)
+
+// tuneGC applies defaultGCPercent and the headroom governor unless the operator chose GOGC;
+// it returns the GC percent in force and the governor (nil with GOGC set).
+func tuneGC(getenv func(string) string) (int, *gcpace.Governor) {
 	if getenv("GOGC") != "" {
 		old := debug.SetGCPercent(100) // read back the runtime's value
 		debug.SetGCPercent(old)
-		return old
+		return old, nil
 	}
 	debug.SetGCPercent(defaultGCPercent)
-	return defaultGCPercent
+	return defaultGCPercent, gcpace.Start(gcpace.Config{Headroom: gcHeadroom, MinPercent: gcMinPercent, GCPercent: defaultGCPercent})
 }
 
 func main() {
-	tuneGC(os.Getenv)
+	_, pace := tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	pace.Stop()
 	os.Exit(code)
 }
 
