@@ -5,8 +5,9 @@
 // collections dear. After each collection the Governor sets the runtime's memory limit to the
 // live heap plus a fixed headroom (plus what the runtime holds besides heap objects), so the
 // next collection comes that many bytes later at most. The limit moves with the live heap at
-// every cycle: a burst that outgrows it costs one early collection, not a GC that spins as
-// under a fixed GOMEMLIMIT.
+// every cycle: a burst that outgrows it costs a few early collections until the limit has
+// caught up, not a GC that spins for as long as the heap stays large, as under a fixed
+// GOMEMLIMIT.
 package gcpace
 
 import (
