@@ -4,7 +4,10 @@
 // almost for free, so a large live heap makes GOGC's headroom large in bytes without making
 // collections dear. After each collection the Governor sets the runtime's memory limit to the
 // live heap plus a fixed headroom (plus what the runtime holds besides heap objects), so the
-// next collection comes that many bytes later at most. The limit moves with the live heap at
+// next collection comes that many bytes later at most. The headroom is never less than the
+// scannable part of the heap, so a collection marks no more bytes than were allocated since
+// the last one: where the heap is mostly pointers (small messages at a high rate, a backlog
+// of queued messages) the Governor steps back and GOGC paces the GC as before. The limit moves with the live heap at
 // every cycle: a burst that outgrows it costs a few early collections until the limit has
 // caught up, not a GC that spins for as long as the heap stays large, as under a fixed
 // GOMEMLIMIT.
@@ -22,10 +25,10 @@ import (
 // Config says how much headroom the heap gets above its live part.
 type Config struct {
 	// Headroom is the most the heap may grow above the live heap before a collection, in
-	// bytes, unless MinPercent of the live heap is more.
+	// bytes, unless the scannable heap or MinPercent of the live heap is more.
 	Headroom uint64
-	// MinPercent floors the headroom at this percentage of the live heap, so that a node
-	// holding a large backlog does not collect every Headroom bytes.
+	// MinPercent floors the headroom at this percentage of the live heap: every collection
+	// also sweeps the whole heap, so a large heap is not collected every Headroom bytes.
 	MinPercent uint64
 	// GCPercent is the GOGC in force (it is not readable without changing it); the headroom
 	// never exceeds GCPercent of the live heap, so the Governor only ever collects earlier.
@@ -48,6 +51,7 @@ type Governor struct {
 
 const (
 	liveHeap     = "/gc/heap/live:bytes"
+	scanHeap     = "/gc/scan/heap:bytes"
 	totalMapped  = "/memory/classes/total:bytes"
 	heapReleased = "/memory/classes/heap/released:bytes"
 	heapFree     = "/memory/classes/heap/free:bytes"
@@ -61,7 +65,7 @@ type tick struct{ g *Governor }
 // Start arms the Governor; it acts from the next collection on.
 func Start(cfg Config) *Governor {
 	g := &Governor{cfg: cfg, ceiling: debug.SetMemoryLimit(-1)}
-	for _, name := range []string{liveHeap, totalMapped, heapReleased, heapFree, heapObjects} {
+	for _, name := range []string{liveHeap, scanHeap, totalMapped, heapReleased, heapFree, heapObjects} {
 		g.samples = append(g.samples, metrics.Sample{Name: name})
 	}
 	arm(&tick{g: g})
@@ -87,8 +91,8 @@ func onCollection(t *tick) {
 func (g *Governor) limit() int64 {
 	metrics.Read(g.samples)
 	v := func(i int) uint64 { return g.samples[i].Value.Uint64() }
-	live, total, released, free, objects := v(0), v(1), v(2), v(3), v(4)
-	headroom := max(g.cfg.Headroom, live/100*g.cfg.MinPercent)
+	live, scan, total, released, free, objects := v(0), v(1), v(2), v(3), v(4), v(5)
+	headroom := max(g.cfg.Headroom, scan, live/100*g.cfg.MinPercent)
 	if headroom >= live/100*g.cfg.GCPercent {
 		return g.ceiling // GOGC alone collects at least as early
 	}

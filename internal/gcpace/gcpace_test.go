@@ -14,6 +14,7 @@ const mib = 1 << 20
 // sink keeps test allocations live (or drops them) where the compiler cannot see through.
 var (
 	sink    [][]byte
+	slots   [][]*byte
 	garbage []byte
 )
 
@@ -31,7 +32,7 @@ func start(t *testing.T, cfg Config) *Governor {
 	t.Cleanup(func() {
 		g.Stop()
 		debug.SetGCPercent(oldPct)
-		sink = nil
+		sink, slots = nil, nil
 		runtime.GC()
 	})
 	return g
@@ -68,6 +69,13 @@ func churn(n int) uint64 {
 	return readUint("/gc/cycles/total:gc-cycles") - before
 }
 
+// growPointers keeps n bytes of pointer slots live: heap the collector has to scan.
+func growPointers(n int) {
+	for range n / mib {
+		slots = append(slots, make([]*byte, mib/8))
+	}
+}
+
 func grow(n int, chunk int) {
 	for range n / chunk {
 		sink = append(sink, make([]byte, chunk))
@@ -95,6 +103,24 @@ func TestLimitFollowsTheLiveHeap(t *testing.T) {
 	runtime.GC()
 	if goal := readUint("/gc/heap/goal:bytes"); goal > live+12*mib {
 		t.Fatalf("heap goal = %d MiB with %d MiB live, want at most live + 8 MiB (+3%%)", goal/mib, live/mib)
+	}
+}
+
+func TestHeadroomCoversTheScannableHeap(t *testing.T) {
+	g := start(t, Config{Headroom: 8 * mib, MinPercent: 5, GCPercent: 50})
+	grow(96*mib, mib)
+	growPointers(32 * mib) // 128 MiB live, a quarter of it pointers
+	collectUntilRun(t, g)
+	live, scan := readUint(liveHeap), readUint(scanHeap)
+	limit := uint64(debug.SetMemoryLimit(-1))
+	if scan < 30*mib || limit < live+scan || limit > live+scan+64*mib {
+		t.Fatalf("limit = %d MiB with %d MiB live, %d MiB of it scannable; want live + scannable + the runtime's non-heap memory", limit/mib, live/mib, scan/mib)
+	}
+
+	growPointers(96 * mib) // now half the heap is pointers: GOGC 50's headroom is no larger
+	collectUntilRun(t, g)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("limit = %d MiB with half the heap scannable, want none (GOGC alone)", got/mib)
 	}
 }
 
