@@ -7,10 +7,10 @@
 // next collection comes that many bytes later at most. The headroom is never less than the
 // scannable part of the heap, so a collection marks no more bytes than were allocated since
 // the last one: where the heap is mostly pointers (small messages at a high rate, a backlog
-// of queued messages) the Governor steps back and GOGC paces the GC as before. The limit moves with the live heap at
-// every cycle: a burst that outgrows it costs a few early collections until the limit has
-// caught up, not a GC that spins for as long as the heap stays large, as under a fixed
-// GOMEMLIMIT.
+// of queued messages) the Governor steps back and GOGC paces the GC as before. The limit
+// moves with the live heap at every cycle: a burst that outgrows it costs a few early
+// collections until the limit has caught up, not a GC that spins for as long as the heap
+// stays large, as under a fixed GOMEMLIMIT.
 package gcpace
 
 import (
