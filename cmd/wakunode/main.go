@@ -48,20 +48,18 @@ const (
 	gcMinPercent = 10
 )
 
-// tuneGC applies defaultGCPercent and the headroom governor unless the operator chose GOGC;
-// it returns the GC percent in force and the governor (nil with GOGC set).
-func tuneGC(getenv func(string) string) (int, *gcpace.Governor) {
+// tuneGC applies defaultGCPercent and starts the headroom governor unless the operator chose
+// GOGC (which the runtime has then applied itself); it returns the governor, nil with GOGC set.
+func tuneGC(getenv func(string) string) *gcpace.Governor {
 	if getenv("GOGC") != "" {
-		old := debug.SetGCPercent(100) // read back the runtime's value
-		debug.SetGCPercent(old)
-		return old, nil
+		return nil
 	}
 	debug.SetGCPercent(defaultGCPercent)
-	return defaultGCPercent, gcpace.Start(gcpace.Config{Headroom: gcHeadroom, MinPercent: gcMinPercent, GCPercent: defaultGCPercent})
+	return gcpace.Start(gcpace.Config{Headroom: gcHeadroom, MinPercent: gcMinPercent, GCPercent: defaultGCPercent})
 }
 
 func main() {
-	_, pace := tuneGC(os.Getenv)
+	pace := tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

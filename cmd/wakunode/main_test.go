@@ -182,9 +182,9 @@ func TestRunCreatesDataDirAndLogsSummary(t *testing.T) {
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	debug.SetGCPercent(100)
-	got, pace := tuneGC(func(string) string { return "" })
-	if got != defaultGCPercent || pace == nil {
-		t.Fatalf("without GOGC: %d (governor %v), want %d and the headroom governor", got, pace, defaultGCPercent)
+	pace := tuneGC(func(string) string { return "" })
+	if pace == nil {
+		t.Fatal("without GOGC: no headroom governor")
 	}
 	pace.Stop()
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
@@ -192,8 +192,8 @@ func TestTuneGC(t *testing.T) {
 	}
 	// GOGC set: the runtime has already applied it; tuneGC leaves it alone.
 	debug.SetGCPercent(80)
-	if got, pace := tuneGC(func(k string) string { return map[string]string{"GOGC": "80"}[k] }); got != 80 || pace != nil {
-		t.Fatalf("with GOGC=80: %d (governor %v), want 80 and no governor", got, pace)
+	if pace := tuneGC(func(k string) string { return map[string]string{"GOGC": "80"}[k] }); pace != nil {
+		t.Fatal("with GOGC=80: a headroom governor, want none")
 	}
 	if got := debug.SetGCPercent(100); got != 80 {
 		t.Fatalf("runtime GC percent %d after GOGC=80, want 80", got)

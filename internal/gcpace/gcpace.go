@@ -44,7 +44,7 @@ type Governor struct {
 	ceiling int64
 	mu      sync.Mutex // orders Stop against a finalizer run in progress
 	stopped bool
-	runs    atomic.Uint64
+	runs    atomic.Uint64 // collections acted on
 	// samples is only touched by the finalizer goroutine (and Start before arming).
 	samples []metrics.Sample
 }
@@ -110,9 +110,6 @@ func (g *Governor) limit() int64 {
 	}
 	return int64(want)
 }
-
-// Runs is how many collections the Governor has acted on.
-func (g *Governor) Runs() uint64 { return g.runs.Load() }
 
 // Stop disarms the Governor and restores the memory limit found at Start. The finalizer may
 // still run once more; it then does nothing. A nil Governor (none started) is a no-op.

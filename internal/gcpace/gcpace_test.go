@@ -11,7 +11,7 @@ import (
 
 const mib = 1 << 20
 
-// sink keeps test allocations live (or drops them) where the compiler cannot see through.
+// Test allocations live in package variables, where the compiler cannot see through them.
 var (
 	sink    [][]byte
 	slots   [][]*byte
@@ -42,11 +42,11 @@ func start(t *testing.T, cfg Config) *Governor {
 // this call (the finalizer runs asynchronously, after the collection that queued it).
 func collectUntilRun(t *testing.T, g *Governor) {
 	t.Helper()
-	want := g.Runs() + 2
+	want := g.runs.Load() + 2
 	deadline := time.Now().Add(10 * time.Second)
-	for g.Runs() < want {
+	for g.runs.Load() < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("governor ran %d times, want %d: its finalizer is not re-armed", g.Runs(), want)
+			t.Fatalf("governor ran %d times, want %d: its finalizer is not re-armed", g.runs.Load(), want)
 		}
 		runtime.GC()
 		time.Sleep(time.Millisecond)
@@ -180,7 +180,7 @@ func TestStopRestoresTheLimit(t *testing.T) {
 		t.Fatalf("limit after Stop = %d MiB, want the 512 MiB found at Start", got/mib)
 	}
 	// Two more rounds of finalizers: the Governor's tick, were it still armed, would run in them.
-	runs := g.Runs()
+	runs := g.runs.Load()
 	for range 2 {
 		ran := probe()
 		for waiting := true; waiting; {
@@ -192,7 +192,7 @@ func TestStopRestoresTheLimit(t *testing.T) {
 			}
 		}
 	}
-	if g.Runs() != runs || debug.SetMemoryLimit(-1) != 512*mib {
+	if g.runs.Load() != runs || debug.SetMemoryLimit(-1) != 512*mib {
 		t.Fatal("the Governor acted after Stop")
 	}
 }
