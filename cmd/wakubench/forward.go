@@ -20,6 +20,7 @@ import (
 )
 
 const (
+	benchCluster      = 16
 	benchTopic        = "/waku/2/rs/16/0"
 	benchContentTopic = "/bench/1/fwd/proto"
 )
@@ -41,9 +42,9 @@ func forward(args []string) error {
 	defer cleanup()
 	metricsURL := "http://" + <-p.metrics + "/metrics"
 	pub, recv := peers[0], peers[1]
-	ctx := context.Background()
 	sub := recv.Subscribe(nil, 1<<20)
 	defer sub.Close()
+	deliveries := nodeDeliveries(sub)
 
 	fmt.Println("| size | target msg/s | sent msg/s | delivered | lost | dropped by node | p50 | p99 | node CPU | node RSS (peak) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -57,9 +58,9 @@ func forward(args []string) error {
 			drops0 := counterSum(metricsURL, "waku_relay_dropped_messages_total")
 			first := seq
 			start := time.Now()
-			sent := publishAt(ctx, pub, rate, size, *dur, &seq)
+			sent := publishAt(nodePublisher(pub), rate, size, *dur, &seq)
 			elapsed := time.Since(start)
-			lat := collect(sub, first, seq, 3*time.Second)
+			lat := collect(deliveries, first, seq, 3*time.Second)
 			cpu1, rss, peak, _ := procStat(p.cmd.Process.Pid)
 			slices.Sort(lat)
 			drops := counterSum(metricsURL, "waku_relay_dropped_messages_total") - drops0
@@ -77,7 +78,7 @@ func peerNode(dir string) (*node.Node, error) { return peerNodeOn(dir, []uint16{
 func peerNodeOn(dir string, shards []uint16) (*node.Node, error) {
 	cfg := node.DefaultConfig()
 	cfg.DataDir, cfg.ListenAddress, cfg.TCPPort = dir, "127.0.0.1", 0
-	cfg.ClusterID, cfg.Shards = 16, shards
+	cfg.ClusterID, cfg.Shards = benchCluster, shards
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	n, err := node.New(cfg)
 	if err != nil {
@@ -132,8 +133,8 @@ func startRig(bin string, n int, extra ...string) (*nodeProc, []*node.Node, func
 	return p, peers, cleanup, nil
 }
 
-// publishAt publishes at rate msg/s for d, in 1 ms ticks; the payload carries a sequence number.
-func publishAt(ctx context.Context, n *node.Node, rate, size int, d time.Duration, seq *uint64) int {
+// publishAt sends at rate msg/s for d, in 1 ms ticks; the payload carries a sequence number.
+func publishAt(send func(*pb.WakuMessage) error, rate, size int, d time.Duration, seq *uint64) int {
 	payload := make([]byte, size)
 	start := time.Now()
 	sent := 0
@@ -149,7 +150,7 @@ func publishAt(ctx context.Context, n *node.Node, rate, size int, d time.Duratio
 			binary.BigEndian.PutUint64(p, *seq)
 			*seq++
 			ts := time.Now().UnixNano()
-			if _, err := n.Publish(ctx, benchTopic, &pb.WakuMessage{Payload: p, ContentTopic: benchContentTopic, Timestamp: &ts}); err != nil {
+			if err := send(&pb.WakuMessage{Payload: p, ContentTopic: benchContentTopic, Timestamp: &ts}); err != nil {
 				fmt.Println("publish:", err)
 			}
 		}
@@ -157,21 +158,43 @@ func publishAt(ctx context.Context, n *node.Node, rate, size int, d time.Duratio
 	return sent
 }
 
+// nodePublisher sends through a node's relay.
+func nodePublisher(n *node.Node) func(*pb.WakuMessage) error {
+	return func(m *pb.WakuMessage) error {
+		_, err := n.Publish(context.Background(), benchTopic, m)
+		return err
+	}
+}
+
+// nodeDeliveries turns a node's subscription into deliveries, until it is closed.
+func nodeDeliveries(sub *node.Subscription) <-chan delivery {
+	ch := make(chan delivery, cap(sub.C))
+	go func() {
+		defer close(ch)
+		for e := range sub.C {
+			ch <- delivery{binary.BigEndian.Uint64(e.Message.Payload), time.Duration(e.ReceivedAt - e.Message.GetTimestamp())}
+		}
+	}()
+	return ch
+}
+
 // collect gathers latencies of messages [first, last) until all arrived or quiet passes.
-func collect(sub *node.Subscription, first, last uint64, quiet time.Duration) []time.Duration {
+func collect(deliveries <-chan delivery, first, last uint64, quiet time.Duration) []time.Duration {
 	var lat []time.Duration
 	seen := map[uint64]bool{}
 	timer := time.NewTimer(quiet)
 	defer timer.Stop()
 	for uint64(len(seen)) < last-first {
 		select {
-		case e := <-sub.C:
-			s := binary.BigEndian.Uint64(e.Message.Payload)
-			if s < first || s >= last || seen[s] {
+		case d, ok := <-deliveries:
+			if !ok {
+				return lat
+			}
+			if d.seq < first || d.seq >= last || seen[d.seq] {
 				continue
 			}
-			seen[s] = true
-			lat = append(lat, time.Duration(e.ReceivedAt-e.Message.GetTimestamp()))
+			seen[d.seq] = true
+			lat = append(lat, d.lat)
 			timer.Reset(quiet)
 		case <-timer.C:
 			return lat

@@ -31,11 +31,10 @@ func ingest(args []string) error {
 	}
 	defer cleanup()
 	pub := peers[0]
-	ctx := context.Background()
 
 	var seq uint64
 	start := time.Now()
-	sent := publishAt(ctx, pub, *rate, *size, time.Duration(float64(*total)/float64(*rate)*float64(time.Second)), &seq)
+	sent := publishAt(nodePublisher(pub), *rate, *size, time.Duration(float64(*total)/float64(*rate)*float64(time.Second)), &seq)
 	pubDone := time.Since(start)
 	last, err := publishMarker(pub)
 	if err != nil {

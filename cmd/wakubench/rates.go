@@ -16,6 +16,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/message/pb"
 	"github.com/wakunode/wakunode/node"
 	storepb "github.com/wakunode/wakunode/store/pb"
 )
@@ -50,6 +51,8 @@ type ratesConfig struct {
 	Dur      time.Duration
 	Quiet    time.Duration // wait for stragglers after the last publish
 	PprofDir string        // "" = no profiles
+	// Wire puts wire peers (wirePeer) in place of the in-process nodes as publisher and receiver.
+	Wire bool
 	// Repeat runs every step this many times, the nodes' order alternating, and compares
 	// medians: at 10 msg/s both nodes use 0.01-0.05 cores and one run's noise exceeds the gap.
 	Repeat int
@@ -83,6 +86,7 @@ func rates(args []string) error {
 	sat := fs.Bool("saturation", false, "add a 10 KB x 7,500 msg/s step")
 	fs.DurationVar(&c.Dur, "dur", 30*time.Second, "publishing time per step")
 	fs.DurationVar(&c.Quiet, "quiet", 3*time.Second, "after the last publish, wait this long without a delivery before counting a message lost")
+	fs.BoolVar(&c.Wire, "wire", false, "publish and receive with peers that only speak gossipsub's wire format, instead of in-process nodes (which on 2 cores cannot keep up with 10 KB x 7,500 msg/s)")
 	fs.IntVar(&c.Repeat, "repeat", 1, "run each step this many times (nodes alternating) and compare medians")
 	fs.StringVar(&c.PprofDir, "pprof", "", "write CPU and heap profiles of the node under load to this directory (ours: --metrics-pprof=true; go-waku: --pprof), and print each node's memory budget at its peak")
 	_ = fs.Parse(args)
@@ -256,11 +260,11 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		return row, err
 	}
 	defer r.stop()
-	peers, stopPeers, err := connectPeers(dir, r.addr, 2, []uint16{0})
+	peers, err := startBenchPeers(c.Wire, dir, r.addr)
 	if err != nil {
 		return row, err
 	}
-	defer stopPeers()
+	defer peers.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err = waitHTTP(ctx, r.metricsURL)
 	cancel()
@@ -274,10 +278,6 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 			return row, err
 		}
 	}
-	pub, recv := peers[0], peers[1]
-	sub := recv.Subscribe(nil, 1<<20)
-	defer sub.Close()
-
 	in0, out0, hasBytes := relayBytes(r.metricsURL)
 	cpu0, _, err := treeUsage(r.pid())
 	if err != nil {
@@ -290,8 +290,8 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 	}
 	anon := startAnonPeak(r.pid(), anonSampleEvery, budgetURL)
 	var seq uint64
-	row.Sent = publishAt(context.Background(), pub, rate, size, c.Dur, &seq)
-	lat := collect(sub, 0, seq, c.Quiet)
+	row.Sent = publishAt(peers.send, rate, size, c.Dur, &seq)
+	lat := collect(peers.deliveries, 0, seq, c.Quiet)
 	row.PeakAnonKB, row.Budget = anon.Stop()
 	cpu1, peak, err := treeUsage(r.pid())
 	if err != nil {
@@ -314,7 +314,7 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		}
 	}
 	// A walk that fails is reported in the row, not fatal: the load figures stand without it.
-	if row.Stored, err = legacyStoreCount(recv, r.addr); err != nil {
+	if row.Stored, err = peers.storeCount(dir, r.addr); err != nil {
 		row.StoreErr = err
 		fmt.Fprintf(os.Stderr, "wakubench: %s, %d msg/s x %d B: store walk: %v\n", row.Kind, rate, size, err)
 	}
@@ -346,6 +346,50 @@ func connectPeers(dir string, addr multiaddr.Multiaddr, n int, shards []uint16) 
 		}
 	}
 	return peers, stop, nil
+}
+
+// benchPeers are a step's publisher and receiver.
+type benchPeers struct {
+	send       func(*pb.WakuMessage) error
+	deliveries <-chan delivery
+	recv       *node.Node // the in-process receiver; nil with wire peers
+	close      func()
+}
+
+func startBenchPeers(wire bool, dir string, addr multiaddr.Multiaddr) (*benchPeers, error) {
+	if !wire {
+		nodes, stop, err := connectPeers(dir, addr, 2, []uint16{0})
+		if err != nil {
+			return nil, err
+		}
+		sub := nodes[1].Subscribe(nil, 1<<20)
+		return &benchPeers{send: nodePublisher(nodes[0]), deliveries: nodeDeliveries(sub), recv: nodes[1],
+			close: func() { sub.Close(); stop() }}, nil
+	}
+	pub, err := dialWirePeer(addr, benchTopic, false)
+	if err != nil {
+		return nil, err
+	}
+	recv, err := dialWirePeer(addr, benchTopic, true)
+	if err != nil {
+		pub.Close()
+		return nil, err
+	}
+	return &benchPeers{send: func(m *pb.WakuMessage) error { return pub.publish(benchTopic, m) },
+		deliveries: recv.deliveries, close: func() { pub.Close(); recv.Close() }}, nil
+}
+
+// storeCount walks the node's store from the receiver, or from a node started for it.
+func (b *benchPeers) storeCount(dir string, addr multiaddr.Multiaddr) (int, error) {
+	if b.recv != nil {
+		return legacyStoreCount(b.recv, addr)
+	}
+	nodes, stop, err := connectPeers(filepath.Join(dir, "walker"), addr, 1, []uint16{0})
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	return legacyStoreCount(nodes[0], addr)
 }
 
 // legacyStoreCount walks the node's whole store over legacy store v2, the store protocol

@@ -36,20 +36,11 @@ waku_relay_network_bytes_total_other 99
 // TestRatesStep runs one short step of the rates mode against the real binary: a fresh storing
 // node forwards every message to the receiver and stores it, and the row carries the node's
 // figures. With --pprof it writes both profiles, read from the node's --metrics-pprof endpoint.
-// WAKUBENCH_GOWAKU_BIN=/path/to/go-waku runs the same step on go-waku too.
 func TestRatesStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the wakunode binary")
 	}
-	bin := filepath.Join(t.TempDir(), "wakunode")
-	if out, err := exec.Command("go", "build", "-o", bin, "../wakunode").CombinedOutput(); err != nil {
-		t.Fatalf("build wakunode: %v\n%s", err, out)
-	}
-	duts := []dut{{Kind: kindOurs, Bin: bin}}
-	if gw := os.Getenv("WAKUBENCH_GOWAKU_BIN"); gw != "" {
-		duts = append(duts, dut{Kind: kindGoWaku, Bin: gw})
-	}
-	for _, d := range duts {
+	for _, d := range testDUTs(t) {
 		t.Run(d.Kind, func(t *testing.T) {
 			prof := t.TempDir()
 			c := ratesConfig{Dur: 2 * time.Second, Quiet: 3 * time.Second, PprofDir: prof}
@@ -85,6 +76,39 @@ func TestRatesStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRatesStepWirePeers is the same step with wire peers (--wire) as publisher and receiver:
+// the node takes them into its mesh, forwards every message to the receiver and stores it.
+func TestRatesStepWirePeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the wakunode binary")
+	}
+	for _, d := range testDUTs(t) {
+		t.Run(d.Kind, func(t *testing.T) {
+			row, err := rateStep(ratesConfig{Dur: 2 * time.Second, Quiet: 3 * time.Second, Wire: true}, d, 50, 10240)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(row.markdown())
+			if row.Sent < 50 || row.Delivered != row.Sent || row.Stored != row.Sent || row.P50 <= 0 || row.P99 < row.P50 {
+				t.Fatalf("sent %d, delivered %d, stored %d, p50 %v, p99 %v: want every message forwarded and stored", row.Sent, row.Delivered, row.Stored, row.P50, row.P99)
+			}
+		})
+	}
+}
+
+// testDUTs builds our binary; WAKUBENCH_GOWAKU_BIN=/path/to/go-waku adds go-waku.
+func testDUTs(t *testing.T) []dut {
+	bin := filepath.Join(t.TempDir(), "wakunode")
+	if out, err := exec.Command("go", "build", "-o", bin, "../wakunode").CombinedOutput(); err != nil {
+		t.Fatalf("build wakunode: %v\n%s", err, out)
+	}
+	duts := []dut{{Kind: kindOurs, Bin: bin}}
+	if gw := os.Getenv("WAKUBENCH_GOWAKU_BIN"); gw != "" {
+		duts = append(duts, dut{Kind: kindGoWaku, Bin: gw})
+	}
+	return duts
 }
 
 func TestRateStepsAndComparison(t *testing.T) {
