@@ -134,3 +134,41 @@ func TestQueueSignalsEnoughOnce(t *testing.T) {
 		t.Fatal("enough signalled again past CommitRows")
 	}
 }
+
+// Large messages fill a batch by bytes long before by rows (at 10 KB, 8 MiB is 800 rows of
+// 5,000): a backlog counted in bytes grows the next batch as one counted in rows does, up to
+// maxBatchScale batches, instead of waiting for the queue to spill.
+func TestByteBacklogGrowsTheBatch(t *testing.T) {
+	const (
+		msgSize    = 64 << 10
+		batchBytes = 1 << 20
+		offered    = 64 // 4 MiB and more: maxBatchScale batches
+	)
+	forEach(t, func(t *testing.T, dbURL string) {
+		m := &batchLog{countMetrics: newCountMetrics()}
+		a := open(t, dbURL, func(c *Config) { c.BatchBytes, c.Metrics = batchBytes, m })
+		release := stall(t, dbURL)
+		perBatch := 0 // rows in one batch of BatchBytes
+		for i := range offered {
+			e := bigEnvelope(t, i, msgSize)
+			perBatch = int(batchBytes / entrySize(e))
+			if err := a.Insert(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sizes := m.sizes()
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		if total != offered || slices.Max(sizes) <= perBatch {
+			t.Fatalf("committed batches %v (one batch of BatchBytes is %d rows): want all %d, and a batch sized to the backlog", sizes, perBatch, offered)
+		}
+	})
+}

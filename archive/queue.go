@@ -252,11 +252,12 @@ func (q *queue) pending(withSpill bool) bool {
 	return len(q.items) > 0 || (withSpill && q.spilled > 0)
 }
 
-// backlog is the number of entries waiting, spilled ones included.
-func (q *queue) backlog() int {
+// backlog is the number of entries waiting, spilled ones included, and the bytes of those
+// waiting in memory.
+func (q *queue) backlog() (n int, bytes int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) + q.spilled
+	return len(q.items) + q.spilled, q.bytes
 }
 
 // waitRoom blocks until push succeeds, ctx ends or the queue closes.
