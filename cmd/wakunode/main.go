@@ -40,12 +40,14 @@ const defaultGCPercent = 50
 // 1,000 msg/s (~60 MiB live, most of it gossip history) this took 17 MB off the peak for
 // 0.013 cores of GC (docs/benchmarks.md, "Twelfth session"). The headroom is never under the
 // scannable heap (a heap of pointers, as at 1 KB × 10,000 msg/s, stays with GOGC) nor under
-// gcMinPercent of the live heap. No fixed memory limit: one below the live heap at a burst
-// makes the GC spin; gcpace moves its limit with the live heap. An operator's GOMEMLIMIT
-// stays the ceiling.
+// gcMinPercent of the live heap: half of GOGC's, so the GC never runs more than twice as often
+// as GOGC alone would make it. A tenth cost 0.2 cores and p99 over 50 ms at 10 KB × 7,500 msg/s
+// (400 MiB live; docs/benchmarks.md, "Thirteenth session"). No fixed memory limit: one below
+// the live heap at a burst makes the GC spin; gcpace moves its limit with the live heap. An
+// operator's GOMEMLIMIT stays the ceiling.
 const (
 	gcHeadroom   = 16 << 20
-	gcMinPercent = 10
+	gcMinPercent = defaultGCPercent / 2
 )
 
 // tuneGC applies defaultGCPercent and starts the headroom governor unless the operator chose
