@@ -29,8 +29,8 @@ import (
 
 // wirePeer is a load peer that speaks gossipsub's wire format and does nothing else: no
 // validation, hashing, seen cache or message history. Two full nodes as publisher and receiver
-// cost more CPU than the node between them, so on two cores they, not the node, set the limit
-// at 10 KB × 7,500 msg/s; these two cost little more than Noise and yamux.
+// could not keep up with 10 KB × 7,500 msg/s on a core of their own, so on two cores they, not
+// the node, set the limit; these two take 0.44 cores there, mostly Noise and yamux.
 type wirePeer struct {
 	h          host.Host
 	meta       *metadata.Service
