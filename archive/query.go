@@ -63,7 +63,7 @@ const queryFlushWait = time.Second
 // in memory now. A backlog (a batch or more, or a spill) is not waited for, and an outage holds
 // the query for queryFlushWait at most.
 func (a *Archive) commitWaiting(ctx context.Context) {
-	if a.fullBatches() >= 1 {
+	if a.fullBatches(a.q.backlog()) >= 1 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, queryFlushWait)

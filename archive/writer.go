@@ -180,8 +180,8 @@ func (a *Archive) pace(lastCommit time.Time) {
 	var t *time.Timer
 	for !a.q.flushing() { // a token left by a Flush already served does not end the wait
 		since := time.Since(lastCommit)
-		waiting, _ := a.q.backlog()
-		if a.fullBatches() >= 1 || (since >= a.cfg.CommitInterval &&
+		waiting, bytes := a.q.backlog()
+		if a.fullBatches(waiting, bytes) >= 1 || (since >= a.cfg.CommitInterval &&
 			(waiting >= a.cfg.CommitRows || since >= a.cfg.MaxCommitDelay)) {
 			return
 		}
@@ -222,18 +222,18 @@ func (a *Archive) closing() bool {
 // index's pages are hit at random) and pays one commit fsync for more messages.
 const maxBatchScale = 4
 
-// fullBatches is how many batches of Config.BatchSize rows or Config.BatchBytes bytes wait.
-// Large messages fill a batch by bytes long before by rows: at 10 KB, 8 MiB is 800 rows, and
-// a count of rows alone never saw a backlog before the queue spilled.
-func (a *Archive) fullBatches() int {
-	n, bytes := a.q.backlog()
+// fullBatches is how many batches of Config.BatchSize rows or Config.BatchBytes bytes a
+// backlog of n entries (bytes of them in memory) makes. Large messages fill a batch by bytes
+// long before by rows: at 10 KB, 8 MiB is 800 rows, and a count of rows alone never saw a
+// backlog before the queue spilled.
+func (a *Archive) fullBatches(n int, bytes int64) int {
 	return max(n/a.cfg.BatchSize, int(bytes/a.cfg.BatchBytes))
 }
 
 // take fills batch from memory, or from the spill once memory is empty (never while
 // stopping), sized to the backlog.
 func (a *Archive) take(batch []*message.Envelope, stopping bool) (_ []*message.Envelope, pos spillPos, fromSpill bool) {
-	scale := min(maxBatchScale, max(1, a.fullBatches()))
+	scale := min(maxBatchScale, max(1, a.fullBatches(a.q.backlog())))
 	maxN, maxBytes := a.cfg.BatchSize*scale, a.cfg.BatchBytes*int64(scale)
 	if batch = a.q.take(batch, maxN, maxBytes); len(batch) > 0 || stopping || a.q.sp == nil {
 		return batch, pos, false

@@ -172,7 +172,7 @@ func nodeDeliveries(sub *node.Subscription) <-chan delivery {
 	go func() {
 		defer close(ch)
 		for e := range sub.C {
-			ch <- delivery{binary.BigEndian.Uint64(e.Message.Payload), time.Duration(e.ReceivedAt - e.Message.GetTimestamp())}
+			ch <- deliveryOf(e.Message, e.ReceivedAt)
 		}
 	}()
 	return ch

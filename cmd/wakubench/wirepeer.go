@@ -47,6 +47,12 @@ type delivery struct {
 	lat time.Duration // receipt − the message's timestamp (one clock: the same process)
 }
 
+// deliveryOf reads a bench message's sequence number (the payload's first 8 bytes) and its
+// latency: receivedAt (ns) − its timestamp.
+func deliveryOf(m *pb.WakuMessage, receivedAt int64) delivery {
+	return delivery{binary.BigEndian.Uint64(m.Payload), time.Duration(receivedAt - m.GetTimestamp())}
+}
+
 // wireMaxRPC bounds one RPC frame we read, as gossipsub's own default does.
 const wireMaxRPC = 1 << 20
 
@@ -139,7 +145,7 @@ func (p *wirePeer) read(s network.Stream, receiver bool) {
 				for _, m := range rpc.Publish {
 					var wm pb.WakuMessage
 					if proto.Unmarshal(m.Data, &wm) == nil && len(wm.Payload) >= 8 {
-						p.deliveries <- delivery{binary.BigEndian.Uint64(wm.Payload), time.Duration(now - wm.GetTimestamp())}
+						p.deliveries <- deliveryOf(&wm, now)
 					}
 				}
 			}

@@ -41,8 +41,8 @@ const defaultGCPercent = 50
 // 0.013 cores of GC (docs/benchmarks.md, "Twelfth session"). The headroom is never under the
 // scannable heap (a heap of pointers, as at 1 KB × 10,000 msg/s, stays with GOGC) nor under
 // gcMinPercent of the live heap: half of GOGC's, so the GC never runs more than twice as often
-// as GOGC alone would make it. A tenth cost 0.2 cores and p99 over 50 ms at 10 KB × 7,500 msg/s
-// (400 MiB live; docs/benchmarks.md, "Thirteenth session"). No fixed memory limit: one below
+// as GOGC alone would make it. A tenth doubled the GC's CPU at 10 KB × 7,500 msg/s (0.28
+// against 0.15 cores, 300-500 MiB live; docs/benchmarks.md, "Thirteenth session"). No fixed memory limit: one below
 // the live heap at a burst makes the GC spin; gcpace moves its limit with the live heap. An
 // operator's GOMEMLIMIT stays the ceiling.
 const (
