@@ -81,7 +81,8 @@ func (n *Node) startStore(ctx context.Context) error {
 		return fmt.Errorf("store retention policy: %w", err)
 	}
 	ac := archive.Config{URL: n.dbURL(), MaxConns: n.cfg.Store.MaxConns, Migrate: n.cfg.Store.Migrate,
-		Vacuum: n.cfg.Store.Vacuum, Retention: policies, QueueBytes: n.cfg.Store.QueueBytes, FsyncCommits: n.cfg.Store.FsyncCommits, Logger: n.log}
+		Vacuum: n.cfg.Store.Vacuum, Retention: policies, QueueBytes: n.cfg.Store.QueueBytes, FsyncCommits: n.cfg.Store.FsyncCommits,
+		WriterNice: n.cfg.Store.WriterNice, Logger: n.log}
 	if n.cfg.Store.SpillBytes > 0 {
 		ac.SpillDir, ac.SpillBytes = filepath.Join(n.cfg.DataDir, "store-spill"), n.cfg.Store.SpillBytes
 	}

@@ -71,7 +71,11 @@ func (o *Options) NodeConfig(log *slog.Logger, version string) (node.Config, err
 
 	cfg.Store = node.StoreConfig{Enabled: o.Store, DBURL: o.StoreDBURL, Retention: o.StoreRetentionPolicy,
 		MaxConns: o.StoreMaxDBConns, Migrate: o.StoreDBMigration, Vacuum: o.StoreDBVacuum, Resume: o.StoreResume,
-		QueueBytes: o.StoreQueueBytes, SpillBytes: o.StoreSpillBytes, FsyncCommits: o.StoreFsyncCommits}
+		QueueBytes: o.StoreQueueBytes, SpillBytes: o.StoreSpillBytes, FsyncCommits: o.StoreFsyncCommits,
+		WriterNice: o.StoreWriterNice}
+	if o.StoreWriterNice < 0 {
+		return cfg, fmt.Errorf("--store-writer-nice=%d is negative: the writer's priority can only be lowered", o.StoreWriterNice)
+	}
 	if o.StoreSpillBytes < 0 {
 		return cfg, fmt.Errorf("--store-spill-bytes=%d is negative (0 disables the spill)", o.StoreSpillBytes)
 	}

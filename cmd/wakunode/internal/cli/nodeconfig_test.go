@@ -145,7 +145,7 @@ func TestNodeConfigServices(t *testing.T) {
 	o, err := Parse([]string{
 		"--store", "--store-message-db-url=postgres://u:p@127.0.0.1:5432/db", "--store-message-retention-policy=capacity:1000",
 		"--store-max-num-db-connections=7", "--store-message-db-vacuum", "--store-resume", "--storenode=" + peerAddr,
-		"--store-queue-bytes=1048576", "--store-spill-bytes=2097152", "--store-fsync-commits", "--filter", "--filter-max-peers-to-serve=9", "--filter-max-criteria=11", "--filter-subscription-timeout=60",
+		"--store-queue-bytes=1048576", "--store-spill-bytes=2097152", "--store-fsync-commits", "--store-writer-nice=3", "--filter", "--filter-max-peers-to-serve=9", "--filter-max-criteria=11", "--filter-subscription-timeout=60",
 		"--lightpush", "--lightpushnode=" + peerAddr, "--filternode=" + peerAddr,
 		"--rate-limit=store:10/1s", "--rate-limit=lightpush:5/1m", "--peer-persistence",
 	})
@@ -157,7 +157,7 @@ func TestNodeConfigServices(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStore := node.StoreConfig{Enabled: true, DBURL: "postgres://u:p@127.0.0.1:5432/db", Retention: "capacity:1000",
-		MaxConns: 7, Migrate: true, Vacuum: true, Resume: true, QueueBytes: 1 << 20, SpillBytes: 2 << 20, FsyncCommits: true}
+		MaxConns: 7, Migrate: true, Vacuum: true, Resume: true, QueueBytes: 1 << 20, SpillBytes: 2 << 20, FsyncCommits: true, WriterNice: 3}
 	if cfg.Store != wantStore {
 		t.Fatalf("store = %+v, want %+v", cfg.Store, wantStore)
 	}
@@ -185,6 +185,7 @@ func TestNodeConfigServices(t *testing.T) {
 		{"--store-queue-bytes=100000"}, // below --max-msg-size's 150 KiB
 		{"--store-queue-bytes=2MiB"},   // bytes, no units
 		{"--store-spill-bytes=-1"},
+		{"--store-writer-nice=-5"}, // raising the priority is refused
 	} {
 		o, err := Parse(bad)
 		if err == nil {

@@ -55,6 +55,7 @@ type Options struct {
 	StoreQueueBytes           int64 // ours (nwaku has none): bound of the archive's insert queue
 	StoreSpillBytes           int64 // ours: bound of the archive's on-disk overflow of that queue
 	StoreFsyncCommits         bool  // ours: SQLite synchronous=FULL instead of NORMAL
+	StoreWriterNice           int   // ours: how much lower the archive writer's CPU priority is
 	StoreResume               bool
 	StoreSync                 bool
 	StoreSyncInterval         uint32
@@ -146,6 +147,7 @@ func defaults() *Options {
 		StoreSyncRelayJitter:      20,
 		StoreQueueBytes:           archive.DefaultQueueBytes,
 		StoreSpillBytes:           archive.DefaultSpillBytes,
+		StoreWriterNice:           archive.DefaultWriterNice,
 		StoreDBMigration:          true,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
@@ -219,6 +221,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.Int64Var(&o.StoreQueueBytes, "store-queue-bytes", o.StoreQueueBytes, "Bytes of messages waiting to be written to the store database before new ones are dropped (not an nwaku flag)")
 	fs.Int64Var(&o.StoreSpillBytes, "store-spill-bytes", o.StoreSpillBytes, "Bytes of messages the store may spill to disk (data dir) when its insert queue is full, written later; 0 drops instead (not an nwaku flag)")
 	boolean(&o.StoreFsyncCommits, "store-fsync-commits", "Fsync every SQLite store commit so it survives power loss, not only a crash (synchronous=FULL; default NORMAL, as go-waku) (not an nwaku flag)")
+	fs.IntVar(&o.StoreWriterNice, "store-writer-nice", o.StoreWriterNice, "How many nice steps below the node's the store writer's thread runs, so relaying goes first on a busy machine (Linux; 0 keeps it equal) (not an nwaku flag)")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
 	boolean(&o.StoreSync, "store-sync", "Enable store sync")
 	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
