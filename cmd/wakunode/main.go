@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -97,10 +96,6 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	if err != nil {
 		fmt.Fprintf(stderr, "wakunode: %v\n", err)
 		return 2
-	}
-	if n := writerProcs(cfg.Store, runtime.GOOS, os.Getenv, runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
-		runtime.GOMAXPROCS(n)
-		log.Debug("GOMAXPROCS one above the CPUs for the lower-priority store writer", "GOMAXPROCS", n)
 	}
 
 	var reg registry
