@@ -112,11 +112,12 @@ type Config struct {
 	// PostgreSQL ignores it (its own synchronous_commit rules).
 	FsyncCommits bool
 	// WriterNice lowers the CPU priority of the writer's OS thread by this many nice steps
-	// (Linux; 0 leaves it at the process's). Writing is background work: on a machine whose
-	// cores are all busy the kernel then runs relaying first, and the writer catches up
-	// (its queue and spill absorb the delay) once they are free. At 10 KB × 7,500 msg/s on 2
-	// cores the writer is 0.55 of the node's 1.3 cores, and without it p99 went past 50 ms
-	// in one run of three (docs/benchmarks.md). Node default DefaultWriterNice.
+	// (Linux; 0, the default, leaves it at the process's). Writing is background work: on a
+	// machine whose cores are all busy the kernel then runs relaying first, and the writer
+	// catches up (its queue and spill absorb the delay) once they are free. At 10 KB × 7,500
+	// msg/s on 2 cores the writer is about half a core and its bursts make relaying's p99 tail;
+	// the nice helped in some series of runs and not in others (docs/benchmarks.md, fourteenth
+	// session), so it is not on by default.
 	WriterNice int
 	// WriteTimeout bounds one batch write; a stalled database then counts as failing. Default 30s.
 	WriteTimeout time.Duration
@@ -136,9 +137,6 @@ type Config struct {
 
 // DefaultQueueBytes is Config.QueueBytes' default.
 const DefaultQueueBytes = 64 << 20
-
-// DefaultWriterNice is the node's Config.WriterNice.
-const DefaultWriterNice = 10
 
 // DefaultSpillBytes is Config.SpillBytes' default.
 const DefaultSpillBytes = 1 << 30

@@ -136,7 +136,7 @@ func DefaultConfig() Config {
 		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize},
 		MaxConnections:     50,
 		KeepAlive:          5 * time.Minute,
-		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes, SpillBytes: archive.DefaultSpillBytes, WriterNice: archive.DefaultWriterNice},
+		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes, SpillBytes: archive.DefaultSpillBytes},
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
 		Discovery:          DefaultDiscoveryConfig(),

@@ -147,7 +147,6 @@ func defaults() *Options {
 		StoreSyncRelayJitter:      20,
 		StoreQueueBytes:           archive.DefaultQueueBytes,
 		StoreSpillBytes:           archive.DefaultSpillBytes,
-		StoreWriterNice:           archive.DefaultWriterNice,
 		StoreDBMigration:          true,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
