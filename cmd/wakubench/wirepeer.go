@@ -128,7 +128,8 @@ func (p *wirePeer) publish(topic string, m *pb.WakuMessage) error {
 // read drains one stream from the node; a receiver reports each bench message it carries.
 func (p *wirePeer) read(s network.Stream, receiver bool) {
 	defer s.Close()
-	go func() { <-p.ctx.Done(); _ = s.Reset() }()
+	unblock := context.AfterFunc(p.ctx, func() { _ = s.Reset() }) // Close ends a blocked read
+	defer unblock()
 	r := msgio.NewVarintReaderSize(s, wireMaxRPC)
 	for {
 		b, err := r.ReadMsg()
