@@ -128,3 +128,38 @@ func minorFaults(tb testing.TB, who int) int64 {
 	}
 	return ru.Minflt
 }
+
+// BenchmarkSQLiteFullBatches is the writer under a backlog of 10 KB messages (at 10 KB x
+// 7,500 msg/s batches fill their 8 MiB at about 800 rows): 96,000 messages in batches of 100,
+// 200 and 800 rows, straight to the driver, with the writer's light 2 MiB page cache and with a
+// 16 MiB one that holds a whole batch (docs/benchmarks.md, fifteenth session: a smaller cache
+// spills dirty pages to the WAL mid-transaction). The two alternate, so a machine whose speed
+// drifts affects both.
+//
+//	go test -run '^$' -bench SQLiteFullBatches -benchtime 1x -count 3 ./archive/
+func BenchmarkSQLiteFullBatches(b *testing.B) {
+	for _, rows := range []int{100, 200, 800} {
+		for _, cacheKiB := range []int{lightWriterCacheKiB, 16 << 10} {
+			b.Run(fmt.Sprintf("x%d-cache%dMiB", rows, cacheKiB>>10), func(b *testing.B) {
+				s, batches := smallBatches(b, 10<<10, rows, 96_000/rows)
+				ctx := context.Background()
+				if err := s.openWriter(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.wconn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", -cacheKiB)); err != nil {
+					b.Fatal(err)
+				}
+				s.cacheKiB = lightWriterCacheKiB // what sizeCache wants for these batches: it leaves the cache as set
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for _, batch := range batches {
+					if _, err := s.insertBatch(ctx, batch, 1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/96_000, "cpu-µs/msg")
+			})
+		}
+	}
+}
