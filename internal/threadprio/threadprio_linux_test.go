@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 // the process's, and that thread is gone once the work returned.
 func TestGoLowersOnlyItsOwnThread(t *testing.T) {
 	base := baseNice(t)
+	if onMain.ran { // TestMain's lowered thread ends after its work did, maybe not yet
+		waitGone(t, onMain.tid)
+	}
 	type started struct {
 		tid int
 		err error
@@ -65,12 +68,18 @@ func TestGoLowersOnlyItsOwnThread(t *testing.T) {
 		}
 	}
 	close(release)
+	waitGone(t, s.tid)
+}
+
+// waitGone waits until thread tid has ended (it does shortly after its goroutine).
+func waitGone(t *testing.T, tid int) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, alive := threadNices(t)[s.tid]; !alive {
-			break
+		if _, alive := threadNices(t)[tid]; !alive {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("thread %d still there after its work returned", s.tid)
+			t.Fatalf("thread %d still there after its work returned", tid)
 		}
 	}
 }
