@@ -130,11 +130,13 @@ func TestHeadroomSetsTheCollectionRate(t *testing.T) {
 	collectUntilRun(t, g)
 
 	// 512 MiB of garbage over a steady 96 MiB live heap: GOGC 50 alone collects about every
-	// 48 MiB (~11 times); with 8 MiB of headroom about 64 times. Far fewer means the limit did
-	// not bind; far more means the GC ran back to back.
+	// 48 MiB (~11 times); with 8 MiB of headroom about 64 times, fewer on a busy machine (a
+	// collection starved of CPU lets more be allocated while it marks: 30-70 under -race with
+	// the cores busy). Near GOGC's count means the limit did not bind; far more means the GC
+	// ran back to back.
 	cycles := churn(512 * mib)
 	t.Logf("%d collections", cycles)
-	if cycles < 32 || cycles > 160 {
+	if cycles < 22 || cycles > 160 {
 		t.Fatalf("%d collections for 512 MiB of garbage with 8 MiB of headroom, want about 64", cycles)
 	}
 }
