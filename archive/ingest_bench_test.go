@@ -133,8 +133,8 @@ func minorFaults(tb testing.TB, who int) int64 {
 // 7,500 msg/s batches fill their 8 MiB at about 800 rows): 96,000 messages in batches of 100,
 // 200 and 800 rows, straight to the driver, with the writer's light 2 MiB page cache and with a
 // 16 MiB one that holds a whole batch (docs/benchmarks.md, fifteenth session: a smaller cache
-// spills dirty pages to the WAL mid-transaction). The two alternate, so a machine whose speed
-// drifts affects both.
+// spills dirty pages to the WAL mid-transaction). Each size's two caches run back to back, so
+// a machine whose speed drifts affects both alike.
 //
 //	go test -run '^$' -bench SQLiteFullBatches -benchtime 1x -count 3 ./archive/
 func BenchmarkSQLiteFullBatches(b *testing.B) {
