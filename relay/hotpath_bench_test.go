@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,7 +53,10 @@ func BenchmarkReceivePath(b *testing.B) {
 				r.tr.DeliverMessage(msg)
 				r.tr.SendRPC(rpc, "")
 				env := msg.ValidatorData.(*message.Envelope)
-				env.Hash[0] = byte(i) // a new hash each time, as on the wire
+				// A new hash each time, as on the wire, and never the decoded one, which the
+				// validator would then find in the duplicate set.
+				binary.BigEndian.PutUint64(env.Hash[:8], uint64(i))
+				env.Hash[31] ^= 1
 				r.seen.Add(env.Hash, r.now())
 				r.sink.Deliver(env)
 			}
