@@ -112,13 +112,16 @@ type Config struct {
 	// PostgreSQL ignores it (its own synchronous_commit rules).
 	FsyncCommits bool
 	// WriterNice lowers the CPU priority of the writer's OS thread by this many nice steps
-	// (Linux; 0, the default, leaves it at the process's). Writing is background work: on a
-	// machine whose cores are all busy the kernel then runs relaying first, and the writer
-	// catches up (its queue and spill absorb the delay) once they are free. At 10 KB × 7,500
-	// msg/s on 2 cores the writer is about half a core and its bursts make relaying's p99 tail;
-	// the nice helped in some series of runs and not in others (docs/benchmarks.md, fourteenth
-	// session), so it is not on by default.
+	// (Linux; 0, the default here, leaves it at the process's; the node's default is 10).
+	// Writing is background work: on a machine whose cores are all busy the kernel then runs
+	// relaying first, and the writer catches up (its queue and spill absorb the delay) once they
+	// are free. It needs a scheduler P to spare while the writer is busy (see Busy): on its own
+	// it helped in some series of runs and not in others (docs/benchmarks.md, fourteenth and
+	// sixteenth sessions).
 	WriterNice int
+	// Busy, when set, is called from the writer's goroutine when the writer starts committing
+	// for most of its time (true) and when that ends (false), also at Close (see busy.go).
+	Busy func(busy bool)
 	// WriteTimeout bounds one batch write; a stalled database then counts as failing. Default 30s.
 	WriteTimeout time.Duration
 	// RetryMin and RetryMax bound the jittered exponential backoff between attempts to write a

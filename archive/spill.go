@@ -288,30 +288,28 @@ func (s *spill) advance(next uint64) {
 	s.rseg, s.roff, s.rcnt = next, 0, 0
 }
 
-// release deletes the segments wholly before pos, whose messages are committed (caller holds
+// release drops the segments wholly before pos, whose messages are committed (caller holds
 // the queue's lock). With empty set (nothing left to read), every segment goes and appends
-// start a fresh one.
-func (s *spill) release(pos spillPos, empty bool) error {
-	var err error
+// start a fresh one. It returns the dropped segments' files for the caller to remove after
+// unlocking: unlinking many megabytes under the lock held up every Insert meanwhile, longer
+// still on a writer thread of lower priority.
+func (s *spill) release(pos spillPos, empty bool) (gone []string, err error) {
 	for len(s.segs) > 1 && s.segs[0].num < pos.seg {
-		err = errors.Join(err, os.Remove(s.path(s.segs[0].num)))
+		gone = append(gone, s.path(s.segs[0].num))
 		s.size -= s.segs[0].size
 		s.segs = s.segs[1:]
 	}
 	if !empty {
-		return err
+		return gone, nil
 	}
 	next := s.segs[len(s.segs)-1].num + 1
 	s.advance(0)
 	s.discardWriter()
 	for _, sg := range s.segs {
-		err = errors.Join(err, os.Remove(s.path(sg.num)))
+		gone = append(gone, s.path(sg.num))
 	}
 	s.segs, s.size = nil, 0
-	if serr := s.startSegment(next); serr != nil {
-		return errors.Join(err, serr)
-	}
-	return err
+	return gone, s.startSegment(next)
 }
 
 // close flushes what is buffered to disk; the segments stay for the next start.
@@ -401,8 +399,12 @@ func (q *queue) takeSpill(batch []*message.Envelope, maxN int, maxBytes int64) (
 // releaseSpill frees the spill behind pos once the batch read up to it is committed.
 func (q *queue) releaseSpill(pos spillPos) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.sp.release(pos, q.spilled == 0)
+	gone, err := q.sp.release(pos, q.spilled == 0)
+	q.mu.Unlock()
+	for _, path := range gone {
+		err = errors.Join(err, os.Remove(path))
+	}
+	return err
 }
 
 // closeSpill flushes the spill to disk for the next start.

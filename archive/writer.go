@@ -115,12 +115,17 @@ func (a *Archive) run() {
 	defer a.spills.flush(true)
 	batch := make([]*message.Envelope, 0, min(a.cfg.BatchSize, 1024))
 	var lastCommit time.Time
+	busy := newBusyMeter(a.cfg.Busy, time.Now())
+	defer busy.end()
 	for {
 		stopping := false
 		select {
 		case <-a.q.wake:
 		case <-a.stop:
 			stopping = true
+		case now := <-busy.check():
+			busy.tick(now)
+			continue
 		case <-report.C:
 			a.drops.flush(false)
 			a.spills.flush(false)
@@ -146,8 +151,10 @@ func (a *Archive) run() {
 			if len(batch) == 0 {
 				continue
 			}
+			began := time.Now()
 			err := a.commit(batch)
 			lastCommit = time.Now()
+			busy.committed(began, lastCommit)
 			n, size := len(batch), batchSize(batch)
 			clear(batch) // written envelopes must not stay reachable from the reused slice
 			a.q.resolve(n, size, err)

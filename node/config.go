@@ -83,6 +83,9 @@ type Config struct {
 	// Registerer receives the node's and libp2p's Prometheus metrics; nil disables them.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// StoreWriterBusy hears when the archive writer starts and stops committing most of the
+	// time (archive.Config.Busy); cmd/wakunode gives it a scheduler P more meanwhile. Nil: nobody.
+	StoreWriterBusy func(busy bool)
 
 	// muxers restricts the offered stream muxers (tests); empty offers yamux and mplex.
 	muxers []string
@@ -110,9 +113,14 @@ type StoreConfig struct {
 	// FsyncCommits fsyncs every SQLite commit (--store-fsync-commits; archive.Config.FsyncCommits).
 	FsyncCommits bool
 	// WriterNice lowers the archive writer thread's CPU priority (--store-writer-nice;
-	// archive.Config.WriterNice).
+	// archive.Config.WriterNice). Default DefaultWriterNice.
 	WriterNice int
 }
+
+// DefaultWriterNice is StoreConfig.WriterNice's default: with a scheduler P to spare while the
+// writer is busy (Config.StoreWriterBusy), relaying kept a lower tail near saturation than with
+// either alone or neither, at no cost at user rates (docs/benchmarks.md, sixteenth session).
+const DefaultWriterNice = 10
 
 // FilterConfig configures the filter service.
 type FilterConfig struct {
@@ -136,7 +144,7 @@ func DefaultConfig() Config {
 		Rules:              message.Rules{MaxSize: message.DefaultMaxMessageSize},
 		MaxConnections:     50,
 		KeepAlive:          5 * time.Minute,
-		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes, SpillBytes: archive.DefaultSpillBytes},
+		Store:              StoreConfig{DBURL: "sqlite://store.sqlite3", Retention: "time:172800", MaxConns: 50, Migrate: true, QueueBytes: archive.DefaultQueueBytes, SpillBytes: archive.DefaultSpillBytes, WriterNice: DefaultWriterNice},
 		Filter:             FilterConfig{MaxPeers: 1000, MaxCriteria: 1000, SubscriptionTimeout: 300 * time.Second},
 		RateLimits:         ratelimit.DefaultSettings(),
 		Discovery:          DefaultDiscoveryConfig(),

@@ -82,7 +82,7 @@ func (n *Node) startStore(ctx context.Context) error {
 	}
 	ac := archive.Config{URL: n.dbURL(), MaxConns: n.cfg.Store.MaxConns, Migrate: n.cfg.Store.Migrate,
 		Vacuum: n.cfg.Store.Vacuum, Retention: policies, QueueBytes: n.cfg.Store.QueueBytes, FsyncCommits: n.cfg.Store.FsyncCommits,
-		WriterNice: n.cfg.Store.WriterNice, Logger: n.log}
+		WriterNice: n.cfg.Store.WriterNice, Busy: n.cfg.StoreWriterBusy, Logger: n.log}
 	if n.cfg.Store.SpillBytes > 0 {
 		ac.SpillDir, ac.SpillBytes = filepath.Join(n.cfg.DataDir, "store-spill"), n.cfg.Store.SpillBytes
 	}

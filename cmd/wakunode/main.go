@@ -136,6 +136,11 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, reg registry, l
 	if reg != nil {
 		cfg.Registerer = reg
 	}
+	if cfg.Store.Enabled {
+		cfg.StoreWriterBusy = writerProcs(os.Getenv, runtimeProcs(func(busy bool, procs int) {
+			log.Info("store writer busy", "busy", busy, "gomaxprocs", procs)
+		}))
+	}
 	n, err := node.New(cfg)
 	if err != nil {
 		return err

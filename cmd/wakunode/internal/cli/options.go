@@ -11,6 +11,7 @@ import (
 
 	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/message"
+	"github.com/wakunode/wakunode/node"
 )
 
 // Options holds every flag nwaku 0.3x declares, typed as nwaku declares it. The flags of
@@ -147,6 +148,7 @@ func defaults() *Options {
 		StoreSyncRelayJitter:      20,
 		StoreQueueBytes:           archive.DefaultQueueBytes,
 		StoreSpillBytes:           archive.DefaultSpillBytes,
+		StoreWriterNice:           node.DefaultWriterNice,
 		StoreDBMigration:          true,
 		FilterSubscriptionTimeout: 300,
 		FilterMaxPeersToServe:     1000,
@@ -220,7 +222,7 @@ func newFlagSet(o *Options) *flag.FlagSet {
 	fs.Int64Var(&o.StoreQueueBytes, "store-queue-bytes", o.StoreQueueBytes, "Bytes of messages waiting to be written to the store database before new ones are dropped (not an nwaku flag)")
 	fs.Int64Var(&o.StoreSpillBytes, "store-spill-bytes", o.StoreSpillBytes, "Bytes of messages the store may spill to disk (data dir) when its insert queue is full, written later; 0 drops instead (not an nwaku flag)")
 	boolean(&o.StoreFsyncCommits, "store-fsync-commits", "Fsync every SQLite store commit so it survives power loss, not only a crash (synchronous=FULL; default NORMAL, as go-waku) (not an nwaku flag)")
-	fs.IntVar(&o.StoreWriterNice, "store-writer-nice", o.StoreWriterNice, "How many nice steps below the node's the store writer's thread runs, so relaying goes first on a busy machine (Linux; 0 keeps it equal) (not an nwaku flag)")
+	fs.IntVar(&o.StoreWriterNice, "store-writer-nice", o.StoreWriterNice, "How many nice steps below the node's the store writer's thread runs, so relaying goes first on a busy machine (Linux; 0 keeps it equal; while the writer is busy the node also runs one scheduler thread more than the CPUs) (not an nwaku flag)")
 	boolean(&o.StoreResume, "store-resume", "Enable store resume")
 	boolean(&o.StoreSync, "store-sync", "Enable store sync")
 	u32(&o.StoreSyncInterval, "store-sync-interval", "Seconds between store sync attempts")
