@@ -27,15 +27,20 @@ func writerProcs(getenv func(string) string, p procs) func(bool) {
 	if getenv("GOMAXPROCS") != "" {
 		return nil
 	}
+	raised := false // the hook runs on the archive writer's goroutine only
 	return func(busy bool) {
 		if !busy {
-			p.reset()
-			p.logBusy(false, p.get())
+			if raised {
+				raised = false
+				p.reset()
+				p.logBusy(false, p.get())
+			}
 			return
 		}
 		// A default below the CPUs is a cgroup quota, which throttles a process that runs more
 		// threads than it allows: leave that one alone.
 		if n := p.get(); n == p.numCPU() {
+			raised = true
 			p.set(n + 1)
 			p.logBusy(true, n+1)
 		}

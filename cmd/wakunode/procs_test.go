@@ -37,7 +37,10 @@ func TestWriterProcsLeavesQuotasAndOperatorsAlone(t *testing.T) {
 		t.Fatal("a GOMAXPROCS the operator set got a busy hook")
 	}
 	f := &fakeProcs{cur: 1, def: 1, cpus: 4} // a cgroup quota of one CPU
-	writerProcs(func(string) string { return "" }, f.procs())(true)
+	hook := writerProcs(func(string) string { return "" }, f.procs())
+	hook(true)
+	f.def = 2 // the quota was raised meanwhile: the runtime follows it, not the hook
+	hook(false)
 	if f.cur != 1 || len(f.logged) != 0 {
 		t.Fatalf("under a quota of 1 of 4 CPUs: GOMAXPROCS %d (logged %v), want 1 untouched", f.cur, f.logged)
 	}
