@@ -18,11 +18,12 @@ const (
 // It is used by the writer's goroutine only.
 type busyMeter struct {
 	report func(busy bool) // nil: nobody listens, the meter does nothing
-	on     bool
-	start  time.Time     // the current window's start
-	busy   time.Duration // committing in the current window
-	quiet  int           // windows in a row below busyOffShare while on
-	timer  *time.Timer   // while on: ends a spell whose load stopped (no commit would)
+	start  time.Time       // the current window's start
+	busy   time.Duration   // committing in the current window
+	quiet  int             // windows in a row below busyOffShare during a spell
+	// timer is set during a spell (and only then): it ends a spell whose load stopped, which
+	// no commit would.
+	timer *time.Timer
 }
 
 func newBusyMeter(report func(bool), now time.Time) *busyMeter {
@@ -38,7 +39,7 @@ func (m *busyMeter) committed(from, to time.Time) {
 	m.closeWindow(to)
 }
 
-// check is the channel that fires while a spell is on, so that the writer, idle once the load
+// check is the channel that fires during a spell, so that the writer, idle once the load
 // has stopped, still closes the quiet windows that end it; nil (never ready) otherwise.
 func (m *busyMeter) check() <-chan time.Time {
 	if m.timer == nil {
@@ -50,7 +51,7 @@ func (m *busyMeter) check() <-chan time.Time {
 // tick closes the window after check fired.
 func (m *busyMeter) tick(now time.Time) {
 	m.closeWindow(now)
-	if m.on {
+	if m.timer != nil {
 		m.timer.Reset(busyWindow)
 	}
 }
@@ -64,26 +65,25 @@ func (m *busyMeter) closeWindow(now time.Time) {
 	}
 	share := float64(m.busy) / float64(span)
 	m.start, m.busy = now, 0
-	switch {
-	case !m.on && share >= busyOnShare:
-		m.on, m.quiet = true, 0
+	switch spell := m.timer != nil; {
+	case !spell && share >= busyOnShare:
+		m.quiet = 0
 		m.timer = time.NewTimer(busyWindow)
 		m.report(true)
-	case m.on && share < busyOffShare:
+	case spell && share < busyOffShare:
 		if m.quiet++; m.quiet >= busyOffWindow {
 			m.end()
 		}
-	case m.on:
+	case spell:
 		m.quiet = 0
 	}
 }
 
 // end reports the end of a spell in progress (also when the writer stops).
 func (m *busyMeter) end() {
-	if !m.on {
+	if m.timer == nil {
 		return
 	}
-	m.on = false
 	m.timer.Stop()
 	m.timer = nil
 	m.report(false)
