@@ -52,11 +52,12 @@ func DefaultParams() Params {
 	// lower p99. D 4 keeps Dout 1: outbound mesh links that resist eclipse attacks (D ≤ 3
 	// would force Dout 0). The mesh degree is local; it does not affect interop.
 	p.D, p.Dlo, p.Dhi, p.Dscore, p.Dout = 4, 3, 5, 5, 1
-	// The history answers IWANT; IHAVE advertises the last HistoryGossip (3) heartbeats, so 4
-	// still answers every IWANT a heartbeat later (no broken gossip promises), and it is most
-	// of the node's live heap: 6 → 4 took RSS at 10 KB × 1,000 msg/s from 182 to 134 MB with
-	// the same delivery in wakusim under churn and loss (docs/scaling.md, docs/benchmarks.md).
-	p.HistoryLength = 4
+	// The history answers IWANT and is most of the node's live heap (a heartbeat of it is
+	// 11 MB at 10 KB × 1,000 msg/s). IHAVE advertises the last 2 heartbeats and the history
+	// keeps 3, so every IWANT is still answered a heartbeat later (no broken gossip promise).
+	// Against nwaku's 6/3, wakusim under churn and loss delivered the same with 4/3 and 3/2
+	// (docs/scaling.md), and 3/2 sends a quarter fewer IHAVE bytes.
+	p.HistoryLength, p.HistoryGossip = 3, 2
 	// A message reaches a node within a few heartbeats of gossip per hop, so a late duplicate
 	// after 30 s is rare; relay's own hash set still answers it for the full 2 minutes (for the
 	// last 65,536 messages: at 1,000 msg/s that is 65 s). At 1,000 msg/s the library's cache

@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dhi := fs.Int("Dhi", 0, "override gossipsub Dhi")
 	dlazy := fs.Int("Dlazy", -1, "override gossipsub Dlazy")
 	history := fs.Int("history", 0, "override gossipsub HistoryLength (heartbeats of messages kept to answer IWANT)")
+	gossip := fs.Int("gossip", 0, "override gossipsub HistoryGossip (heartbeats of messages advertised in IHAVE)")
 	var idw, fpub optBool
 	fs.Var(&idw, "idontwant", "IDONTWANT on|off (default: the profile's)")
 	fs.Var(&fpub, "flood-publish", "flood publish on|off (default: the profile's)")
@@ -127,12 +128,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("unknown --params %q (node, nwaku or library)", *profile)
 	}
-	if *history > 0 {
-		if *history < c.Params.HistoryGossip {
-			return fmt.Errorf("--history %d: must be at least HistoryGossip (%d)", *history, c.Params.HistoryGossip)
+	if *history > 0 || *gossip > 0 {
+		p := &c.Params
+		p.HistoryLength, p.HistoryGossip = pick(*history, p.HistoryLength), pick(*gossip, p.HistoryGossip)
+		if p.HistoryGossip > p.HistoryLength {
+			return fmt.Errorf("--gossip %d above --history %d: a message advertised must still be kept", p.HistoryGossip, p.HistoryLength)
 		}
-		c.Params.HistoryLength = *history
-		c.ParamsName += fmt.Sprintf("+history%d", *history)
+		c.ParamsName += fmt.Sprintf("+history%d/%d", p.HistoryLength, p.HistoryGossip)
 	}
 	if *d > 0 || *dlo > 0 || *dhi > 0 || *dlazy >= 0 {
 		p := c.Params

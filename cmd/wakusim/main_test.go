@@ -41,9 +41,28 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--nodes", "-3"},
 		{"--loss", "1.5"},
 		{"--rate", "0"},
+		{"--gossip", "4"},  // above the node's history of 3: advertised messages would be gone
+		{"--history", "1"}, // below the node's IHAVE window of 2
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
+	}
+}
+
+// --history and --gossip set the gossip windows the run uses and name them in "params".
+func TestRunGossipWindows(t *testing.T) {
+	var out strings.Builder
+	args := []string{"--nodes", "4", "--degree", "3", "--messages", "2", "--warmup", "1s", "--drain", "10s",
+		"--history", "5", "--gossip", "4", "--json"}
+	if err := run(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, out.String())
+	}
+	if r["params"] != "node+history5/4" {
+		t.Errorf("params %v, want node+history5/4", r["params"])
 	}
 }
