@@ -43,8 +43,8 @@ type Params struct {
 }
 
 // DefaultParams are the node's gossipsub parameters: nwaku's (NwakuParams) with a leaner mesh,
-// D 4, Dlo 3, Dhi 5, Dscore 5, Dout 1, 4 heartbeats of message history instead of 6, and
-// gossipsub's seen cache kept 30 s instead of 2 min.
+// D 4, Dlo 3, Dhi 5, Dscore 5, Dout 1, 3 heartbeats of message history with IHAVE over the
+// last 2 instead of 6 and 3, and gossipsub's seen cache kept 30 s instead of 2 min.
 func DefaultParams() Params {
 	p := NwakuParams()
 	// The mesh degrees wakusim chose (docs/scaling.md): 2.7 copies per message instead of nwaku's
@@ -55,8 +55,8 @@ func DefaultParams() Params {
 	// The history answers IWANT and is most of the node's live heap (a heartbeat of it is
 	// 11 MB at 10 KB × 1,000 msg/s). IHAVE advertises the last 2 heartbeats and the history
 	// keeps 3, so every IWANT is still answered a heartbeat later (no broken gossip promise).
-	// Against nwaku's 6/3, wakusim under churn and loss delivered the same with 4/3 and 3/2
-	// (docs/scaling.md), and 3/2 sends a quarter fewer IHAVE bytes.
+	// In wakusim under churn and loss 3/2 delivered the same as 4/3 (and 4/3 as nwaku's 6/3),
+	// with a quarter fewer IHAVE bytes (docs/scaling.md).
 	p.HistoryLength, p.HistoryGossip = 3, 2
 	// A message reaches a node within a few heartbeats of gossip per hop, so a late duplicate
 	// after 30 s is rare; relay's own hash set still answers it for the full 2 minutes (for the
