@@ -16,17 +16,24 @@ import (
 	"github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wakunode/wakunode/archive"
 	"github.com/wakunode/wakunode/node"
 	storepb "github.com/wakunode/wakunode/store/pb"
 )
 
 // rateRow is one step of the rates table: a fresh node of one kind at one rate and size.
 type rateRow struct {
-	Kind              string
-	Size, Rate        int
-	Sent, Delivered   int
-	Stored            int
-	StoreErr          error      // the store walk failed (go-waku's legacy store times out under load)
+	Kind            string
+	Size, Rate      int
+	Sent, Delivered int
+	Stored          int
+	StoreErr        error // the store walk failed (go-waku's legacy store times out under load)
+	// StoreDropped is what the node's archive counted as accepted but never to be stored
+	// (queue or spill full, database unavailable), read after the walk; HasStoreDrops says the
+	// node exports the counters (go-waku does not). Sent − Stored − StoreDropped is then what
+	// the archive still held in its queue or spill when the walk ran.
+	StoreDropped      int
+	HasStoreDrops     bool
 	Cores             float64    // node CPU time / wall time over the step
 	PeakRSSKB         int        // VmHWM: the node's peak resident set, start-up included
 	WalkPeakRSSKB     int        // VmHWM after the store walk: what answering a history query adds
@@ -123,20 +130,23 @@ func rates(args []string) error {
 	return nil
 }
 
-const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | node CPU (cores) | node peak RSS | peak RssAnon | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | store dropped | node CPU (cores) | node peak RSS | peak RssAnon | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r rateRow) markdown() string {
 	in, out := "–", "–"
 	if r.HasBytes {
 		in, out = fmt.Sprintf("%.0f", r.BytesIn), fmt.Sprintf("%.0f", r.BytesOut)
 	}
-	stored := fmt.Sprint(r.Stored)
+	stored, dropped := fmt.Sprint(r.Stored), "–"
 	if r.StoreErr != nil {
 		stored = "walk failed"
 	}
-	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %.3f | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
-		r.Delivered, r.lost(), stored, r.Cores, mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
+	if r.HasStoreDrops {
+		dropped = fmt.Sprint(r.StoreDropped)
+	}
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %s | %.3f | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), stored, dropped, r.Cores, mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
 }
 
 func mb(kb int) float64 { return float64(kb) / 1024 }
@@ -317,6 +327,7 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		row.StoreErr = err
 		fmt.Fprintf(os.Stderr, "wakubench: %s, %d msg/s x %d B: store walk: %v\n", row.Kind, rate, size, err)
 	}
+	row.StoreDropped, row.HasStoreDrops = storeDrops(scrape(r.metricsURL))
 	if _, row.WalkPeakRSSKB, err = treeUsage(r.pid()); err != nil {
 		return row, err
 	}
@@ -359,6 +370,17 @@ func relayBytes(metricsURL string) (in, out float64, ok bool) {
 	const name = "waku_relay_network_bytes_total"
 	ok = strings.Contains(body, "\n"+name+"{") || strings.Contains(body, "# TYPE "+name+" ")
 	return sumSeries(body, name, `type="gross"`, `direction="in"`), sumSeries(body, name, `type="gross"`, `direction="out"`), ok
+}
+
+// storeDrops sums the archive's drops of messages it had accepted (the archive.Drop* reasons)
+// in a metrics page. ok is false where the page has no archive (go-waku's, or the store off).
+func storeDrops(body string) (n int, ok bool) {
+	const name = "waku_archive_errors_total"
+	var sum float64
+	for _, typ := range []string{archive.DropQueueFull, archive.DropDBUnavailable, archive.DropRejected, archive.DropSpillFull, archive.DropSpillFailed} {
+		sum += sumSeries(body, name, `type="`+typ+`"`)
+	}
+	return int(sum), strings.Contains(body, "\nwaku_archive_messages{")
 }
 
 func scrape(url string) string {

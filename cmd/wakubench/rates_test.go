@@ -74,6 +74,9 @@ func TestRatesStep(t *testing.T) {
 			if d.Kind == kindOurs && (!row.HasBytes || row.BytesIn < 1024 || row.BytesOut < 1024) {
 				t.Fatalf("relay bytes missing: %+v", row)
 			}
+			if d.Kind == kindOurs && (!row.HasStoreDrops || row.StoreDropped != 0) {
+				t.Fatalf("want the archive's drop count read, and 0: %+v", row)
+			}
 		})
 	}
 }
@@ -208,5 +211,26 @@ func TestIdleRowMarkdown(t *testing.T) {
 	g := idleRow{Kind: kindGoWaku, In: 1000, Out: 4000}
 	if got := g.markdown(); !strings.HasSuffix(got, "| 1000 | 4000 | – | – | – | – | – |") {
 		t.Fatalf("go-waku has no relay split: %s", got)
+	}
+}
+
+// storeDrops counts the archive's drops of accepted messages, not its other errors, and tells
+// a page with an archive from one without.
+func TestStoreDrops(t *testing.T) {
+	page := `# TYPE waku_archive_errors_total counter
+waku_archive_errors_total{type="queue_full"} 3
+waku_archive_errors_total{type="spill_full"} 40
+waku_archive_errors_total{type="spill_failed"} 2
+waku_archive_errors_total{type="query"} 7
+waku_archive_errors_total{type="write"} 11
+waku_archive_errors_total{type="invalid"} 5
+# TYPE waku_archive_messages gauge
+waku_archive_messages{type="stored"} 100
+`
+	if n, ok := storeDrops(page); n != 45 || !ok {
+		t.Fatalf("storeDrops = %d, %v; want 45, true", n, ok)
+	}
+	if n, ok := storeDrops("# TYPE go_goroutines gauge\ngo_goroutines 12\n"); n != 0 || ok {
+		t.Fatalf("page without an archive: %d, %v; want 0, false", n, ok)
 	}
 }
