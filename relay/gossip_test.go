@@ -39,11 +39,7 @@ func TestGossipPromiseKept(t *testing.T) {
 	id := MsgID(&pubsubpb.Message{Data: env.Raw})
 	advertised := func() int {
 		n := 0
-		for _, f := range rp.frames() {
-			var rpc pubsubpb.RPC
-			if err := rpc.Unmarshal(f); err != nil {
-				t.Fatal(err)
-			}
+		for _, rpc := range decodeFrames(t, rp.frames()) {
 			for _, ih := range rpc.GetControl().GetIhave() {
 				if ih.GetTopicID() == testTopic && slices.Contains(ih.MessageIDs, id) {
 					n++
@@ -56,11 +52,7 @@ func TestGossipPromiseKept(t *testing.T) {
 	before := len(rp.frames())
 	rp.send(t, &pubsubpb.RPC{Control: &pubsubpb.ControlMessage{Iwant: []*pubsubpb.ControlIWant{{MessageIDs: []string{id}}}}})
 	waitFor(t, "the IWANT answered", func() bool {
-		for _, f := range rp.frames()[before:] {
-			var rpc pubsubpb.RPC
-			if err := rpc.Unmarshal(f); err != nil {
-				t.Fatal(err)
-			}
+		for _, rpc := range decodeFrames(t, rp.frames()[before:]) {
 			for _, m := range rpc.Publish {
 				if bytes.Equal(m.Data, env.Raw) {
 					return true
@@ -69,4 +61,16 @@ func TestGossipPromiseKept(t *testing.T) {
 		}
 		return false
 	})
+}
+
+func decodeFrames(t *testing.T, frames [][]byte) []*pubsubpb.RPC {
+	t.Helper()
+	out := make([]*pubsubpb.RPC, len(frames))
+	for i, f := range frames {
+		out[i] = new(pubsubpb.RPC)
+		if err := out[i].Unmarshal(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

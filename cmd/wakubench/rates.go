@@ -29,7 +29,7 @@ type rateRow struct {
 	Stored          int
 	StoreErr        error // the store walk failed (go-waku's legacy store times out under load)
 	// StoreDropped is what the node's archive counted as accepted but never to be stored
-	// (queue or spill full, database unavailable), read after the walk; HasStoreDrops says the
+	// (the archive.Drop* reasons), read after the walk; HasStoreDrops says the
 	// node exports the counters (go-waku does not). Sent − Stored − StoreDropped is then what
 	// the archive still held in its queue or spill when the walk ran.
 	StoreDropped      int

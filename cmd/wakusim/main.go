@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		p := &c.Params
 		p.HistoryLength, p.HistoryGossip = pick(*history, p.HistoryLength), pick(*gossip, p.HistoryGossip)
 		if p.HistoryGossip > p.HistoryLength {
-			return fmt.Errorf("--gossip %d above --history %d: a message advertised must still be kept", p.HistoryGossip, p.HistoryLength)
+			return fmt.Errorf("IHAVE over %d heartbeats (--gossip) with a history of %d (--history): an advertised message must still be kept", p.HistoryGossip, p.HistoryLength)
 		}
 		c.ParamsName += fmt.Sprintf("+history%d/%d", p.HistoryLength, p.HistoryGossip)
 	}
