@@ -20,12 +20,7 @@ func TestGossipPromiseKept(t *testing.T) {
 	h := testhost.New(t)
 	cfg := testConfig(nil)
 	cfg.Params.HeartbeatInterval = time.Second // the IWANT's window is one heartbeat, as in production
-	r := newRelay(t, h, cfg, nil)
-	if err := r.Subscribe(testTopic); err != nil {
-		t.Fatal(err)
-	}
-	rp := newRawPeer(t, h)
-	rp.subscribe(t, testTopic)
+	r, rp := relayAndPeer(t, h, cfg, nil)
 	// IHAVE goes to topic peers outside the mesh: refuse the relay's GRAFT with a PRUNE.
 	topic := testTopic
 	waitFor(t, "relay grafts the raw peer", func() bool { return slices.Contains(r.MeshPeers(testTopic), rp.h.ID()) })
@@ -61,16 +56,4 @@ func TestGossipPromiseKept(t *testing.T) {
 		}
 		return false
 	})
-}
-
-func decodeFrames(t *testing.T, frames [][]byte) []*pubsubpb.RPC {
-	t.Helper()
-	out := make([]*pubsubpb.RPC, len(frames))
-	for i, f := range frames {
-		out[i] = new(pubsubpb.RPC)
-		if err := out[i].Unmarshal(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
 }

@@ -208,6 +208,18 @@ func newRawPeer(tb testing.TB, target host.Host) *rawPeer {
 	return rp
 }
 
+// relayAndPeer starts a relay on h subscribed to testTopic and a raw peer subscribed to it too.
+func relayAndPeer(tb testing.TB, h host.Host, cfg Config, sink Sink) (*Relay, *rawPeer) {
+	tb.Helper()
+	r := newRelay(tb, h, cfg, sink)
+	if err := r.Subscribe(testTopic); err != nil {
+		tb.Fatal(err)
+	}
+	rp := newRawPeer(tb, h)
+	rp.subscribe(tb, testTopic)
+	return r, rp
+}
+
 func (rp *rawPeer) send(tb testing.TB, rpc *pubsubpb.RPC) {
 	tb.Helper()
 	b, err := rpc.Marshal()
@@ -227,6 +239,19 @@ func (rp *rawPeer) subscribe(tb testing.TB, topic string) {
 
 func (rp *rawPeer) publish(tb testing.TB, msgs ...*pubsubpb.Message) {
 	rp.send(tb, &pubsubpb.RPC{Publish: msgs})
+}
+
+// decodeFrames parses the RPC frames a raw peer received.
+func decodeFrames(t *testing.T, frames [][]byte) []*pubsubpb.RPC {
+	t.Helper()
+	out := make([]*pubsubpb.RPC, len(frames))
+	for i, f := range frames {
+		out[i] = new(pubsubpb.RPC)
+		if err := out[i].Unmarshal(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 func (rp *rawPeer) frames() [][]byte {

@@ -18,12 +18,7 @@ func TestWireAcceptsAnyTimestamp(t *testing.T) {
 	h := testhost.New(t)
 	m := newCountMetrics()
 	c := newCollector()
-	r := newRelay(t, h, testConfig(m), c)
-	if err := r.Subscribe(testTopic); err != nil {
-		t.Fatal(err)
-	}
-	rp := newRawPeer(t, h)
-	rp.subscribe(t, testTopic)
+	r, rp := relayAndPeer(t, h, testConfig(m), c)
 	topic := testTopic
 	for i, ts := range []*int64{
 		proto.Int64(time.Now().Add(-time.Hour).UnixNano()),
@@ -55,12 +50,7 @@ func TestDuplicateByHashIgnored(t *testing.T) {
 	c := newCollector()
 	cfg := testConfig(m)
 	cfg.ValidateWorkers = 1 // messages from one peer are validated in the order sent
-	r := newRelay(t, h, cfg, c)
-	if err := r.Subscribe(testTopic); err != nil {
-		t.Fatal(err)
-	}
-	rp := newRawPeer(t, h)
-	rp.subscribe(t, testTopic)
+	r, rp := relayAndPeer(t, h, cfg, c)
 	topic := testTopic
 	first := encode(t, wakuMsg(payloadOf(1)))
 	rp.publish(t, &pubsubpb.Message{Data: first, Topic: &topic})

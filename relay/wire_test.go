@@ -59,12 +59,7 @@ func publishedFields(t *testing.T, frame []byte) [][]protowire.Number {
 
 func TestWirePublishedMessagesCarryNoAuthor(t *testing.T) {
 	h := testhost.New(t)
-	r := newRelay(t, h, testConfig(nil), nil)
-	if err := r.Subscribe(testTopic); err != nil {
-		t.Fatal(err)
-	}
-	rp := newRawPeer(t, h)
-	rp.subscribe(t, testTopic)
+	r, rp := relayAndPeer(t, h, testConfig(nil), nil)
 	waitFor(t, "relay sees raw peer", func() bool {
 		return slices.Contains(r.TopicPeers(testTopic), rp.h.ID()) && len(rp.frames()) > 0 // hello received
 	})
@@ -86,11 +81,7 @@ func TestWirePublishedMessagesCarryNoAuthor(t *testing.T) {
 	if !slices.Equal(fields, []protowire.Number{2, 4}) && !slices.Equal(fields, []protowire.Number{4, 2}) {
 		t.Fatalf("published message fields %v, want exactly data(2) and topic(4)", fields)
 	}
-	for _, f := range rp.frames() {
-		var rpc pubsubpb.RPC
-		if err := rpc.Unmarshal(f); err != nil {
-			t.Fatal(err)
-		}
+	for _, rpc := range decodeFrames(t, rp.frames()) {
 		for _, m := range rpc.Publish {
 			if string(m.Data) != string(env.Raw) || m.GetTopic() != testTopic {
 				t.Fatalf("data or topic changed on the wire")
