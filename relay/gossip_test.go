@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"testing"
-	"time"
 
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 
@@ -19,7 +18,7 @@ import (
 func TestGossipPromiseKept(t *testing.T) {
 	h := testhost.New(t)
 	cfg := testConfig(nil)
-	cfg.Params.HeartbeatInterval = time.Second // the IWANT's window is one heartbeat, as in production
+	cfg.Params.HeartbeatInterval = DefaultParams().HeartbeatInterval // the IWANT's window is one heartbeat, as in production
 	r, rp := relayAndPeer(t, h, cfg, nil)
 	// IHAVE goes to topic peers outside the mesh: refuse the relay's GRAFT with a PRUNE.
 	topic := testTopic

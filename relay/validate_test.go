@@ -73,7 +73,7 @@ func TestDuplicateByHashIgnored(t *testing.T) {
 
 func TestGossipSeenTTL(t *testing.T) {
 	p := DefaultParams()
-	if p.gossipSeenTTL() != 30*time.Second || p.SeenMessagesTTL != 2*time.Minute {
+	if p.gossipSeenTTL() != 10*time.Second || p.SeenMessagesTTL != 2*time.Minute {
 		t.Fatalf("defaults: gossipsub %v, duplicates %v", p.gossipSeenTTL(), p.SeenMessagesTTL)
 	}
 	for _, gossip := range []time.Duration{0, 3 * time.Minute} {

@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dlazy := fs.Int("Dlazy", -1, "override gossipsub Dlazy")
 	history := fs.Int("history", 0, "override gossipsub HistoryLength (heartbeats of messages kept to answer IWANT)")
 	gossip := fs.Int("gossip", 0, "override gossipsub HistoryGossip (heartbeats of messages advertised in IHAVE)")
+	heartbeat := fs.Duration("heartbeat", 0, "override gossipsub HeartbeatInterval")
 	var idw, fpub optBool
 	fs.Var(&idw, "idontwant", "IDONTWANT on|off (default: the profile's)")
 	fs.Var(&fpub, "flood-publish", "flood publish on|off (default: the profile's)")
@@ -135,6 +136,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("IHAVE over %d heartbeats (--gossip) with a history of %d (--history): an advertised message must still be kept", p.HistoryGossip, p.HistoryLength)
 		}
 		c.ParamsName += fmt.Sprintf("+history%d/%d", p.HistoryLength, p.HistoryGossip)
+	}
+	if *heartbeat < 0 {
+		return fmt.Errorf("--heartbeat %v: must be positive", *heartbeat)
+	}
+	if *heartbeat > 0 {
+		c.Params.HeartbeatInterval = *heartbeat
+		c.ParamsName += "+heartbeat" + heartbeat.String()
 	}
 	if *d > 0 || *dlo > 0 || *dhi > 0 || *dlazy >= 0 {
 		p := c.Params

@@ -43,6 +43,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"--rate", "0"},
 		{"--gossip", "4"},  // above the node's history of 3: advertised messages would be gone
 		{"--history", "1"}, // below the node's IHAVE window of 2
+		{"--heartbeat", "-1s"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: accepted", args)
@@ -50,11 +51,11 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}
 }
 
-// --history and --gossip set the gossip windows the run uses and name them in "params".
+// --history, --gossip and --heartbeat set the gossip windows the run uses and name them in "params".
 func TestRunGossipWindows(t *testing.T) {
 	var out strings.Builder
 	args := []string{"--nodes", "4", "--degree", "3", "--messages", "2", "--warmup", "1s", "--drain", "10s",
-		"--history", "5", "--gossip", "4", "--json"}
+		"--history", "5", "--gossip", "4", "--heartbeat", "500ms", "--json"}
 	if err := run(context.Background(), args, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestRunGossipWindows(t *testing.T) {
 	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, out.String())
 	}
-	if r["params"] != "node+history5/4" {
-		t.Errorf("params %v, want node+history5/4", r["params"])
+	if r["params"] != "node+history5/4+heartbeat500ms" {
+		t.Errorf("params %v, want node+history5/4+heartbeat500ms", r["params"])
 	}
 }
