@@ -44,7 +44,7 @@ type Metrics interface {
 	// run (Inserted and Pruned tell the changes in between).
 	Stored(n int64)
 	// Dropped counts one message not stored. Refused by policy: "ephemeral", "timestamp",
-	// "invalid", "closed". Accepted but lost: "queue_full", "db_unavailable", "rejected".
+	// "invalid", "closed". Accepted but lost: the DropReasons.
 	Dropped(reason string)
 	// WriteError counts a failed batch write attempt (it is retried).
 	WriteError()

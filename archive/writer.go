@@ -26,6 +26,11 @@ const (
 	DropSpillFailed = "spill_failed"
 )
 
+// DropReasons lists the Drop* reasons: every way a message accepted by policy can be lost.
+func DropReasons() []string {
+	return []string{DropQueueFull, DropDBUnavailable, DropRejected, DropSpillFull, DropSpillFailed}
+}
+
 // Health is the archive's state for /health.
 type Health struct {
 	OK     bool

@@ -242,13 +242,13 @@ func (rp *rawPeer) publish(tb testing.TB, msgs ...*pubsubpb.Message) {
 }
 
 // decodeFrames parses the RPC frames a raw peer received.
-func decodeFrames(t *testing.T, frames [][]byte) []*pubsubpb.RPC {
-	t.Helper()
+func decodeFrames(tb testing.TB, frames [][]byte) []*pubsubpb.RPC {
+	tb.Helper()
 	out := make([]*pubsubpb.RPC, len(frames))
 	for i, f := range frames {
 		out[i] = new(pubsubpb.RPC)
 		if err := out[i].Unmarshal(f); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	return out

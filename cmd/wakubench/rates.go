@@ -29,7 +29,7 @@ type rateRow struct {
 	Stored          int
 	StoreErr        error // the store walk failed (go-waku's legacy store times out under load)
 	// StoreDropped is what the node's archive counted as accepted but never to be stored
-	// (the archive.Drop* reasons), read after the walk; HasStoreDrops says the
+	// (archive.DropReasons), read after the walk; HasStoreDrops says the
 	// node exports the counters (go-waku does not). Sent − Stored − StoreDropped is then what
 	// the archive still held in its queue or spill when the walk ran.
 	StoreDropped      int
@@ -372,12 +372,12 @@ func relayBytes(metricsURL string) (in, out float64, ok bool) {
 	return sumSeries(body, name, `type="gross"`, `direction="in"`), sumSeries(body, name, `type="gross"`, `direction="out"`), ok
 }
 
-// storeDrops sums the archive's drops of messages it had accepted (the archive.Drop* reasons)
+// storeDrops sums the archive's drops of messages it had accepted (archive.DropReasons)
 // in a metrics page. ok is false where the page has no archive (go-waku's, or the store off).
 func storeDrops(body string) (n int, ok bool) {
 	const name = "waku_archive_errors_total"
 	var sum float64
-	for _, typ := range []string{archive.DropQueueFull, archive.DropDBUnavailable, archive.DropRejected, archive.DropSpillFull, archive.DropSpillFailed} {
+	for _, typ := range archive.DropReasons() {
 		sum += sumSeries(body, name, `type="`+typ+`"`)
 	}
 	return int(sum), strings.Contains(body, "\nwaku_archive_messages{")
