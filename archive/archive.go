@@ -249,6 +249,14 @@ func openWith(ctx context.Context, cfg Config, wrap func(driver) driver) (*Archi
 		db.close()
 		return nil, err
 	}
+	lost, err := db.recoverRows(ctx)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	if lost > 0 {
+		a.drop(DropTorn, int(lost), errors.New("their bytes were missing from the newest segment file (lost with the machine)"))
+	}
 	if cfg.SpillDir != "" {
 		sp, n, err := openSpill(cfg.SpillDir, cfg.SpillBytes)
 		if err != nil {
@@ -426,7 +434,7 @@ func (a *Archive) Count(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// Size returns the bytes the messages table and its indexes occupy.
+// Size returns the bytes the messages table and its indexes occupy, with SQLite's segment files.
 func (a *Archive) Size(ctx context.Context) (int64, error) {
 	n, err := a.db.size(ctx)
 	if err != nil {

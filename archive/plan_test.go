@@ -20,7 +20,7 @@ func explain(t *testing.T, a *Archive, q Query) string {
 			t.Fatal(err)
 		}
 	}
-	text, args := buildQuery(a.db.ph, q, curTS)
+	text, args := buildQuery(a.db, q, curTS)
 	_, pg := a.db.(*pgDB)
 	prefix := "EXPLAIN QUERY PLAN "
 	if pg {

@@ -173,3 +173,9 @@ func (p *pgDB) afterPrune(ctx context.Context, bySize bool) error {
 	}
 	return p.vacuum(ctx)
 }
+
+// PostgreSQL keeps a message's bytes in the row.
+func (p *pgDB) payloadCols() string                        { return "raw" }
+func (p *pgDB) payloadDest(pl *payload) []any              { return []any{&pl.raw} }
+func (p *pgDB) loadPayloads([]*payload) error              { return nil }
+func (p *pgDB) recoverRows(context.Context) (int64, error) { return 0, nil }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,10 +33,25 @@ type driver interface {
 	vacuum(ctx context.Context) error
 	// afterPrune lets a driver reclaim space after retention deleted rows.
 	afterPrune(ctx context.Context, bySize bool) error
+	// recoverRows runs after migrations at open: it removes rows whose message bytes did not
+	// survive a power loss, returning how many.
+	recoverRows(ctx context.Context) (int64, error)
+	// payloadCols are the columns a query selects for a message's bytes, scanned into
+	// payloadDest; loadPayloads then fetches bytes kept outside the database (raw stays nil
+	// for a message pruned meanwhile).
+	payloadCols() string
+	payloadDest(p *payload) []any
+	loadPayloads(ps []*payload) error
 	close()
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// payload is a stored message's bytes: raw, or where a segment holds them (SQLite, seg set).
+type payload struct {
+	raw              []byte
+	seg, off, n, crc sql.NullInt64
+}
 
 type rows interface {
 	Next() bool
@@ -85,23 +101,23 @@ func (a *Archive) query(ctx context.Context, q Query) (Page, error) {
 			return Page{}, fmt.Errorf("archive query cursor: %w", err)
 		}
 	}
-	sqlText, args := buildQuery(a.db.ph, q, curTS)
+	sqlText, args := buildQuery(a.db, q, curTS)
 	rs, err := a.db.query(ctx, sqlText, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("archive query: %w", err)
 	}
 	defer rs.Close()
 	entries := make([]Entry, 0, q.Limit+1)
+	var data []*payload
 	for rs.Next() {
 		var (
-			e     Entry
-			hash  []byte
-			raw   []byte
-			topic string
+			e    Entry
+			hash []byte
+			p    payload
 		)
 		dest := []any{&hash, &e.Timestamp}
 		if q.IncludeData {
-			dest = append(dest, &topic, &raw)
+			dest = append(append(dest, &e.PubsubTopic), a.db.payloadDest(&p)...)
 		}
 		if err := rs.Scan(dest...); err != nil {
 			return Page{}, fmt.Errorf("archive query scan: %w", err)
@@ -109,23 +125,25 @@ func (a *Archive) query(ctx context.Context, q Query) (Page, error) {
 		if e.Hash, err = message.HashFromBytes(hash); err != nil {
 			return Page{}, fmt.Errorf("archive query: stored %w", err)
 		}
-		if q.IncludeData {
-			e.PubsubTopic = topic
-			e.Message = &pb.WakuMessage{}
-			if err := proto.Unmarshal(raw, e.Message); err != nil {
-				return Page{}, fmt.Errorf("archive query: stored message %s: %w", e.Hash, err)
-			}
-		}
 		entries = append(entries, e)
+		if q.IncludeData {
+			data = append(data, &p)
+		}
 	}
 	if err := rs.Err(); err != nil {
 		return Page{}, fmt.Errorf("archive query rows: %w", err)
 	}
+	rs.Close()
 	var page Page
 	if len(entries) > q.Limit {
 		entries = entries[:q.Limit]
 		c := entries[len(entries)-1].Hash // the boundary nearest the unread remainder
 		page.Cursor = &c
+	}
+	if q.IncludeData {
+		if entries, err = a.decode(entries, data[:len(entries)]); err != nil {
+			return Page{}, err
+		}
 	}
 	if !q.Forward {
 		slices.Reverse(entries)
@@ -134,19 +152,40 @@ func (a *Archive) query(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// decode fills each entry's Message from its payload, loading the bytes kept outside the
+// database first. An entry whose bytes were pruned after its row was read is dropped, as if
+// retention had run just before the query.
+func (a *Archive) decode(entries []Entry, data []*payload) ([]Entry, error) {
+	if err := a.db.loadPayloads(data); err != nil {
+		return nil, fmt.Errorf("archive query: %w", err)
+	}
+	out := entries[:0]
+	for i, e := range entries {
+		if data[i].raw == nil {
+			continue
+		}
+		e.Message = &pb.WakuMessage{}
+		if err := proto.Unmarshal(data[i].raw, e.Message); err != nil {
+			return nil, fmt.Errorf("archive query: stored message %s: %w", e.Hash, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // buildQuery renders q as one statement fetching Limit+1 rows in walk order. Every branch is
 // an index seek from the cursor: (pubsub_topic, content_topic, ts, hash) for content filters,
 // (ts, hash) otherwise; several content topics become a UNION ALL of per-topic seeks, each
 // bounded by the limit, so the final sort touches at most topics×(limit+1) rows.
-func buildQuery(ph func(int) string, q Query, curTS int64) (string, []any) {
+func buildQuery(d driver, q Query, curTS int64) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
-		return ph(len(args))
+		return d.ph(len(args))
 	}
 	cols := "hash, ts"
 	if q.IncludeData {
-		cols += ", pubsub_topic, raw"
+		cols += ", pubsub_topic, " + d.payloadCols()
 	}
 	order, cmp := " ORDER BY ts, hash", ">"
 	if !q.Forward {

@@ -15,7 +15,7 @@ type PolicyKind int
 const (
 	PolicyTime     PolicyKind = iota + 1 // keep messages younger than Value seconds (by message timestamp)
 	PolicyCapacity                       // keep the newest Value messages
-	PolicySize                           // keep the table and indexes under Value bytes
+	PolicySize                           // keep the table, its indexes and (SQLite) segment files under Value bytes
 )
 
 // Policy is one retention rule.
@@ -103,6 +103,9 @@ func (a *Archive) EnforceRetention(ctx context.Context) error {
 		if n > 0 {
 			a.cfg.Metrics.Pruned(n)
 			a.log.Info("archive retention pruned", "policy", p.String(), "messages", n)
+			if err == nil {
+				err = a.db.afterPrune(ctx, p.Kind == PolicySize)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("archive retention %s: %w", p, err)
@@ -158,11 +161,7 @@ func (a *Archive) enforce(ctx context.Context, p Policy) (int64, error) {
 		// Keep as many rows as fit in 90% of the limit at the current bytes per row, so the
 		// next run does not prune again right away.
 		keep := int64(float64(p.Value) * 0.9 / (float64(size) / float64(count)))
-		n, err := a.deleteOldest(ctx, count-keep)
-		if err != nil {
-			return n, err
-		}
-		return n, a.db.afterPrune(ctx, true)
+		return a.deleteOldest(ctx, count-keep)
 	}
 	return 0, fmt.Errorf("unknown policy kind %d", p.Kind)
 }

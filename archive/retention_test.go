@@ -155,6 +155,7 @@ func TestKill9(t *testing.T) {
 		if !slices.Equal(got, sorted(corpus(t, 500))) {
 			t.Fatalf("after kill -9 found %d messages, want 500", len(got))
 		}
+		checkPayloads(t, a, corpus(t, 500))
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -36,6 +37,14 @@ var sqliteMigrations = []string{
 	// legacy cursors (pubsub topic + exact timestamp), each seek an index of their own.
 	`CREATE INDEX messages_pubsub_ts ON messages (pubsub_topic, ts, hash);
 	CREATE INDEX messages_content_ts ON messages (content_topic, ts, hash)`,
+	// 3: new rows keep their bytes in segment files (segments.go) and raw empty; rows written
+	// before keep theirs in raw. The partial index finds the rows of a segment (retention,
+	// recovery) and appends at its right edge, segment numbers only growing.
+	`ALTER TABLE messages ADD COLUMN seg INTEGER;
+	ALTER TABLE messages ADD COLUMN seg_off INTEGER;
+	ALTER TABLE messages ADD COLUMN seg_len INTEGER;
+	ALTER TABLE messages ADD COLUMN seg_crc INTEGER;
+	CREATE INDEX messages_seg ON messages (seg) WHERE seg IS NOT NULL`,
 }
 
 type sqliteDB struct {
@@ -54,6 +63,10 @@ type sqliteDB struct {
 	bigUntil time.Time
 	bigRun   int
 	now      func() time.Time // the clock (tests)
+	// segs holds the message bytes; writeMu orders the writer's appends and commits against
+	// retention removing segments (EnforceRetention may be called from outside the writer).
+	segs    *segments
+	writeMu sync.Mutex
 }
 
 func openSQLite(path string, fsyncCommits bool) (driver, error) {
@@ -89,13 +102,21 @@ func openSQLite(path string, fsyncCommits bool) (driver, error) {
 		db.Close()
 		return nil, fmt.Errorf("archive open sqlite %s: %w", path, err)
 	}
-	return &sqliteDB{db: db, now: time.Now}, nil
+	segs, err := openSegments(segmentDir(path), fsyncCommits)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &sqliteDB{db: db, now: time.Now, segs: segs}, nil
 }
 
 func (s *sqliteDB) ph(int) string        { return "?" }
 func (s *sqliteDB) migrations() []string { return sqliteMigrations }
 func (s *sqliteDB) close() {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.dropWriter(nil)
+	s.segs.close()
 	s.db.Close()
 	if s.reserve != nil {
 		s.reserve.release()
@@ -173,11 +194,13 @@ const (
 	bigCacheHold        = time.Minute
 )
 
-// insertRowsPerStmt batches rows into multi-row INSERTs (6 params each; modernc binds positional
+// insertRowsPerStmt batches rows into multi-row INSERTs (9 params each; modernc binds positional
 // parameters in O(params²), so statements stay small), several times faster than one per row.
-const insertRowsPerStmt = 50
+const insertRowsPerStmt = 32
 
 func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if err := s.openWriter(ctx); err != nil {
 		return 0, err
 	}
@@ -192,6 +215,14 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		s.dropWriter(err)
 		return 0, err
 	}
+	raws := make([][]byte, len(batch))
+	for i, e := range batch {
+		raws[i] = e.Raw
+	}
+	locs, err := s.segs.append(raws)
+	if err != nil {
+		return 0, err
+	}
 	// The transaction is begun and ended by hand: database/sql re-prepares a connection's
 	// statements inside every Tx, so a Tx could not reuse them.
 	if _, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -200,13 +231,14 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 	}
 	var total int64
 	for len(batch) > 0 {
-		k, err := s.insertRows(ctx, batch[:min(len(batch), insertRowsPerStmt)], storedAt)
+		n := min(len(batch), insertRowsPerStmt)
+		k, err := s.insertRows(ctx, batch[:n], locs[:n], storedAt)
 		if err != nil {
 			s.dropWriter(err)
 			return 0, err
 		}
 		total += k
-		batch = batch[min(len(batch), insertRowsPerStmt):]
+		batch, locs = batch[n:], locs[n:]
 	}
 	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.dropWriter(err)
@@ -215,7 +247,7 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 	return total, nil
 }
 
-func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, storedAt int64) (int64, error) {
+func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, locs []segmentLoc, storedAt int64) (int64, error) {
 	st, ok := s.inserts[len(rows)]
 	if !ok {
 		var err error
@@ -224,9 +256,11 @@ func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, sto
 		}
 		s.inserts[len(rows)] = st
 	}
-	args := make([]any, 0, len(rows)*6)
-	for _, e := range rows {
-		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), e.Raw, storedAt)
+	args := make([]any, 0, len(rows)*9)
+	for i, e := range rows {
+		l := locs[i]
+		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), storedAt,
+			l.seg, l.off, l.n, int64(l.crc))
 	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
@@ -300,17 +334,18 @@ func (s *sqliteDB) dropWriter(cause error) {
 // the statement can never abort half-way, so SQLite keeps no statement journal for it: that
 // journal's page writes were a third of the ingest time.
 func multiInsertSQL(n int) string {
-	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at) VALUES ")
+	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at, seg, seg_off, seg_len, seg_crc) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, "(?,?,?,?,?,?)"...)
+		b = append(b, "(?,?,?,?,X'',?,?,?,?,?)"...)
 	}
 	return string(b)
 }
 
-// size counts live pages; pages freed by deletes sit on the freelist and are reused.
+// size counts live pages (pages freed by deletes sit on the freelist and are reused) and the
+// segment files.
 func (s *sqliteDB) size(ctx context.Context) (int64, error) {
 	var pages, free, pageSize int64
 	if err := s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
@@ -322,7 +357,7 @@ func (s *sqliteDB) size(ctx context.Context) (int64, error) {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
 		return 0, err
 	}
-	return (pages - free) * pageSize, nil
+	return (pages-free)*pageSize + s.segs.total(), nil
 }
 
 func (s *sqliteDB) vacuum(ctx context.Context) error {
@@ -343,5 +378,3 @@ func (s *sqliteDB) permanent(err error) bool {
 	}
 	return false
 }
-
-func (s *sqliteDB) afterPrune(context.Context, bool) error { return nil }

@@ -24,11 +24,14 @@ const (
 	DropSpillFull = "spill_full"
 	// DropSpillFailed: the spill could not be written or read back (disk full, I/O error).
 	DropSpillFailed = "spill_failed"
+	// DropTorn: a committed row whose bytes were not in its segment file at open (lost with
+	// the machine, SQLite without FsyncCommits); the row is removed.
+	DropTorn = "torn"
 )
 
 // DropReasons lists the Drop* reasons: every way a message accepted by policy can be lost.
 func DropReasons() []string {
-	return []string{DropQueueFull, DropDBUnavailable, DropRejected, DropSpillFull, DropSpillFailed}
+	return []string{DropQueueFull, DropDBUnavailable, DropRejected, DropSpillFull, DropSpillFailed, DropTorn}
 }
 
 // Health is the archive's state for /health.

@@ -1,0 +1,259 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wakunode/wakunode/message"
+)
+
+// segmentFiles lists the segment files next to the SQLite database at dbURL.
+func segmentFiles(t *testing.T, dbURL string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(segmentDir(strings.TrimPrefix(dbURL, "sqlite://")), "*"+segmentSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// checkPayloads queries every stored message with its data and compares it with want.
+func checkPayloads(t *testing.T, a *Archive, want []*message.Envelope) {
+	t.Helper()
+	byHash := map[message.Hash]*message.Envelope{}
+	for _, e := range want {
+		byHash[e.Hash] = e
+	}
+	q := Query{Forward: true, Limit: 7, IncludeData: true}
+	n := 0
+	for {
+		p, err := a.Query(context.Background(), q)
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		for _, got := range p.Entries {
+			e, ok := byHash[got.Hash]
+			if !ok {
+				t.Fatalf("unexpected message %s", got.Hash)
+			}
+			if got.PubsubTopic != e.PubsubTopic || !bytes.Equal(got.Message.GetPayload(), e.Message.GetPayload()) ||
+				got.Message.GetContentTopic() != e.Message.GetContentTopic() {
+				t.Fatalf("message %s came back different", got.Hash)
+			}
+			n++
+		}
+		if p.Cursor == nil {
+			break
+		}
+		q.Cursor = p.Cursor
+	}
+	if n != len(want) {
+		t.Fatalf("read %d messages with data, want %d", n, len(want))
+	}
+}
+
+// New rows keep their bytes in segment files, not in the database, and read back whole, with
+// and without a sync per commit.
+func TestSegmentsHoldTheBytes(t *testing.T) {
+	for _, fsync := range []bool{false, true} {
+		dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
+		a := open(t, dbURL, func(c *Config) { c.FsyncCommits = fsync })
+		var ms []*message.Envelope
+		for i := range 30 {
+			ms = append(ms, bigEnvelope(t, i, 1+i*700))
+		}
+		insertAll(t, a, ms...)
+		checkPayloads(t, a, ms)
+		var inRows int64
+		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) > 0 OR seg IS NULL").Scan(&inRows); err != nil {
+			t.Fatal(err)
+		}
+		files := segmentFiles(t, dbURL)
+		if inRows != 0 || len(files) != 1 {
+			t.Fatalf("fsync=%v: %d rows hold their bytes, %d segment files; want 0 and 1", fsync, inRows, len(files))
+		}
+		info, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for _, e := range ms {
+			want += int64(len(e.Raw))
+		}
+		if info.Size() != want {
+			t.Fatalf("segment holds %d bytes, want %d", info.Size(), want)
+		}
+	}
+}
+
+// A store written before migration 3 keeps its rows' bytes in raw; after the upgrade both kinds
+// read back.
+func TestSegmentsReadOldRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.sqlite3")
+	old := corpus(t, 5)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"}
+	for v, m := range sqliteMigrations[:2] {
+		stmts = append(append(stmts, splitSQL(m)...), "INSERT INTO schema_migrations VALUES ("+string(rune('1'+v))+", 0)")
+	}
+	for _, st := range stmts {
+		if _, err := db.Exec(st); err != nil {
+			t.Fatal(st, err)
+		}
+	}
+	for _, e := range old {
+		if _, err := db.Exec("INSERT INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at) VALUES (?,?,?,?,?,0)",
+			e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), e.Raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	a := open(t, "sqlite://"+path)
+	fresh := []*message.Envelope{bigEnvelope(t, 1, 5000), bigEnvelope(t, 2, 6000)}
+	insertAll(t, a, fresh...)
+	checkPayloads(t, a, append(old, fresh...))
+}
+
+// After a power loss the newest segment can be shorter than its committed rows say, or hold
+// other bytes: open removes those rows (counted as torn) and keeps the rest readable.
+func TestSegmentsTornAtOpen(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
+	a := open(t, dbURL)
+	var ms []*message.Envelope
+	for i := range 20 {
+		ms = append(ms, bigEnvelope(t, i, 1000))
+	}
+	insertAll(t, a, ms...)
+	a.Close()
+	files := segmentFiles(t, dbURL)
+	if len(files) != 1 {
+		t.Fatalf("%d segment files, want 1", len(files))
+	}
+	// The bytes are in insertion order: cut the last two messages, flip a byte in the fifth.
+	var size int64
+	for _, e := range ms[:18] {
+		size += int64(len(e.Raw))
+	}
+	if err := os.Truncate(files[0], size+10); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(files[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := int64(0)
+	for _, e := range ms[:4] {
+		off += int64(len(e.Raw))
+	}
+	if _, err := f.WriteAt([]byte{0xff ^ ms[4].Raw[3]}, off+3); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	m := newCountMetrics()
+	b := open(t, dbURL, func(c *Config) { c.Metrics = m })
+	if n, err := b.Count(context.Background()); err != nil || n != 17 {
+		t.Fatalf("count %d (%v) after a torn segment, want 17", n, err)
+	}
+	if m.drops(DropTorn) != 3 || b.Dropped() != 3 {
+		t.Fatalf("torn drops %d, Dropped %d; want 3", m.drops(DropTorn), b.Dropped())
+	}
+	checkPayloads(t, b, append(slices.Clone(ms[:4]), ms[5:18]...))
+	// New messages go to a new segment, after the torn tail.
+	more := []*message.Envelope{bigEnvelope(t, 100, 3000)}
+	insertAll(t, b, more...)
+	if got := len(segmentFiles(t, dbURL)); got != 2 {
+		t.Fatalf("%d segment files after reopening, want 2", got)
+	}
+	checkPayloads(t, b, append(append(slices.Clone(ms[:4]), ms[5:18]...), more...))
+}
+
+// Retention removes a segment once no row points at it, and Size counts the files.
+func TestSegmentsFollowRetention(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
+	clock := testNow
+	a := open(t, dbURL, func(c *Config) {
+		c.Now = func() time.Time { return clock }
+	})
+	msgLen := int64(len(bigEnvelope(t, 0, 1000).Raw))
+	a.db.(*sqliteDB).segs.maxBytes = 30*msgLen - 1 // 30 messages a segment
+	var ms []*message.Envelope
+	for i := range 120 {
+		e := bigEnvelope(t, 120-i, 1000) // timestamps rise with i
+		ms = append(ms, e)
+		insertAll(t, a, e) // one commit each: the segment rotates every 30 messages
+	}
+	ctx := context.Background()
+	files := segmentFiles(t, dbURL)
+	sizeBefore, err := a.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 4 {
+		t.Fatalf("%d segment files, want 4", len(files))
+	}
+	// Keep the newest 50: the two oldest segments (60 messages) go, the third keeps 20 rows.
+	a.cfg.Retention = []Policy{{PolicyCapacity, 50}}
+	if err := a.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left := segmentFiles(t, dbURL)
+	if !slices.Equal(left, files[2:]) {
+		t.Fatalf("segments after retention %v, want %v", left, files[2:])
+	}
+	sizeAfter, err := a.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sizeBefore-sizeAfter < 60*msgLen {
+		t.Fatalf("size fell from %d to %d, want at least the two segments' %d bytes less", sizeBefore, sizeAfter, 60*msgLen)
+	}
+	checkPayloads(t, a, ms[70:])
+	// A size limit counts the segments: a third of what is there now removes the oldest rows
+	// and with them a segment.
+	a.cfg.Retention = []Policy{{PolicySize, sizeAfter / 3}}
+	if err := a.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(segmentFiles(t, dbURL)); got >= 2 {
+		t.Fatalf("%d segment files after a size prune, want fewer than 2", got)
+	}
+}
+
+// A row read just before retention removed its segment is left out of the page rather than
+// failing the query.
+func TestSegmentsReadAfterRemoval(t *testing.T) {
+	s, err := openSegments(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	locs, err := s.append([][]byte{[]byte("first"), []byte("second")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rotate(); err != nil {
+		t.Fatal(err)
+	}
+	dst := make([][]byte, 2)
+	if err := s.read(locs, dst); err != nil || string(dst[0]) != "first" || string(dst[1]) != "second" {
+		t.Fatalf("read %q %v", dst, err)
+	}
+	if err := s.remove(uint64(locs[0].seg)); err != nil {
+		t.Fatal(err)
+	}
+	dst = make([][]byte, 2)
+	if err := s.read(locs, dst); err != nil || dst[0] != nil || dst[1] != nil {
+		t.Fatalf("read of a removed segment: %q %v, want nothing and no error", dst, err)
+	}
+}
