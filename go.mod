@@ -18,7 +18,6 @@ require (
 	golang.org/x/sys v0.48.0
 	golang.org/x/time v0.12.0
 	google.golang.org/protobuf v1.36.12
-	modernc.org/libc v1.72.0
 	modernc.org/sqlite v1.50.0
 )
 
@@ -171,6 +170,7 @@ require (
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
+	modernc.org/libc v1.72.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.11.0 // indirect
 )

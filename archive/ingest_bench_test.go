@@ -72,7 +72,7 @@ func cpuTime() time.Duration {
 // BenchmarkSQLiteSmallBatches is the writer at user rates: commits of a few messages (about 10
 // at 10 msg/s, one per MaxCommitDelay), straight to the driver. faults/msg is the process's
 // minor page faults per message: memory mapped afresh (modernc's allocator unmaps a page when
-// its last block is freed, see allocReserve).
+// its last block is freed).
 //
 //	go test -run '^$' -bench SQLiteSmallBatches ./archive/
 func BenchmarkSQLiteSmallBatches(b *testing.B) {

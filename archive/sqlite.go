@@ -56,7 +56,6 @@ type sqliteDB struct {
 	// inserts holds the multi-row INSERT for each row count, prepared once on wconn: a
 	// statement prepared inside each transaction was 10 % of the node's CPU at 1,000 msg/s.
 	inserts map[int]*sql.Stmt
-	reserve *allocReserve
 	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink from the big
 	// cache; bigRun counts the backlog-sized batches in a row (see sizeCache).
 	cacheKiB int
@@ -118,9 +117,6 @@ func (s *sqliteDB) close() {
 	s.dropWriter(nil)
 	s.segs.close()
 	s.db.Close()
-	if s.reserve != nil {
-		s.reserve.release()
-	}
 }
 
 type sqlRows struct{ *sql.Rows }
@@ -203,13 +199,6 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 	defer s.writeMu.Unlock()
 	if err := s.openWriter(ctx); err != nil {
 		return 0, err
-	}
-	if want := reserveSlots(len(batch)); s.reserve == nil || s.reserve.slots < want {
-		old := s.reserve
-		s.reserve = newAllocReserve(want)
-		if old != nil {
-			old.release()
-		}
 	}
 	if err := s.sizeCache(ctx, len(batch)); err != nil {
 		s.dropWriter(err)

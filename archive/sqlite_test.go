@@ -91,9 +91,11 @@ func TestSQLiteFsyncCommits(t *testing.T) {
 	}
 }
 
-// Small commits of 10 KB messages reuse the C allocator's pages (allocReserve): without the
-// reserve each message mapped fresh memory (about 4 minor page faults per message in 10-row
-// batches), with it almost none once the writer's page cache is full. The faults are the
+// Small commits of 10 KB messages map no fresh memory per message. While the bytes were bound
+// as statement parameters, modernc's C allocator mapped and unmapped a page for most of them
+// (about 4 minor page faults per message in 10-row batches, half the writer's CPU, until a
+// reserve of pinned blocks held the pages); with the bytes in segment files almost none once
+// the writer's page cache is full. The faults are the
 // inserting thread's own, so that other tests' processes or the race detector's shadow memory
 // on other threads do not count.
 func TestSQLiteSmallBatchesReuseMemory(t *testing.T) {
