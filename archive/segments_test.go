@@ -257,3 +257,69 @@ func TestSegmentsReadAfterRemoval(t *testing.T) {
 		t.Fatalf("read of a removed segment: %q %v, want nothing and no error", dst, err)
 	}
 }
+
+// Messages of one segment are not all newer than those of the segments before (store resume
+// inserts history; clocks differ by up to 20 s): a segment goes only once its newest message
+// has been pruned.
+func TestSegmentsKeptWhileAnyRowIs(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
+	a := open(t, dbURL)
+	msgLen := int64(len(bigEnvelope(t, 0, 1000).Raw))
+	a.db.(*sqliteDB).segs.maxBytes = 10*msgLen - 1 // 10 messages a segment
+	ctx := context.Background()
+	mk := func(from, n int, age time.Duration) []*message.Envelope {
+		var out []*message.Envelope
+		for i := range n {
+			e := bigEnvelope(t, from+i, 1000)
+			ts := e.Message.GetTimestamp() - int64(age)
+			e = env(t, e.PubsubTopic, e.Message.GetContentTopic(), ts, string(e.Message.GetPayload()))
+			out = append(out, e)
+		}
+		return out
+	}
+	recent := mk(0, 10, 0)           // segment 1
+	history := mk(100, 10, time.Hour) // segment 2, an hour older
+	newer := mk(200, 10, -time.Second)
+	insertAll(t, a, recent...)
+	for _, e := range history {
+		if err := a.InsertHistorical(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insertAll(t, a, newer...) // segment 3 (the history's batches filled segment 2)
+	if got := len(segmentFiles(t, dbURL)); got != 3 {
+		t.Fatalf("%d segment files, want 3", got)
+	}
+	// Pruning half the history (the oldest rows) removes nothing.
+	a.cfg.Retention = []Policy{{PolicyCapacity, 25}}
+	if err := a.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(segmentFiles(t, dbURL)); got != 3 {
+		t.Fatalf("%d segment files after pruning part of one, want 3", got)
+	}
+	all := append(append(slices.Clone(recent), newer...), history...)
+	kept := map[message.Hash]bool{}
+	for _, h := range sorted(all)[5:] {
+		kept[h] = true
+	}
+	var want []*message.Envelope
+	for _, e := range all {
+		if kept[e.Hash] {
+			want = append(want, e)
+		}
+	}
+	checkPayloads(t, a, want)
+	// The rest of the history goes, and its segment with it; the others stay readable.
+	a.cfg.Retention = []Policy{{PolicyCapacity, 20}}
+	if err := a.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(segmentFiles(t, dbURL)); got != 2 {
+		t.Fatalf("%d segment files after pruning the history, want 2", got)
+	}
+	checkPayloads(t, a, append(slices.Clone(recent), newer...))
+}
