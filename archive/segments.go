@@ -27,8 +27,8 @@ import (
 // rows (recoverRows). Bytes appended but never committed are garbage, reclaimed with their
 // segment.
 //
-// append, rotate and remove run on the archive's writer (the sqliteDB's write lock); read may
-// run on any goroutine, and total is read by Size.
+// append, rotate, closed and remove run under the sqliteDB's write lock (the writer and
+// retention); read may run on any goroutine, and total is read by Size.
 type segments struct {
 	dir      string
 	maxBytes int64 // a segment is closed once it holds this much

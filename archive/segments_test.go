@@ -323,3 +323,43 @@ func TestSegmentsKeptWhileAnyRowIs(t *testing.T) {
 	}
 	checkPayloads(t, a, append(slices.Clone(recent), newer...))
 }
+
+// A segment that cannot be written (here its directory is gone, as with a full or failed disk)
+// is an outage like a failing database: the batch is kept and retried, Health says why, and
+// once the directory is back everything is stored.
+func TestSegmentsWriteFailureIsRetried(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
+	a := open(t, dbURL, func(c *Config) { c.RetryMin, c.RetryMax = time.Millisecond, 20*time.Millisecond })
+	dir := segmentDir(strings.TrimPrefix(dbURL, "sqlite://"))
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil { // a file where the directory was
+		t.Fatal(err)
+	}
+	ms := []*message.Envelope{bigEnvelope(t, 1, 4000), bigEnvelope(t, 2, 5000)}
+	for _, e := range ms {
+		if err := a.Insert(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for a.Health().OK {
+		time.Sleep(time.Millisecond)
+	}
+	if h := a.Health(); !strings.Contains(h.Reason, "archive segment") {
+		t.Fatalf("health reason %q, want the segment error", h.Reason)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Health().OK || a.Dropped() != 0 {
+		t.Fatalf("after the directory came back: health %+v, %d dropped", a.Health(), a.Dropped())
+	}
+	checkPayloads(t, a, ms)
+}

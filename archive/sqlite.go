@@ -199,6 +199,9 @@ const (
 const insertRowsPerStmt = 32
 
 func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.openWriter(ctx); err != nil {
