@@ -277,7 +277,7 @@ func TestSegmentsKeptWhileAnyRowIs(t *testing.T) {
 		}
 		return out
 	}
-	recent := mk(0, 10, 0)           // segment 1
+	recent := mk(0, 10, 0)            // segment 1
 	history := mk(100, 10, time.Hour) // segment 2, an hour older
 	newer := mk(200, 10, -time.Second)
 	insertAll(t, a, recent...)
