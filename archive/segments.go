@@ -124,21 +124,14 @@ func (s *segments) append(raws [][]byte) ([]segmentLoc, error) {
 // starts a new one.
 func (s *segments) failed(err error) error {
 	s.w.Close()
-	s.w, s.bw = nil, nil
+	s.w = nil // what bw still holds is dropped by the next rotate
 	return fmt.Errorf("archive segment %d: %w", s.cur, err)
 }
 
 // rotate syncs and closes the current segment and starts the next.
 func (s *segments) rotate() error {
-	if s.w != nil {
-		err := s.w.Sync()
-		if cerr := s.w.Close(); err == nil {
-			err = cerr
-		}
-		s.w, s.bw = nil, nil
-		if err != nil {
-			return fmt.Errorf("archive segment %d: %w", s.cur, err)
-		}
+	if err := s.close(); err != nil {
+		return fmt.Errorf("archive segment %d: %w", s.cur, err)
 	}
 	f, err := os.OpenFile(s.path(s.cur+1), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -269,6 +262,6 @@ func (s *segments) close() error {
 	if cerr := s.w.Close(); err == nil {
 		err = cerr
 	}
-	s.w, s.bw = nil, nil
+	s.w = nil
 	return err
 }

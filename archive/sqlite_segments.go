@@ -91,6 +91,13 @@ func (s *sqliteDB) recoverRows(ctx context.Context) (int64, error) {
 	if err := rs.Err(); err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
+	// Segment numbers never repeat, even once every file is gone: a stale entry in segments
+	// must not describe a new segment.
+	var noted sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT max(seg) FROM segments").Scan(&noted); err != nil {
+		return 0, fmt.Errorf("archive segments recovery: %w", err)
+	}
+	s.segs.cur = max(s.segs.cur, uint64(max(newest.Int64, noted.Int64)))
 	var lost int64
 	if newest.Valid {
 		ok, err := s.segs.intact(newest.Int64, locs)
