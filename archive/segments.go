@@ -146,7 +146,24 @@ func (s *segments) rotate() error {
 	s.mu.Lock()
 	s.sizes[s.cur] = 0
 	s.mu.Unlock()
+	// The new file's name must outlive a power loss as its bytes do (FsyncCommits), or the
+	// rows pointing at it would be found torn.
+	if err := syncDir(s.dir); err != nil {
+		return s.failed(err)
+	}
 	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // closed lists the segments no longer appended to, oldest first.
@@ -185,35 +202,29 @@ func (s *segments) total() int64 {
 	return n
 }
 
-// errSegmentGone: the segment was removed, with the rows that pointed at it, after those rows
-// were read (retention ran in between).
-var errSegmentGone = errors.New("archive: message pruned while read")
-
 // read fills dst[i] with the bytes at locs[i], checking each CRC. A location whose segment is
-// gone gets a nil entry and errSegmentGone is not returned: the caller drops that row.
+// gone (retention removed it, with its rows, after they were read) gets a nil entry and no
+// error: the caller drops that row.
 func (s *segments) read(locs []segmentLoc, dst [][]byte) error {
-	var (
-		f   *os.File
-		seg int64 = -1
-	)
+	files := map[int64]*os.File{} // nil: the segment is gone
 	defer func() {
-		if f != nil {
-			f.Close()
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
 		}
 	}()
 	for i, l := range locs {
-		if l.seg != seg {
-			if f != nil {
-				f.Close()
-				f = nil
-			}
-			seg = l.seg
+		f, opened := files[l.seg]
+		if !opened {
 			var err error
-			if f, err = os.Open(s.path(uint64(l.seg))); errors.Is(err, fs.ErrNotExist) {
-				continue
+			f, err = os.Open(s.path(uint64(l.seg)))
+			if errors.Is(err, fs.ErrNotExist) {
+				f = nil
 			} else if err != nil {
 				return fmt.Errorf("archive segment %d: %w", l.seg, err)
 			}
+			files[l.seg] = f
 		}
 		if f == nil {
 			continue
