@@ -76,7 +76,7 @@ func cpuTime() time.Duration {
 //
 //	go test -run '^$' -bench SQLiteSmallBatches ./archive/
 func BenchmarkSQLiteSmallBatches(b *testing.B) {
-	for _, size := range []int{1 << 10, 10 << 10} {
+	for _, size := range []int{400, 1 << 10, 10 << 10} {
 		for _, rows := range []int{1, 10} {
 			b.Run(fmt.Sprintf("%dB-x%d", size, rows), func(b *testing.B) {
 				warm := 12 << 20 / (size * rows) // past the writer's page cache (2 MiB at these batches) first

@@ -59,36 +59,50 @@ func checkPayloads(t *testing.T, a *Archive, want []*message.Envelope) {
 	}
 }
 
-// New rows keep their bytes in segment files, not in the database, and read back whole, with
-// and without a sync per commit.
+// New rows keep the bytes of messages over inlineMaxBytes in segment files, not in the
+// database, and the smaller ones in their rows; all read back whole, with and without a sync
+// per commit.
 func TestSegmentsHoldTheBytes(t *testing.T) {
 	for _, fsync := range []bool{false, true} {
 		dbURL := "sqlite://" + filepath.Join(t.TempDir(), "store.sqlite3")
 		a := open(t, dbURL, func(c *Config) { c.FsyncCommits = fsync })
-		var ms []*message.Envelope
+		var (
+			ms           []*message.Envelope
+			inline       int64
+			segmentBytes int64
+		)
 		for i := range 30 {
-			ms = append(ms, bigEnvelope(t, i, 1+i*700))
+			e := bigEnvelope(t, i, 1+i*300)
+			ms = append(ms, e)
+			if len(e.Raw) <= inlineMaxBytes {
+				inline++
+			} else {
+				segmentBytes += int64(len(e.Raw))
+			}
+		}
+		if inline == 0 || segmentBytes == 0 {
+			t.Fatalf("corpus has %d inline messages and %d segment bytes; want both", inline, segmentBytes)
 		}
 		insertAll(t, a, ms...)
 		checkPayloads(t, a, ms)
-		var inRows int64
-		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) > 0 OR seg IS NULL").Scan(&inRows); err != nil {
+		var inRows, inSegs int64
+		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) > 0 AND seg IS NULL").Scan(&inRows); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) = 0 AND seg IS NOT NULL").Scan(&inSegs); err != nil {
 			t.Fatal(err)
 		}
 		files := segmentFiles(t, dbURL)
-		if inRows != 0 || len(files) != 1 {
-			t.Fatalf("fsync=%v: %d rows hold their bytes, %d segment files; want 0 and 1", fsync, inRows, len(files))
+		if inRows != inline || inSegs != int64(len(ms))-inline || len(files) != 1 {
+			t.Fatalf("fsync=%v: %d rows hold their bytes, %d point at a segment, %d segment files; want %d, %d and 1",
+				fsync, inRows, inSegs, len(files), inline, int64(len(ms))-inline)
 		}
 		info, err := os.Stat(files[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want int64
-		for _, e := range ms {
-			want += int64(len(e.Raw))
-		}
-		if info.Size() != want {
-			t.Fatalf("segment holds %d bytes, want %d", info.Size(), want)
+		if info.Size() != segmentBytes {
+			t.Fatalf("segment holds %d bytes, want %d", info.Size(), segmentBytes)
 		}
 	}
 }

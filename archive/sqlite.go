@@ -194,9 +194,17 @@ const (
 	bigCacheHold        = time.Minute
 )
 
-// insertRowsPerStmt batches rows into multi-row INSERTs (9 params each; modernc binds positional
+// insertRowsPerStmt batches rows into multi-row INSERTs (10 params each; modernc binds positional
 // parameters in O(params²), so statements stay small), several times faster than one per row.
 const insertRowsPerStmt = 32
+
+// inlineMaxBytes: a message this small keeps its bytes in its row. A store page of such
+// messages then reads no segment (one pread per message doubled BenchmarkWalk's 100-message
+// pages of 200-byte messages), and binding them costs little. Bound payloads of 1 KB and more
+// made modernc's C allocator map and unmap a page per statement (29 % of the node's CPU at
+// 10 KB x 1,000 msg/s until a reserve of pinned blocks held them); below 512 bytes, with
+// the row's other values, they stay in its 1 KiB and smaller classes.
+const inlineMaxBytes = 512
 
 func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, storedAt int64) (int64, error) {
 	if len(batch) == 0 {
@@ -211,17 +219,30 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		s.dropWriter(err)
 		return 0, err
 	}
-	raws := make([][]byte, len(batch))
-	var maxTS int64
-	for i, e := range batch {
-		raws[i] = e.Raw
-		maxTS = max(maxTS, e.Message.GetTimestamp())
+	// Messages over inlineMaxBytes go to the current segment; smaller ones stay in their rows.
+	var (
+		raws  [][]byte
+		maxTS int64
+	)
+	for _, e := range batch {
+		if len(e.Raw) > inlineMaxBytes {
+			raws = append(raws, e.Raw)
+			maxTS = max(maxTS, e.Message.GetTimestamp())
+		}
 	}
-	locs, err := s.segs.append(raws)
-	if err != nil {
-		return 0, err
+	locs := make([]segmentLoc, len(batch))
+	if len(raws) > 0 {
+		appended, err := s.segs.append(raws)
+		if err != nil {
+			return 0, err
+		}
+		for i, e := range batch {
+			if len(e.Raw) > inlineMaxBytes {
+				locs[i], appended = appended[0], appended[1:]
+			}
+		}
 	}
-	seg := locs[0].seg
+	seg := int64(s.segs.cur)
 	// The transaction is begun and ended by hand: database/sql re-prepares a connection's
 	// statements inside every Tx, so a Tx could not reuse them.
 	if _, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -239,9 +260,11 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		total += k
 		batch, locs = batch[n:], locs[n:]
 	}
-	if err := s.noteSegment(ctx, seg, maxTS); err != nil {
-		s.dropWriter(err)
-		return 0, err
+	if len(raws) > 0 {
+		if err := s.noteSegment(ctx, seg, maxTS); err != nil {
+			s.dropWriter(err)
+			return 0, err
+		}
 	}
 	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.dropWriter(err)
@@ -259,11 +282,14 @@ func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, loc
 		}
 		s.inserts[len(rows)] = st
 	}
-	args := make([]any, 0, len(rows)*9)
+	args := make([]any, 0, len(rows)*10)
 	for i, e := range rows {
-		l := locs[i]
-		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), storedAt,
-			l.seg, l.off, l.n, int64(l.crc))
+		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), storedAt)
+		if l := locs[i]; l.n > 0 {
+			args = append(args, []byte{}, l.seg, l.off, l.n, int64(l.crc))
+		} else {
+			args = append(args, e.Raw, nil, nil, nil, nil)
+		}
 	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
@@ -341,12 +367,12 @@ func (s *sqliteDB) dropWriter(cause error) {
 // the statement can never abort half-way, so SQLite keeps no statement journal for it: that
 // journal's page writes were a third of the ingest time.
 func multiInsertSQL(n int) string {
-	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, raw, stored_at, seg, seg_off, seg_len, seg_crc) VALUES ")
+	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, stored_at, raw, seg, seg_off, seg_len, seg_crc) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, "(?,?,?,?,X'',?,?,?,?,?)"...)
+		b = append(b, "(?,?,?,?,?,?,?,?,?,?)"...)
 	}
 	return string(b)
 }
