@@ -37,16 +37,15 @@ var sqliteMigrations = []string{
 	// legacy cursors (pubsub topic + exact timestamp), each seek an index of their own.
 	`CREATE INDEX messages_pubsub_ts ON messages (pubsub_topic, ts, hash);
 	CREATE INDEX messages_content_ts ON messages (content_topic, ts, hash)`,
-	// 3: new rows keep their bytes in segment files (segments.go) and raw empty; rows written
-	// before keep theirs in raw. segments holds each segment's newest message timestamp:
-	// retention deletes the oldest rows first, so a segment whose newest timestamp is older
-	// than every stored message has no rows left. One upsert per batch, where an index on seg
-	// would cost an insert per row.
+	// 3: rows keep the bytes of messages over inlineMaxBytes in segment files (segments.go),
+	// raw empty; smaller ones, and rows written before, keep theirs in raw. The partial index
+	// finds a segment's rows (recovery, retention) and costs only those rows an insert, at
+	// its right edge: segment numbers only grow.
 	`ALTER TABLE messages ADD COLUMN seg INTEGER;
 	ALTER TABLE messages ADD COLUMN seg_off INTEGER;
 	ALTER TABLE messages ADD COLUMN seg_len INTEGER;
 	ALTER TABLE messages ADD COLUMN seg_crc INTEGER;
-	CREATE TABLE segments (seg INTEGER PRIMARY KEY, max_ts INTEGER NOT NULL)`,
+	CREATE INDEX messages_seg ON messages (seg) WHERE seg IS NOT NULL`,
 }
 
 type sqliteDB struct {
@@ -58,8 +57,6 @@ type sqliteDB struct {
 	// inserts holds the multi-row INSERT for each row count, prepared once on wconn: a
 	// statement prepared inside each transaction was 10 % of the node's CPU at 1,000 msg/s.
 	inserts map[int]*sql.Stmt
-	// noteSeg records a batch's segment and newest timestamp in segments (prepared on wconn).
-	noteSeg *sql.Stmt
 	// cacheKiB is the writer's cache_size now; bigUntil is when it may shrink from the big
 	// cache; bigRun counts the backlog-sized batches in a row (see sizeCache).
 	cacheKiB int
@@ -220,14 +217,10 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		return 0, err
 	}
 	// Messages over inlineMaxBytes go to the current segment; smaller ones stay in their rows.
-	var (
-		raws  [][]byte
-		maxTS int64
-	)
+	var raws [][]byte
 	for _, e := range batch {
 		if len(e.Raw) > inlineMaxBytes {
 			raws = append(raws, e.Raw)
-			maxTS = max(maxTS, e.Message.GetTimestamp())
 		}
 	}
 	locs := make([]segmentLoc, len(batch))
@@ -242,7 +235,6 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 			}
 		}
 	}
-	seg := int64(s.segs.cur)
 	// The transaction is begun and ended by hand: database/sql re-prepares a connection's
 	// statements inside every Tx, so a Tx could not reuse them.
 	if _, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -259,12 +251,6 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		}
 		total += k
 		batch, locs = batch[n:], locs[n:]
-	}
-	if len(raws) > 0 {
-		if err := s.noteSegment(ctx, seg, maxTS); err != nil {
-			s.dropWriter(err)
-			return 0, err
-		}
 	}
 	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 		s.dropWriter(err)
@@ -347,10 +333,6 @@ func (s *sqliteDB) dropWriter(cause error) {
 		st.Close()
 	}
 	s.inserts = nil
-	if s.noteSeg != nil {
-		s.noteSeg.Close()
-		s.noteSeg = nil
-	}
 	if cause != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := s.wconn.ExecContext(ctx, "ROLLBACK")

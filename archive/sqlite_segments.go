@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -39,80 +40,58 @@ func (s *sqliteDB) loadPayloads(ps []*payload) error {
 	return nil
 }
 
-// noteSegment records in segments that seg holds a message as new as maxTS (in the batch's
-// transaction, on the writer's connection).
-func (s *sqliteDB) noteSegment(ctx context.Context, seg, maxTS int64) error {
-	if s.noteSeg == nil {
-		st, err := s.wconn.PrepareContext(ctx, `INSERT INTO segments (seg, max_ts) VALUES (?, ?)
-			ON CONFLICT (seg) DO UPDATE SET max_ts = max(max_ts, excluded.max_ts)`)
-		if err != nil {
-			return err
-		}
-		s.noteSeg = st
-	}
-	_, err := s.noteSeg.ExecContext(ctx, seg, maxTS)
-	return err
-}
-
 // recoverRows checks the rows of the newest segment rows point at: it alone can have lost
-// bytes with the machine (segments.go). They are the newest rows: one writer inserts them in
-// segment order and SQLite gives a new row a rowid above every row's, so they are read from the
-// end of the table back. Rows whose bytes are missing or torn are deleted.
+// bytes with the machine (segments.go). Rows whose bytes are missing or torn are deleted.
 func (s *sqliteDB) recoverRows(ctx context.Context) (int64, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg, seg_off, seg_len, seg_crc FROM messages ORDER BY rowid DESC")
+	var newest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT max(seg) FROM messages WHERE seg IS NOT NULL").Scan(&newest); err != nil {
+		return 0, fmt.Errorf("archive segments recovery: %w", err)
+	}
+	if !newest.Valid {
+		return 0, s.removeUnused(ctx)
+	}
+	// A new segment is numbered above every one rows point at, even once its file is gone.
+	s.segs.cur = max(s.segs.cur, uint64(newest.Int64))
+	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg_off, seg_len, seg_crc FROM messages WHERE seg = ?", newest.Int64)
 	if err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
 	var (
-		ids    []int64
-		locs   []segmentLoc
-		newest sql.NullInt64
+		ids  []int64
+		locs []segmentLoc
 	)
 	for rs.Next() {
 		var (
-			id          int64
-			seg         sql.NullInt64
-			off, n, crc sql.NullInt64
+			id  int64
+			l   = segmentLoc{seg: newest.Int64}
+			crc int64
 		)
-		if err := rs.Scan(&id, &seg, &off, &n, &crc); err != nil {
+		if err := rs.Scan(&id, &l.off, &l.n, &crc); err != nil {
 			rs.Close()
 			return 0, fmt.Errorf("archive segments recovery: %w", err)
 		}
-		if !seg.Valid || (newest.Valid && seg.Int64 != newest.Int64) {
-			break
-		}
-		newest = seg
-		ids = append(ids, id)
-		locs = append(locs, segmentLoc{seg: seg.Int64, off: off.Int64, n: n.Int64, crc: uint32(crc.Int64)})
+		l.crc = uint32(crc)
+		ids, locs = append(ids, id), append(locs, l)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
-	// Segment numbers never repeat, even once every file is gone: a stale entry in segments
-	// must not describe a new segment.
-	var noted sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT max(seg) FROM segments").Scan(&noted); err != nil {
-		return 0, fmt.Errorf("archive segments recovery: %w", err)
+	ok, err := s.segs.intact(newest.Int64, locs)
+	if err != nil {
+		return 0, err
 	}
-	s.segs.cur = max(s.segs.cur, uint64(max(newest.Int64, noted.Int64)))
 	var lost int64
-	if newest.Valid {
-		ok, err := s.segs.intact(newest.Int64, locs)
-		if err != nil {
-			return 0, err
+	for i, good := range ok {
+		if good {
+			continue
 		}
-		for i, good := range ok {
-			if good {
-				continue
-			}
-			if _, err := s.db.ExecContext(ctx, "DELETE FROM messages WHERE rowid = ?", ids[i]); err != nil {
-				return lost, fmt.Errorf("archive segments recovery: %w", err)
-			}
-			lost++
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM messages WHERE rowid = ?", ids[i]); err != nil {
+			return lost, fmt.Errorf("archive segments recovery: %w", err)
 		}
+		lost++
 	}
 	return lost, s.removeUnused(ctx)
 }
@@ -124,49 +103,21 @@ func (s *sqliteDB) afterPrune(ctx context.Context, _ bool) error {
 	return s.removeUnused(ctx)
 }
 
-// removeUnused deletes every closed segment no row points at: those with no committed batch,
-// and those whose newest message is older than the oldest stored one (retention deletes in
-// timestamp order). A segment emptied otherwise (only duplicates, torn rows) goes once the
-// oldest stored message is newer than its newest. Caller holds writeMu.
+// removeUnused deletes every closed segment no row points at, an index seek each (caller
+// holds writeMu).
 func (s *sqliteDB) removeUnused(ctx context.Context) error {
-	var oldest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT min(ts) FROM messages").Scan(&oldest); err != nil {
-		return fmt.Errorf("archive segments: %w", err)
-	}
-	newestOf := map[int64]int64{}
-	rs, err := s.db.QueryContext(ctx, "SELECT seg, max_ts FROM segments")
-	if err != nil {
-		return fmt.Errorf("archive segments: %w", err)
-	}
-	for rs.Next() {
-		var seg, ts int64
-		if err := rs.Scan(&seg, &ts); err != nil {
-			rs.Close()
-			return fmt.Errorf("archive segments: %w", err)
-		}
-		newestOf[seg] = ts
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("archive segments: %w", err)
-	}
 	for _, num := range s.segs.closed() {
-		ts, committed := newestOf[int64(num)]
-		if committed && oldest.Valid && ts >= oldest.Int64 {
+		var one int
+		err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE seg = ? LIMIT 1", int64(num)).Scan(&one)
+		if err == nil {
 			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("archive segments: %w", err)
 		}
 		if err := s.segs.remove(num); err != nil {
 			return err
 		}
-	}
-	// Entries of segments gone (or emptied: a later batch notes the current one again).
-	if oldest.Valid {
-		_, err = s.db.ExecContext(ctx, "DELETE FROM segments WHERE max_ts < ?", oldest.Int64)
-	} else {
-		_, err = s.db.ExecContext(ctx, "DELETE FROM segments")
-	}
-	if err != nil {
-		return fmt.Errorf("archive segments: %w", err)
 	}
 	return nil
 }
