@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -47,10 +46,9 @@ type driver interface {
 
 type scanner interface{ Scan(dest ...any) error }
 
-// payload is a stored message's bytes: raw, or where a segment holds them (SQLite, seg set).
+// payload is a stored message's bytes: raw, or where a segment holds them (SQLite, loc set).
 type payload struct {
-	raw              []byte
-	seg, off, n, crc sql.NullInt64
+	raw, loc []byte
 }
 
 type rows interface {

@@ -3,6 +3,7 @@ package archive
 import (
 	"bufio"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -55,6 +56,34 @@ var segmentCRC = crc32.MakeTable(crc32.Castagnoli)
 type segmentLoc struct {
 	seg, off, n int64
 	crc         uint32
+}
+
+// segmentLocBytes is an encoded segmentLoc: segment and offset (big-endian u64, so the bytes
+// sort as the locations do and a segment's rows are one range of the index), length and CRC.
+const segmentLocBytes = 24
+
+func (l segmentLoc) encode() []byte {
+	b := make([]byte, segmentLocBytes)
+	binary.BigEndian.PutUint64(b[0:], uint64(l.seg))
+	binary.BigEndian.PutUint64(b[8:], uint64(l.off))
+	binary.BigEndian.PutUint32(b[16:], uint32(l.n))
+	binary.BigEndian.PutUint32(b[20:], l.crc)
+	return b
+}
+
+func decodeSegmentLoc(b []byte) (segmentLoc, error) {
+	if len(b) != segmentLocBytes {
+		return segmentLoc{}, fmt.Errorf("archive: segment location of %d bytes, want %d", len(b), segmentLocBytes)
+	}
+	return segmentLoc{
+		seg: int64(binary.BigEndian.Uint64(b[0:])), off: int64(binary.BigEndian.Uint64(b[8:])),
+		n: int64(binary.BigEndian.Uint32(b[16:])), crc: binary.BigEndian.Uint32(b[20:]),
+	}, nil
+}
+
+// segmentKey is the first 8 bytes of every location in segment seg (index range bounds).
+func segmentKey(seg int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(seg))
 }
 
 func segmentDir(dbPath string) string { return dbPath + "-segments" }

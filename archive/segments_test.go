@@ -86,10 +86,10 @@ func TestSegmentsHoldTheBytes(t *testing.T) {
 		insertAll(t, a, ms...)
 		checkPayloads(t, a, ms)
 		var inRows, inSegs int64
-		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) > 0 AND seg IS NULL").Scan(&inRows); err != nil {
+		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) > 0 AND seg_loc IS NULL").Scan(&inRows); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) = 0 AND seg IS NOT NULL").Scan(&inSegs); err != nil {
+		if err := a.db.queryRow(context.Background(), "SELECT count(*) FROM messages WHERE length(raw) = 0 AND seg_loc IS NOT NULL").Scan(&inSegs); err != nil {
 			t.Fatal(err)
 		}
 		files := segmentFiles(t, dbURL)

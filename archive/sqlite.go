@@ -38,14 +38,12 @@ var sqliteMigrations = []string{
 	`CREATE INDEX messages_pubsub_ts ON messages (pubsub_topic, ts, hash);
 	CREATE INDEX messages_content_ts ON messages (content_topic, ts, hash)`,
 	// 3: rows keep the bytes of messages over inlineMaxBytes in segment files (segments.go),
-	// raw empty; smaller ones, and rows written before, keep theirs in raw. The partial index
-	// finds a segment's rows (recovery, retention) and costs only those rows an insert, at
-	// its right edge: segment numbers only grow.
-	`ALTER TABLE messages ADD COLUMN seg INTEGER;
-	ALTER TABLE messages ADD COLUMN seg_off INTEGER;
-	ALTER TABLE messages ADD COLUMN seg_len INTEGER;
-	ALTER TABLE messages ADD COLUMN seg_crc INTEGER;
-	CREATE INDEX messages_seg ON messages (seg) WHERE seg IS NOT NULL`,
+	// raw empty, and seg_loc says where (segmentLoc.encode); smaller ones, and rows written
+	// before, keep theirs in raw. One column rather than four: preparing a query costs SQLite
+	// per result column. The partial index finds a segment's rows (recovery, retention) and
+	// costs only those rows an insert, at its right edge: locations only grow.
+	`ALTER TABLE messages ADD COLUMN seg_loc BLOB;
+	CREATE INDEX messages_seg ON messages (seg_loc) WHERE seg_loc IS NOT NULL`,
 }
 
 type sqliteDB struct {
@@ -191,9 +189,9 @@ const (
 	bigCacheHold        = time.Minute
 )
 
-// insertRowsPerStmt batches rows into multi-row INSERTs (10 params each; modernc binds positional
+// insertRowsPerStmt batches rows into multi-row INSERTs (7 params each; modernc binds positional
 // parameters in O(params²), so statements stay small), several times faster than one per row.
-const insertRowsPerStmt = 32
+const insertRowsPerStmt = 40
 
 // inlineMaxBytes: a message this small keeps its bytes in its row. A store page of such
 // messages then reads no segment (one pread per message doubled BenchmarkWalk's 100-message
@@ -268,13 +266,13 @@ func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, loc
 		}
 		s.inserts[len(rows)] = st
 	}
-	args := make([]any, 0, len(rows)*10)
+	args := make([]any, 0, len(rows)*7)
 	for i, e := range rows {
 		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), storedAt)
 		if l := locs[i]; l.n > 0 {
-			args = append(args, []byte{}, l.seg, l.off, l.n, int64(l.crc))
+			args = append(args, []byte{}, l.encode())
 		} else {
-			args = append(args, e.Raw, nil, nil, nil, nil)
+			args = append(args, e.Raw, nil)
 		}
 	}
 	res, err := st.ExecContext(ctx, args...)
@@ -349,12 +347,12 @@ func (s *sqliteDB) dropWriter(cause error) {
 // the statement can never abort half-way, so SQLite keeps no statement journal for it: that
 // journal's page writes were a third of the ingest time.
 func multiInsertSQL(n int) string {
-	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, stored_at, raw, seg, seg_off, seg_len, seg_crc) VALUES ")
+	b := []byte("INSERT OR IGNORE INTO messages (hash, pubsub_topic, content_topic, ts, stored_at, raw, seg_loc) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, "(?,?,?,?,?,?,?,?,?,?)"...)
+		b = append(b, "(?,?,?,?,?,?,?)"...)
 	}
 	return string(b)
 }

@@ -10,11 +10,9 @@ import (
 // The SQLite driver's side of segments.go: the columns a row points with, recovery at open and
 // removing segments retention emptied.
 
-func (s *sqliteDB) payloadCols() string { return "raw, seg, seg_off, seg_len, seg_crc" }
+func (s *sqliteDB) payloadCols() string { return "raw, seg_loc" }
 
-func (s *sqliteDB) payloadDest(p *payload) []any {
-	return []any{&p.raw, &p.seg, &p.off, &p.n, &p.crc}
-}
+func (s *sqliteDB) payloadDest(p *payload) []any { return []any{&p.raw, &p.loc} }
 
 func (s *sqliteDB) loadPayloads(ps []*payload) error {
 	var (
@@ -22,10 +20,14 @@ func (s *sqliteDB) loadPayloads(ps []*payload) error {
 		idx  []int
 	)
 	for i, p := range ps {
-		if p.seg.Valid { // rows written before migration 3 hold their bytes in raw
-			locs = append(locs, segmentLoc{seg: p.seg.Int64, off: p.off.Int64, n: p.n.Int64, crc: uint32(p.crc.Int64)})
-			idx = append(idx, i)
+		if p.loc == nil { // small messages, and rows from before migration 3, hold their bytes in raw
+			continue
 		}
+		l, err := decodeSegmentLoc(p.loc)
+		if err != nil {
+			return err
+		}
+		locs, idx = append(locs, l), append(idx, i)
 	}
 	if len(locs) == 0 {
 		return nil
@@ -45,16 +47,22 @@ func (s *sqliteDB) loadPayloads(ps []*payload) error {
 func (s *sqliteDB) recoverRows(ctx context.Context) (int64, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var newest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT max(seg) FROM messages WHERE seg IS NOT NULL").Scan(&newest); err != nil {
+	var newestLoc []byte
+	if err := s.db.QueryRowContext(ctx, "SELECT max(seg_loc) FROM messages WHERE seg_loc IS NOT NULL").Scan(&newestLoc); err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
-	if !newest.Valid {
+	if newestLoc == nil {
 		return 0, s.removeUnused(ctx)
 	}
+	last, err := decodeSegmentLoc(newestLoc)
+	if err != nil {
+		return 0, err
+	}
+	newest := last.seg
 	// A new segment is numbered above every one rows point at, even once its file is gone.
-	s.segs.cur = max(s.segs.cur, uint64(newest.Int64))
-	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg_off, seg_len, seg_crc FROM messages WHERE seg = ?", newest.Int64)
+	s.segs.cur = max(s.segs.cur, uint64(newest))
+	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg_loc FROM messages WHERE seg_loc IS NOT NULL AND seg_loc >= ? AND seg_loc < ?",
+		segmentKey(newest), segmentKey(newest+1))
 	if err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
@@ -65,21 +73,24 @@ func (s *sqliteDB) recoverRows(ctx context.Context) (int64, error) {
 	for rs.Next() {
 		var (
 			id  int64
-			l   = segmentLoc{seg: newest.Int64}
-			crc int64
+			loc []byte
 		)
-		if err := rs.Scan(&id, &l.off, &l.n, &crc); err != nil {
+		if err := rs.Scan(&id, &loc); err != nil {
 			rs.Close()
 			return 0, fmt.Errorf("archive segments recovery: %w", err)
 		}
-		l.crc = uint32(crc)
+		l, err := decodeSegmentLoc(loc)
+		if err != nil {
+			rs.Close()
+			return 0, err
+		}
 		ids, locs = append(ids, id), append(locs, l)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
-	ok, err := s.segs.intact(newest.Int64, locs)
+	ok, err := s.segs.intact(newest, locs)
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +119,8 @@ func (s *sqliteDB) afterPrune(ctx context.Context, _ bool) error {
 func (s *sqliteDB) removeUnused(ctx context.Context) error {
 	for _, num := range s.segs.closed() {
 		var one int
-		err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE seg = ? LIMIT 1", int64(num)).Scan(&one)
+		err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE seg_loc IS NOT NULL AND seg_loc >= ? AND seg_loc < ? LIMIT 1",
+			segmentKey(int64(num)), segmentKey(int64(num)+1)).Scan(&one)
 		if err == nil {
 			continue
 		}
