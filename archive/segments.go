@@ -16,11 +16,11 @@ import (
 	"sync"
 )
 
-// segments keep the SQLite store's message bytes outside the database, in append-only files;
-// a row holds (segment, offset, length, CRC-32C). In SQLite every byte went through the WAL
-// and again through the checkpoint, about half of the writer's CPU at 10 KB messages
-// (docs/benchmarks.md, twentieth and twenty-first sessions); here a batch's bytes are one
-// buffered append before its rows are committed.
+// segments keep the SQLite store's large messages (over inlineMaxBytes) outside the database,
+// in append-only files; a row holds (segment, offset, length, CRC-32C). In SQLite every byte
+// went through the WAL and again through the checkpoint, about half of the writer's CPU at
+// 10 KB messages (docs/benchmarks.md, twentieth and twenty-first sessions); here a batch's
+// bytes are one buffered append before its rows are committed.
 //
 // Durability follows the database's. An append has reached the OS before the rows that point
 // at it are committed, so a committed message survives kill -9. FsyncCommits syncs the segment
@@ -86,6 +86,11 @@ func segmentKey(seg int64) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(seg))
 }
 
+// holds reports whether b is the bytes l was written with.
+func (l segmentLoc) holds(b []byte) bool {
+	return int64(len(b)) == l.n && crc32.Checksum(b, segmentCRC) == l.crc
+}
+
 func segmentDir(dbPath string) string { return dbPath + "-segments" }
 
 // openSegments lists dir (creating it); appends go to a new segment after the newest file, so a
@@ -100,8 +105,9 @@ func openSegments(dir string, fsync bool) (*segments, error) {
 	}
 	s := &segments{dir: dir, maxBytes: segmentMaxBytes, fsync: fsync, sizes: map[uint64]int64{}}
 	for _, e := range ents {
-		num, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segmentSuffix), 16, 64)
-		if err != nil || !strings.HasSuffix(e.Name(), segmentSuffix) {
+		hex, ok := strings.CutSuffix(e.Name(), segmentSuffix)
+		num, err := strconv.ParseUint(hex, 16, 64)
+		if !ok || err != nil {
 			continue
 		}
 		info, err := e.Info()
@@ -297,7 +303,7 @@ func (s *segments) read(locs []segmentLoc, dst [][]byte) error {
 		for _, i := range group {
 			l := locs[i]
 			b := buf[l.off-start : l.off-start+l.n : l.off-start+l.n]
-			if crc32.Checksum(b, segmentCRC) != l.crc {
+			if !l.holds(b) {
 				return fmt.Errorf("archive segment %d at %d: %d bytes fail their CRC", seg, l.off, l.n)
 			}
 			dst[i] = b
@@ -324,7 +330,7 @@ func (s *segments) intact(seg int64, locs []segmentLoc) ([]bool, error) {
 		if _, err := f.ReadAt(b, l.off); err != nil {
 			continue
 		}
-		ok[i] = crc32.Checksum(b, segmentCRC) == l.crc
+		ok[i] = l.holds(b)
 	}
 	return ok, nil
 }

@@ -360,7 +360,11 @@ func TestSegmentsWriteFailureIsRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	deadline := time.Now().Add(10 * time.Second)
 	for a.Health().OK {
+		if time.Now().After(deadline) {
+			t.Fatal("the archive never reported the failing segment write")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	if h := a.Health(); !strings.Contains(h.Reason, "archive segment") {

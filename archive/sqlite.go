@@ -214,23 +214,25 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 		s.dropWriter(err)
 		return 0, err
 	}
-	// Messages over inlineMaxBytes go to the current segment; smaller ones stay in their rows.
-	var raws [][]byte
-	for _, e := range batch {
+	// Messages over inlineMaxBytes go to the current segment; smaller ones stay in their rows
+	// (locs[i] nil).
+	var (
+		raws [][]byte
+		big  []int
+	)
+	for i, e := range batch {
 		if len(e.Raw) > inlineMaxBytes {
-			raws = append(raws, e.Raw)
+			raws, big = append(raws, e.Raw), append(big, i)
 		}
 	}
-	locs := make([]segmentLoc, len(batch))
+	locs := make([][]byte, len(batch))
 	if len(raws) > 0 {
 		appended, err := s.segs.append(raws)
 		if err != nil {
 			return 0, err
 		}
-		for i, e := range batch {
-			if len(e.Raw) > inlineMaxBytes {
-				locs[i], appended = appended[0], appended[1:]
-			}
+		for k, i := range big {
+			locs[i] = appended[k].encode()
 		}
 	}
 	// The transaction is begun and ended by hand: database/sql re-prepares a connection's
@@ -257,7 +259,7 @@ func (s *sqliteDB) insertBatch(ctx context.Context, batch []*message.Envelope, s
 	return total, nil
 }
 
-func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, locs []segmentLoc, storedAt int64) (int64, error) {
+func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, locs [][]byte, storedAt int64) (int64, error) {
 	st, ok := s.inserts[len(rows)]
 	if !ok {
 		var err error
@@ -269,8 +271,8 @@ func (s *sqliteDB) insertRows(ctx context.Context, rows []*message.Envelope, loc
 	args := make([]any, 0, len(rows)*7)
 	for i, e := range rows {
 		args = append(args, e.Hash[:], e.PubsubTopic, e.Message.GetContentTopic(), e.Message.GetTimestamp(), storedAt)
-		if l := locs[i]; l.n > 0 {
-			args = append(args, []byte{}, l.encode())
+		if locs[i] != nil {
+			args = append(args, []byte{}, locs[i])
 		} else {
 			args = append(args, e.Raw, nil)
 		}

@@ -10,6 +10,9 @@ import (
 // The SQLite driver's side of segments.go: the columns a row points with, recovery at open and
 // removing segments retention emptied.
 
+// inSegment selects the rows of one segment (segmentKey bounds), a range of the partial index.
+const inSegment = "seg_loc IS NOT NULL AND seg_loc >= ? AND seg_loc < ?"
+
 func (s *sqliteDB) payloadCols() string { return "raw, seg_loc" }
 
 func (s *sqliteDB) payloadDest(p *payload) []any { return []any{&p.raw, &p.loc} }
@@ -61,8 +64,7 @@ func (s *sqliteDB) recoverRows(ctx context.Context) (int64, error) {
 	newest := last.seg
 	// A new segment is numbered above every one rows point at, even once its file is gone.
 	s.segs.cur = max(s.segs.cur, uint64(newest))
-	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg_loc FROM messages WHERE seg_loc IS NOT NULL AND seg_loc >= ? AND seg_loc < ?",
-		segmentKey(newest), segmentKey(newest+1))
+	rs, err := s.db.QueryContext(ctx, "SELECT rowid, seg_loc FROM messages WHERE "+inSegment, segmentKey(newest), segmentKey(newest+1))
 	if err != nil {
 		return 0, fmt.Errorf("archive segments recovery: %w", err)
 	}
@@ -119,7 +121,7 @@ func (s *sqliteDB) afterPrune(ctx context.Context, _ bool) error {
 func (s *sqliteDB) removeUnused(ctx context.Context) error {
 	for _, num := range s.segs.closed() {
 		var one int
-		err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE seg_loc IS NOT NULL AND seg_loc >= ? AND seg_loc < ? LIMIT 1",
+		err := s.db.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE "+inSegment+" LIMIT 1",
 			segmentKey(int64(num)), segmentKey(int64(num)+1)).Scan(&one)
 		if err == nil {
 			continue
