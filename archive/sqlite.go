@@ -48,6 +48,8 @@ var sqliteMigrations = []string{
 
 type sqliteDB struct {
 	db *sql.DB
+	// stmts keeps the readers' queries prepared (stmtcache.go).
+	stmts *stmtCache
 	// wconn is the writer's own connection (used only by the archive's single writer
 	// goroutine). A page cache survives only on the connection that wrote it: batches spread
 	// over the pool made every connection drop and re-read its cache after the others' commits.
@@ -105,7 +107,7 @@ func openSQLite(path string, fsyncCommits bool) (driver, error) {
 		db.Close()
 		return nil, err
 	}
-	return &sqliteDB{db: db, now: time.Now, segs: segs}, nil
+	return &sqliteDB{db: db, stmts: newStmtCache(db, stmtCacheEntries), now: time.Now, segs: segs}, nil
 }
 
 func (s *sqliteDB) ph(int) string        { return "?" }
@@ -115,6 +117,7 @@ func (s *sqliteDB) close() {
 	defer s.writeMu.Unlock()
 	s.dropWriter(nil)
 	s.segs.close()
+	s.stmts.close()
 	s.db.Close()
 }
 
@@ -123,7 +126,17 @@ type sqlRows struct{ *sql.Rows }
 func (r sqlRows) Close() { r.Rows.Close() }
 
 func (s *sqliteDB) query(ctx context.Context, q string, args ...any) (rows, error) {
-	rs, err := s.db.QueryContext(ctx, q, args...)
+	st, err := s.stmts.acquire(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var rs *sql.Rows
+	if st == nil {
+		rs, err = s.db.QueryContext(ctx, q, args...)
+	} else {
+		rs, err = st.stmt.QueryContext(ctx, args...)
+		s.stmts.release(st)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +154,21 @@ func (r sqlRow) Scan(dest ...any) error {
 }
 
 func (s *sqliteDB) queryRow(ctx context.Context, q string, args ...any) scanner {
-	return sqlRow{s.db.QueryRowContext(ctx, q, args...)}
+	st, err := s.stmts.acquire(ctx, q)
+	switch {
+	case err != nil:
+		return errRow{err}
+	case st == nil:
+		return sqlRow{s.db.QueryRowContext(ctx, q, args...)}
+	}
+	defer s.stmts.release(st)
+	return sqlRow{st.stmt.QueryRowContext(ctx, args...)}
 }
+
+// errRow is a row whose query failed before it ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (s *sqliteDB) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	res, err := s.db.ExecContext(ctx, q, args...)
@@ -167,9 +193,11 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 }
 
 // The writer's page cache follows its load. Under a backlog (bigBacklogBatches batches in a
-// row of bigBatchRows or more) it gets 64 MiB: at 1M messages the hash index, whose pages
-// inserts hit at random, no longer fits in less, and 12 % of the insert CPU goes to re-reading
-// it. Otherwise it keeps 2 MiB, SQLite's default and what go-waku's and nwaku's stores run
+// row of bigBatchRows or more) it gets 16 MiB: the hash index's pages, which inserts hit at
+// random, are what the writer re-reads. 64 MiB held that index whole at 1M messages and
+// drained a backlog about 10 % faster (60,500 against 54,600 msg/s of small messages, ~8
+// times the fastest relay load), but it was also 93 MB of the node's RSS at 10 KB x 7,500
+// msg/s, where a burst is when memory matters most. Otherwise it keeps 2 MiB, SQLite's default and what go-waku's and nwaku's stores run
 // with: a larger cache fills with payload pages written once and never read again (an 8 MiB
 // one was 5-6 MB of the node's peak RSS at 1,000 msg/s for no CPU that the runs could tell, a
 // 64 MiB one 55-75 MB at 10 KB x 1,000 msg/s). SQLite frees the pages beyond a lowered
@@ -181,7 +209,7 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // from 96 to 211 MB at 1 KB x 1,000 msg/s.
 const (
 	bigBacklogBatches   = 2
-	bigWriterCacheKiB   = 64 << 10
+	bigWriterCacheKiB   = 16 << 10
 	lightWriterCacheKiB = 2 << 10
 	readerCacheKiB      = 2 << 10
 	readerIdleClose     = time.Minute
