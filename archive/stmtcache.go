@@ -47,14 +47,11 @@ func (c *stmtCache) acquire(ctx context.Context, q string) (*cachedStmt, error) 
 		return nil, nil
 	}
 	c.mu.Lock()
-	if el, ok := c.byQuery[q]; ok {
-		e := el.Value.(*cachedStmt)
-		e.refs++
-		c.lru.MoveToFront(el)
-		c.mu.Unlock()
+	e := c.hitLocked(q)
+	c.mu.Unlock()
+	if e != nil {
 		return e, nil
 	}
-	c.mu.Unlock()
 
 	// Prepared outside the lock: it takes a connection, which may wait for the pool.
 	st, err := c.db.PrepareContext(ctx, q)
@@ -62,15 +59,12 @@ func (c *stmtCache) acquire(ctx context.Context, q string) (*cachedStmt, error) 
 		return nil, err
 	}
 	c.mu.Lock()
-	if el, ok := c.byQuery[q]; ok { // prepared meanwhile by another query
-		e := el.Value.(*cachedStmt)
-		e.refs++
-		c.lru.MoveToFront(el)
+	if e := c.hitLocked(q); e != nil { // prepared meanwhile by another query
 		c.mu.Unlock()
 		st.Close()
 		return e, nil
 	}
-	e := &cachedStmt{query: q, stmt: st, refs: 1}
+	e = &cachedStmt{query: q, stmt: st, refs: 1}
 	c.byQuery[q] = c.lru.PushFront(e)
 	var closing []*sql.Stmt
 	for c.lru.Len() > c.max {
@@ -86,6 +80,18 @@ func (c *stmtCache) acquire(ctx context.Context, q string) (*cachedStmt, error) 
 		st.Close()
 	}
 	return e, nil
+}
+
+// hitLocked returns q's entry, taken by the caller, or nil.
+func (c *stmtCache) hitLocked(q string) *cachedStmt {
+	el, ok := c.byQuery[q]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*cachedStmt)
+	e.refs++
+	c.lru.MoveToFront(el)
+	return e
 }
 
 // release ends the caller's use of e; an evicted statement is closed by its last user.

@@ -29,8 +29,8 @@ type Params struct {
 	SeenMessagesTTL time.Duration
 	// GossipSeenTTL is how long gossipsub's own seen cache keeps a message ID (0: the whole
 	// SeenMessagesTTL). Below SeenMessagesTTL, relay's bounded hash set recognises the older
-	// duplicates (up to 65,536 of them), and the library's cache, which grows with the rate
-	// and is swept only once a minute, stays small.
+	// duplicates (up to 65,536 of them), and the library's cache, which grows with the rate,
+	// stays small (third_party's go-libp2p-pubsub sweeps it every TTL; upstream, once a minute).
 	GossipSeenTTL time.Duration
 	// FloodPublish sends our own messages to every topic peer above the publish threshold,
 	// not only the mesh.
@@ -148,10 +148,9 @@ func scoreThresholds() *pubsub.PeerScoreThresholds {
 // (credited or penalised with it) and for duplicates of a message found invalid, which come
 // within a peer's message history (6 heartbeats in nwaku); delivery times feed only mesh
 // delivery scoring, which relay.md leaves off. Later duplicates are still dropped by the seen
-// cache, unscored. go-libp2p-pubsub sweeps the records once a minute, so each lives this
-// long plus up to a minute: at 1,000 msg/s a record costs ~170 heap bytes, and 30 s held
-// 14 MB after 3 minutes (docs/benchmarks.md); the library's default, the 2-minute seen TTL,
-// would hold twice that.
+// cache, unscored. At 1,000 msg/s a record costs ~170 heap bytes; upstream go-libp2p-pubsub
+// sweeps them once a minute, where 30 s records held 14 MB after 3 minutes (docs/benchmarks.md),
+// and third_party's patched copy every TTL, so 6 s holds about 1 MB.
 const scoreRecordTTL = 6 * time.Second
 
 // scoreParams are the global peer score params from relay.md. Topic params are set per topic

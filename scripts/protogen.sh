@@ -7,7 +7,8 @@ cd "$root"
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
-protos=$(git ls-files '*.proto' 2>/dev/null || true)
-[ -n "$protos" ] || protos=$(find . -name '*.proto' -not -path './node_modules/*' | sed 's|^\./||')
+# third_party/ holds upstream's code with its own generated files (third_party/README.md).
+protos=$(git ls-files '*.proto' ':!:third_party/*' 2>/dev/null || true)
+[ -n "$protos" ] || protos=$(find . -name '*.proto' -not -path './node_modules/*' -not -path './third_party/*' | sed 's|^\./||')
 protoc --plugin=protoc-gen-go="$bin/protoc-gen-go" --proto_path=. \
   --go_out=. --go_opt=module=github.com/wakunode/wakunode $protos
