@@ -192,21 +192,21 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 	return tx.Commit()
 }
 
-// The writer's page cache follows its load. Under a backlog (bigBacklogBatches batches in a
-// row of bigBatchRows or more) it gets 16 MiB: the hash index's pages, which inserts hit at
-// random, are what the writer re-reads. 64 MiB held that index whole at 1M messages and
-// drained a backlog about 10 % faster (60,500 against 54,600 msg/s of small messages, ~8
-// times the fastest relay load), but it was also 93 MB of the node's RSS at 10 KB x 7,500
-// msg/s, where a burst is when memory matters most. Otherwise it keeps 2 MiB, SQLite's default and what go-waku's and nwaku's stores run
-// with: a larger cache fills with payload pages written once and never read again (an 8 MiB
-// one was 5-6 MB of the node's peak RSS at 1,000 msg/s for no CPU that the runs could tell, a
-// 64 MiB one 55-75 MB at 10 KB x 1,000 msg/s). SQLite frees the pages beyond a lowered
-// cache_size, so the large cache lasts only while the backlog does (and a minute). In RSS each
-// costs about twice its size: modernc.org/memory puts a 4 KiB page and SQLite's header in an
-// 8 KiB slot (docs/benchmarks.md). One large batch is not a backlog: after a commit stalls for
-// a second at 1,000 msg/s the next batch holds 1,000 rows and the one after is small again,
-// while the big cache, filling for a minute with pages written once, took the node's peak RSS
-// from 96 to 211 MB at 1 KB x 1,000 msg/s.
+// The writer's page cache follows its load. Under a backlog (bigBacklogBatches batches in a row
+// of bigBatchRows or more) it gets 16 MiB: the hash index's pages, which inserts hit at random,
+// are what the writer re-reads. 64 MiB held that index whole at 1M messages and drained a
+// backlog about 10 % faster (60,500 against 54,600 msg/s of small messages, ~7 times the
+// fastest relay load), but it was also 93 MB of the node's RSS at 10 KB x 7,500 msg/s, where a
+// burst is when memory matters most. Otherwise it keeps 2 MiB, SQLite's default and what
+// go-waku's and nwaku's stores run with: a larger cache fills with payload pages written once
+// and never read again (an 8 MiB one was 5-6 MB of the node's peak RSS at 1,000 msg/s for no
+// CPU that the runs could tell, a 64 MiB one 55-75 MB at 10 KB x 1,000 msg/s). SQLite frees the
+// pages beyond a lowered cache_size, so the large cache lasts only while the backlog does (and
+// a minute). In RSS each costs about twice its size: modernc.org/memory puts a 4 KiB page and
+// SQLite's header in an 8 KiB slot (docs/benchmarks.md). One large batch is not a backlog:
+// after a commit stalls for a second at 1,000 msg/s the next batch holds 1,000 rows and the one
+// after is small again, while the big cache, filling for a minute with pages written once, took
+// the node's peak RSS from 96 to 211 MB at 1 KB x 1,000 msg/s.
 const (
 	bigBacklogBatches   = 2
 	bigWriterCacheKiB   = 16 << 10
