@@ -30,6 +30,9 @@ func TestSQLiteQueriesReusePreparedStatements(t *testing.T) {
 	}
 	page(10)
 	q, _ := buildQuery(s, Query{Forward: true, Limit: 10}, 0)
+	if _, ok := s.stmts.byQuery[q]; !ok {
+		t.Fatal("a store page did not go through the statement cache")
+	}
 	first, err := s.stmts.acquire(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +51,9 @@ func TestSQLiteQueriesReusePreparedStatements(t *testing.T) {
 		if n := s.stmts.lru.Len(); n > stmtCacheEntries {
 			t.Fatalf("%d statements cached, bound %d", n, stmtCacheEntries)
 		}
+	}
+	if n := s.stmts.lru.Len(); n != stmtCacheEntries {
+		t.Fatalf("%d statements cached after %d shapes, want the bound %d", n, 2*stmtCacheEntries, stmtCacheEntries)
 	}
 	if _, ok := s.stmts.byQuery[q]; ok {
 		t.Fatal("the least recently used shape was not evicted")
