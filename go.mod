@@ -177,6 +177,6 @@ require (
 
 tool google.golang.org/protobuf/cmd/protoc-gen-go
 
-// go-libp2p-pubsub v0.15.0 with a three-line patch: its seen cache and peer-score delivery
+// go-libp2p-pubsub v0.15.0 with a small patch: its seen cache and peer-score delivery
 // records are swept at their TTL instead of once a minute (third_party/README.md).
 replace github.com/libp2p/go-libp2p-pubsub => ./third_party/go-libp2p-pubsub
