@@ -116,8 +116,8 @@ type Config struct {
 	// Writing is background work: on a machine whose cores are all busy the kernel then runs
 	// relaying first, and the writer catches up (its queue and spill absorb the delay) once they
 	// are free. It needs a scheduler P to spare while the writer is busy (see Busy): on its own
-	// it helped in some series of runs and not in others (docs/benchmarks.md, fourteenth and
-	// sixteenth sessions).
+	// it helped in some series of runs and not in others (docs/benchmarks-history.md, sessions 14 and
+	// 16).
 	WriterNice int
 	// Busy, when set, is called from the writer's goroutine when the writer starts committing
 	// for most of its time (true) and when that ends (false), also at Close (see busy.go).

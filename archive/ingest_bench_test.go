@@ -132,7 +132,7 @@ func minorFaults(tb testing.TB, who int) int64 {
 // BenchmarkSQLiteFullBatches is the writer under a backlog of 10 KB messages (at 10 KB x
 // 7,500 msg/s batches fill their 8 MiB at about 800 rows): 96,000 messages in batches of 100,
 // 200 and 800 rows, straight to the driver, with the writer's light 2 MiB page cache and with a
-// 16 MiB one that holds a whole batch (docs/benchmarks.md, fifteenth session: a smaller cache
+// 16 MiB one that holds a whole batch (docs/benchmarks-history.md, session 15: a smaller cache
 // spills dirty pages to the WAL mid-transaction). Each size's two caches run back to back, so
 // a machine whose speed drifts affects both alike.
 //

@@ -19,7 +19,7 @@ import (
 // segments keep the SQLite store's large messages (over inlineMaxBytes) outside the database,
 // in append-only files; a row holds (segment, offset, length, CRC-32C). In SQLite every byte
 // went through the WAL and again through the checkpoint, about half of the writer's CPU at
-// 10 KB messages (docs/benchmarks.md, twentieth and twenty-first sessions); here a batch's
+// 10 KB messages (docs/benchmarks-history.md, sessions 20 and 21); here a batch's
 // bytes are one buffered append before its rows are committed.
 //
 // Durability follows the database's. An append has reached the OS before the rows that point

@@ -203,7 +203,7 @@ func (s *sqliteDB) execTx(ctx context.Context, stmts []string) error {
 // CPU that the runs could tell, a 64 MiB one 55-75 MB at 10 KB x 1,000 msg/s). SQLite frees the
 // pages beyond a lowered cache_size, so the large cache lasts only while the backlog does (and
 // a minute). In RSS each costs about twice its size: modernc.org/memory puts a 4 KiB page and
-// SQLite's header in an 8 KiB slot (docs/benchmarks.md). One large batch is not a backlog:
+// SQLite's header in an 8 KiB slot (docs/benchmarks-history.md, session 7). One large batch is not a backlog:
 // after a commit stalls for a second at 1,000 msg/s the next batch holds 1,000 rows and the one
 // after is small again, while the big cache, filling for a minute with pages written once, took
 // the node's peak RSS from 96 to 211 MB at 1 KB x 1,000 msg/s.

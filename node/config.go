@@ -119,7 +119,7 @@ type StoreConfig struct {
 
 // DefaultWriterNice is StoreConfig.WriterNice's default: with a scheduler P to spare while the
 // writer is busy (Config.StoreWriterBusy), relaying kept a lower tail near saturation than with
-// either alone or neither, at no cost at user rates (docs/benchmarks.md, sixteenth session).
+// either alone or neither, at no cost at user rates (docs/benchmarks-history.md, session 16).
 const DefaultWriterNice = 10
 
 // FilterConfig configures the filter service.

@@ -149,7 +149,7 @@ func scoreThresholds() *pubsub.PeerScoreThresholds {
 // within a peer's message history (6 heartbeats in nwaku); delivery times feed only mesh
 // delivery scoring, which relay.md leaves off. Later duplicates are still dropped by the seen
 // cache, unscored. At 1,000 msg/s a record costs ~170 heap bytes; upstream go-libp2p-pubsub
-// sweeps them once a minute, where 30 s records held 14 MB after 3 minutes (docs/benchmarks.md),
+// sweeps them once a minute, where 30 s records held 14 MB after 3 minutes (docs/benchmarks-history.md, session 7),
 // and third_party's patched copy every TTL, so 6 s holds about 1 MB.
 const scoreRecordTTL = 6 * time.Second
 

@@ -13,7 +13,7 @@ import (
 // coldCommand is exec.Command for a node binary whose page cache has just been dropped, so
 // every node starts as after a reboot, reading its binary from disk. Without it the RSS of a
 // node depends on how its binary last reached the page cache: on the machine of
-// docs/benchmarks.md (kernel 6.18, ext4) a file the Go linker has just written sits in 2 MB
+// docs/benchmarks-history.md, session 10 (kernel 6.18, ext4) a file the Go linker has just written sits in 2 MB
 // folios that are mapped whole when it runs, and the same wakunode binary idles at 43 MB RSS
 // straight from `go build` but at 35 MB cold (go-waku: 58 against 46 MB). Which binary was
 // linked last would otherwise decide part of an RSS comparison.

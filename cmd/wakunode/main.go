@@ -33,16 +33,16 @@ const shutdownTimeout = 5 * time.Second
 // node's heap is message payloads held for gossip (relay's message history) and for the
 // archive: large pointer-free buffers that a collection marks almost for free, so collecting
 // at 1.5× the live heap instead of Go's 2× takes 15-30 MB off the peak at 10 KB × 1,000 msg/s
-// for about one per cent more GC CPU (docs/benchmarks.md, "Where the memory goes").
+// for about one per cent more GC CPU (docs/benchmarks-history.md, "Where the memory goes").
 const defaultGCPercent = 50
 
 // gcHeadroom caps GOGC's headroom in bytes once the live heap passes 32 MiB: at 10 KB ×
 // 1,000 msg/s (~60 MiB live, most of it gossip history) this took 17 MB off the peak for
-// 0.013 cores of GC (docs/benchmarks.md, "Twelfth session"). The headroom is never under the
+// 0.013 cores of GC (docs/benchmarks-history.md, session 12). The headroom is never under the
 // scannable heap (a heap of pointers, as at 1 KB × 10,000 msg/s, stays with GOGC) nor under
 // gcMinPercent of the live heap: half of GOGC's, so the GC never runs more than twice as often
 // as GOGC alone would make it. A tenth doubled the GC's CPU at 10 KB × 7,500 msg/s (0.28
-// against 0.15 cores, 300-500 MiB live; docs/benchmarks.md, "Thirteenth session"). No fixed memory limit: one below
+// against 0.15 cores, 300-500 MiB live; docs/benchmarks-history.md, session 13). No fixed memory limit: one below
 // the live heap at a burst makes the GC spin; gcpace moves its limit with the live heap. An
 // operator's GOMEMLIMIT stays the ceiling.
 const (

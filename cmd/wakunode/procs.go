@@ -21,7 +21,7 @@ func runtimeProcs(logBusy func(bool, int)) procs {
 // a P whenever it runs; while the kernel runs other threads first (a writer of lower priority,
 // --store-writer-nice, or just a full machine) that P sits idle and relaying is a core short.
 // With one P more, the kernel alone decides between them. A fixed extra P cost 15 % more CPU at
-// 1,000 msg/s (docs/benchmarks.md, "Fourteenth session"), so outside a busy spell the runtime's
+// 1,000 msg/s (docs/benchmarks-history.md, session 14), so outside a busy spell the runtime's
 // default is back. Nil (GOMAXPROCS left alone) when the operator set GOMAXPROCS.
 func writerProcs(getenv func(string) string, p procs) func(bool) {
 	if getenv("GOMAXPROCS") != "" {
