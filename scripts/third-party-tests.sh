@@ -12,14 +12,12 @@
 # patch alike (third_party/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-module=github.com/libp2p/go-libp2p-pubsub
-version=$(sed -n 's/^version=//p' scripts/third-party.sh)
+. scripts/third-party-source.sh
 libp2p=$(go list -m -f '{{.Version}}' github.com/libp2p/go-libp2p)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-src=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-[ -d "$src" ] || { echo "third-party-tests: $module@$version not downloaded" >&2; exit 1; }
+src=$(upstream_dir "$tmp")
 cp -r third_party/go-libp2p-pubsub "$tmp/tree"
 chmod -R u+w "$tmp/tree"
 (cd "$src" && find . -name '*_test.go' -exec cp --parents {} "$tmp/tree" \;)

@@ -5,16 +5,12 @@
 # differs, so the directory is always upstream plus that patch and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-module=github.com/libp2p/go-libp2p-pubsub
-version=v0.15.0
+. scripts/third-party-source.sh
 dest=third_party/go-libp2p-pubsub
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# -json prints where the module cache holds it; run outside this module, whose replace
-# directive would otherwise point at $dest.
-src=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-[ -d "$src" ] || { echo "third-party: $module@$version not downloaded" >&2; exit 1; }
+src=$(upstream_dir "$tmp")
 cp -r "$src" "$tmp/tree"
 chmod -R u+w "$tmp/tree"
 find "$tmp/tree" -name '*_test.go' -delete
