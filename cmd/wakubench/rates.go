@@ -145,8 +145,8 @@ func (r rateRow) markdown() string {
 	if r.HasStoreDrops {
 		dropped = fmt.Sprint(r.StoreDropped)
 	}
-	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %s | %.3f | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
-		r.Delivered, r.lost(), stored, dropped, r.Cores, mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %s | %s | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), stored, dropped, cores(r.Cores), mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
 }
 
 func mb(kb int) float64 { return float64(kb) / 1024 }
@@ -225,13 +225,22 @@ func medianRow(rs []rateRow) rateRow {
 // coresCell is the median CPU, with the range of the runs when there are several.
 func coresCell(rs []rateRow, m rateRow) string {
 	if len(rs) == 1 {
-		return fmt.Sprintf("%.3f", m.Cores)
+		return cores(m.Cores)
 	}
 	lo, hi := rs[0].Cores, rs[0].Cores
 	for _, r := range rs {
 		lo, hi = min(lo, r.Cores), max(hi, r.Cores)
 	}
-	return fmt.Sprintf("%.3f (%.3f–%.3f)", m.Cores, lo, hi)
+	return fmt.Sprintf("%s (%s–%s)", cores(m.Cores), cores(lo), cores(hi))
+}
+
+// cores prints a CPU share to three decimals, four below 0.01 cores: at 10 msg/s a node uses
+// a few thousandths, where three decimals leave one digit.
+func cores(c float64) string {
+	if c < 0.01 {
+		return fmt.Sprintf("%.4f", c)
+	}
+	return fmt.Sprintf("%.3f", c)
 }
 
 func lostSum(rs []rateRow) (n int) {

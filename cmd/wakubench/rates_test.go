@@ -234,3 +234,12 @@ waku_archive_messages{type="stored"} 100
 		t.Fatalf("page without an archive: %d, %v; want 0, false", n, ok)
 	}
 }
+
+// Thousandths of a core keep a second significant digit; larger shares keep three decimals.
+func TestCoresDigits(t *testing.T) {
+	for c, want := range map[float64]string{0.0065: "0.0065", 0.0104: "0.010", 0.15: "0.150", 1.1: "1.100"} {
+		if got := cores(c); got != want {
+			t.Errorf("cores(%v) = %q, want %q", c, got, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
 	"github.com/wakunode/wakunode/internal/gcpace"
+	"github.com/wakunode/wakunode/internal/procs"
 	"github.com/wakunode/wakunode/metrics"
 	"github.com/wakunode/wakunode/node"
 	"github.com/wakunode/wakunode/rest"
@@ -136,10 +137,12 @@ func start(ctx context.Context, o *cli.Options, cfg node.Config, reg registry, l
 	if reg != nil {
 		cfg.Registerer = reg
 	}
+	// GOMAXPROCS follows the load (package procs) unless the operator set it.
+	gov := procs.New(procs.Config{Logger: log}, os.Getenv)
+	gov.Start()
+	*stops = append(*stops, func() error { gov.Stop(); return nil })
 	if cfg.Store.Enabled {
-		cfg.StoreWriterBusy = writerProcs(os.Getenv, runtimeProcs(func(busy bool, procs int) {
-			log.Info("store writer busy", "busy", busy, "gomaxprocs", procs)
-		}))
+		cfg.StoreWriterBusy = gov.WriterBusy
 	}
 	n, err := node.New(cfg)
 	if err != nil {
