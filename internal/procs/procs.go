@@ -4,10 +4,10 @@
 //
 // Why one P at light load: every goroutine a message wakes on another P costs a thread
 // wake-up, and the runtime's sysmon thread polls every 20 µs while any P is busy after a
-// syscall; at 10–300 msg/s those wake-ups, not the work, were most of the node's CPU
-// (docs/benchmarks.md, "Where the CPU goes at low rates"). With one P the same messages run
-// on one thread back to back. Above HeavyAbove the runtime's default is back at the next
-// Interval, since one P lets a store commit or a query hold up relaying.
+// syscall; at 10 msg/s those wake-ups and the scheduler's search for work were about a third
+// of the node's CPU (docs/benchmarks.md, "Where the CPU goes at low rates"). With one P a
+// message runs on one thread from socket to socket. Above HeavyAbove the runtime's default is
+// back at the next Interval, since one P lets a store commit or a query hold up relaying.
 package procs
 
 import (

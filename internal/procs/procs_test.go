@@ -149,7 +149,7 @@ func TestProcessCPUAdvances(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for x := 0; time.Now().Before(deadline); x++ { // burn CPU until the clock moves
+	for time.Now().Before(deadline) { // burn CPU until the clock moves
 		if b, _ := processCPU(); b > a {
 			return
 		}
