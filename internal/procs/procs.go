@@ -140,19 +140,18 @@ func (g *Governor) run() {
 			return
 		case now := <-t.C:
 			var cpu time.Duration
-			if cpu, err = g.cfg.CPUTime(); err != nil {
-				break
+			if cpu, err = g.cfg.CPUTime(); err == nil {
+				g.Observe((cpu - last).Seconds() / now.Sub(lastAt).Seconds())
+				last, lastAt = cpu, now
 			}
-			g.Observe((cpu - last).Seconds() / now.Sub(lastAt).Seconds())
-			last, lastAt = cpu, now
 		}
 	}
+	// Without a load to follow, the default is the safe size; the busy hook still works.
 	g.cfg.Logger.Warn("scheduler sizing: cannot read the process's CPU time; keeping the runtime's default", "err", err)
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.light = false
 	g.apply()
-	g.mu.Unlock()
-	<-g.stop
 }
 
 // Observe takes one Interval's load in cores.
@@ -197,10 +196,10 @@ func (g *Governor) WriterBusy(busy bool) {
 		return
 	}
 	g.writerBusy = busy
-	before := g.cfg.Runtime.Get()
+	before := g.applied
 	g.apply()
-	if now := g.cfg.Runtime.Get(); now != before {
-		g.cfg.Logger.Info("store writer busy", "busy", busy, "gomaxprocs", now)
+	if g.applied != before {
+		g.cfg.Logger.Info("store writer busy", "busy", busy, "gomaxprocs", g.cfg.Runtime.Get())
 	}
 }
 

@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"errors"
 	"runtime"
 	"slices"
 	"sync"
@@ -140,6 +141,32 @@ func TestLoopFollowsCPUTime(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Fatalf("%d goroutines after Stop, %d before Start", n, before)
+	}
+}
+
+// When the CPU time cannot be read any more, a light node goes back to the default and stays.
+func TestLoopWithoutCPUTimeKeepsTheDefault(t *testing.T) {
+	f := &fakeRuntime{cur: 2, def: 2, cpus: 2}
+	var mu sync.Mutex
+	var failing bool
+	g := New(Config{Interval: 5 * time.Millisecond, Runtime: f.runtime(), CPUTime: func() (time.Duration, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return 0, errors.New("no clock")
+		}
+		return 0, nil
+	}}, noEnv)
+	g.Start()
+	defer g.Stop()
+	waitProcs(t, f, 1)
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	waitProcs(t, f, 2)
+	<-g.done // the loop has ended: nothing sets one P again
+	if f.procs() != 2 {
+		t.Fatalf("after the clock failed: GOMAXPROCS %d, want the default 2", f.procs())
 	}
 }
 
