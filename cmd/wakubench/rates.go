@@ -42,6 +42,9 @@ type rateRow struct {
 	P50, P99          time.Duration
 	HasBytes          bool    // the node exports waku_relay_network_bytes_total (go-waku does not)
 	BytesIn, BytesOut float64 // the node's gross relay bytes (RPC frames) per message sent
+	// WireIn, WireOut are every byte on the node's libp2p TCP sockets per message sent (the
+	// kernel's counters, as in the idle mode): measured the same way for both nodes.
+	WireIn, WireOut float64
 }
 
 func (r rateRow) lost() int { return r.Sent - r.Delivered }
@@ -130,8 +133,8 @@ func rates(args []string) error {
 	return nil
 }
 
-const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | store dropped | node CPU (cores) | node peak RSS | peak RssAnon | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg |\n" +
-	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+const ratesHeader = "| node | size | msg/s | sent | delivered | lost | stored | store dropped | node CPU (cores) | node peak RSS | peak RssAnon | peak RSS after the walk | p50 | p99 | relay B in/msg | relay B out/msg | wire B in/msg | wire B out/msg |\n" +
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r rateRow) markdown() string {
 	in, out := "–", "–"
@@ -145,8 +148,8 @@ func (r rateRow) markdown() string {
 	if r.HasStoreDrops {
 		dropped = fmt.Sprint(r.StoreDropped)
 	}
-	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %s | %s | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s |", r.Kind, r.Size, r.Rate, r.Sent,
-		r.Delivered, r.lost(), stored, dropped, cores(r.Cores), mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out)
+	return fmt.Sprintf("| %s | %d B | %d | %d | %d | %d | %s | %s | %s | %.1f MB | %.1f MB | %.1f MB | %s | %s | %s | %s | %.0f | %.0f |", r.Kind, r.Size, r.Rate, r.Sent,
+		r.Delivered, r.lost(), stored, dropped, cores(r.Cores), mb(r.PeakRSSKB), mb(r.PeakAnonKB), mb(r.WalkPeakRSSKB), r.latency(r.P50), r.latency(r.P99), in, out, r.WireIn, r.WireOut)
 }
 
 func mb(kb int) float64 { return float64(kb) / 1024 }
@@ -166,8 +169,8 @@ func (r rateRow) latency(d time.Duration) string {
 // the CPU range in brackets and sums the losses.
 func comparison(rows []rateRow) string {
 	var b strings.Builder
-	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | peak RssAnon ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | lost ours / go-waku |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| load | CPU cores ours / go-waku | × | peak RSS ours / go-waku | × | peak RssAnon ours / go-waku | × | p50 ours / go-waku | × | p99 ours / go-waku | × | wire B/msg in+out ours / go-waku | × | lost ours / go-waku |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	type step struct{ size, rate int }
 	var order []step
 	runs := map[step]map[string][]rateRow{}
@@ -180,21 +183,22 @@ func comparison(rows []rateRow) string {
 		runs[k][r.Kind] = append(runs[k][r.Kind], r)
 	}
 	for _, k := range order {
-		ours, gw := runs[k][kindOurs], runs[k][kindGoWaku]
-		if len(ours) == 0 || len(gw) == 0 {
+		ours, gws := runs[k][kindOurs], runs[k][kindGoWaku]
+		if len(ours) == 0 || len(gws) == 0 {
 			continue
 		}
-		o, g := medianRow(ours), medianRow(gw)
+		o, g := medianRow(ours), medianRow(gws)
 		lat := func(d time.Duration, r rateRow) float64 {
 			if r.Delivered == 0 {
 				return 0
 			}
 			return float64(d)
 		}
-		fmt.Fprintf(&b, "| %s × %d msg/s | %s / %s | %s | %.1f / %.1f MB | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %d / %d |\n",
-			sizeLabel(k.size), k.rate, coresCell(ours, o), coresCell(gw, g), ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
+		wireO, wireG := o.WireIn+o.WireOut, g.WireIn+g.WireOut
+		fmt.Fprintf(&b, "| %s × %d msg/s | %s / %s | %s | %.1f / %.1f MB | %s | %.1f / %.1f MB | %s | %s / %s | %s | %s / %s | %s | %.0f / %.0f | %s | %d / %d |\n",
+			sizeLabel(k.size), k.rate, coresCell(ours, o), coresCell(gws, g), ratio(o.Cores, g.Cores), mb(o.PeakRSSKB), mb(g.PeakRSSKB),
 			ratio(float64(o.PeakRSSKB), float64(g.PeakRSSKB)), mb(o.PeakAnonKB), mb(g.PeakAnonKB), ratio(float64(o.PeakAnonKB), float64(g.PeakAnonKB)), o.latency(o.P50), g.latency(g.P50), ratio(lat(o.P50, o), lat(g.P50, g)),
-			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, g)), lostSum(ours), lostSum(gw))
+			o.latency(o.P99), g.latency(g.P99), ratio(lat(o.P99, o), lat(g.P99, g)), wireO, wireG, ratio(wireO, wireG), lostSum(ours), lostSum(gws))
 	}
 	return b.String()
 }
@@ -216,6 +220,8 @@ func medianRow(rs []rateRow) rateRow {
 	m.PeakAnonKB = int(med(func(r rateRow) float64 { return float64(r.PeakAnonKB) }))
 	m.P50 = time.Duration(med(func(r rateRow) float64 { return float64(r.P50) }))
 	m.P99 = time.Duration(med(func(r rateRow) float64 { return float64(r.P99) }))
+	m.WireIn = med(func(r rateRow) float64 { return r.WireIn })
+	m.WireOut = med(func(r rateRow) float64 { return r.WireOut })
 	for _, r := range rs {
 		m.Delivered = max(m.Delivered, r.Delivered)
 	}
@@ -297,6 +303,10 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 		}
 	}
 	in0, out0, hasBytes := relayBytes(r.metricsURL)
+	sock0, err := tcpBytes(r.pid(), r)
+	if err != nil {
+		return row, err
+	}
 	cpu0, _, err := treeUsage(r.pid())
 	if err != nil {
 		return row, err
@@ -317,11 +327,19 @@ func rateStep(c ratesConfig, d dut, rate, size int) (rateRow, error) {
 	}
 	wall := time.Since(start)
 	in1, out1, _ := relayBytes(r.metricsURL)
+	sock1, err := tcpBytes(r.pid(), r)
+	if err != nil {
+		return row, err
+	}
 	slices.Sort(lat)
 	row.Delivered, row.PeakRSSKB = len(lat), peak
 	row.Cores = (cpu1 - cpu0).Seconds() / wall.Seconds()
 	if len(lat) > 0 {
 		row.P50, row.P99 = lat[(len(lat)-1)*50/100], lat[(len(lat)-1)*99/100]
+	}
+	if row.Sent > 0 {
+		wireIn, wireOut := sock1.since(sock0)
+		row.WireIn, row.WireOut = float64(wireIn)/float64(row.Sent), float64(wireOut)/float64(row.Sent)
 	}
 	if row.Sent > 0 && hasBytes {
 		row.HasBytes, row.BytesIn, row.BytesOut = true, (in1-in0)/float64(row.Sent), (out1-out0)/float64(row.Sent)

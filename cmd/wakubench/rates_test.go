@@ -70,6 +70,10 @@ func TestRatesStep(t *testing.T) {
 			if row.PeakRSSKB <= 0 || row.PeakAnonKB <= 0 || row.PeakAnonKB > row.PeakRSSKB+rssSlackKB || row.WalkPeakRSSKB < row.PeakRSSKB-rssSlackKB || row.Cores <= 0 || row.P99 <= 0 {
 				t.Fatalf("implausible row: %+v", row)
 			}
+			// Both: each message entered the node's sockets once and left them at least once.
+			if row.WireIn < 1024 || row.WireOut < 1024 {
+				t.Fatalf("socket bytes missing: %+v", row)
+			}
 			// Ours: each message entered the node once and left it at least once (to the receiver).
 			if d.Kind == kindOurs && (!row.HasBytes || row.BytesIn < 1024 || row.BytesOut < 1024) {
 				t.Fatalf("relay bytes missing: %+v", row)
@@ -121,12 +125,12 @@ func TestRateStepsAndComparison(t *testing.T) {
 		t.Fatalf("steps %v, want %v", steps, want)
 	}
 	rows := []rateRow{
-		{Kind: kindOurs, Size: 1024, Rate: 10, Sent: 300, Delivered: 300, Cores: 0.02, PeakRSSKB: 40 * 1024, PeakAnonKB: 10 * 1024, P50: 300 * time.Microsecond, P99: time.Millisecond, HasBytes: true, BytesIn: 1100, BytesOut: 1200},
-		{Kind: kindGoWaku, Size: 1024, Rate: 10, Sent: 300, Delivered: 297, Cores: 0.04, PeakRSSKB: 50 * 1024, PeakAnonKB: 20 * 1024, P50: 600 * time.Microsecond, P99: 2 * time.Millisecond},
+		{Kind: kindOurs, Size: 1024, Rate: 10, Sent: 300, Delivered: 300, Cores: 0.02, PeakRSSKB: 40 * 1024, PeakAnonKB: 10 * 1024, P50: 300 * time.Microsecond, P99: time.Millisecond, HasBytes: true, BytesIn: 1100, BytesOut: 1200, WireIn: 1300, WireOut: 1400},
+		{Kind: kindGoWaku, Size: 1024, Rate: 10, Sent: 300, Delivered: 297, Cores: 0.04, PeakRSSKB: 50 * 1024, PeakAnonKB: 20 * 1024, P50: 600 * time.Microsecond, P99: 2 * time.Millisecond, WireIn: 1500, WireOut: 1500},
 		{Kind: kindOurs, Size: 10240, Rate: 7500, Sent: 10, Delivered: 0, Cores: 1, PeakRSSKB: 1024, WalkPeakRSSKB: 2048},
 	}
 	got := comparison(rows)
-	wantRow := "| 1 KB × 10 msg/s | 0.020 / 0.040 | 0.50× | 40.0 / 50.0 MB | 0.80× | 10.0 / 20.0 MB | 0.50× | 300µs / 600µs | 0.50× | 1ms / 2ms | 0.50× | 0 / 3 |"
+	wantRow := "| 1 KB × 10 msg/s | 0.020 / 0.040 | 0.50× | 40.0 / 50.0 MB | 0.80× | 10.0 / 20.0 MB | 0.50× | 300µs / 600µs | 0.50× | 1ms / 2ms | 0.50× | 2700 / 3000 | 0.90× | 0 / 3 |"
 	if !strings.Contains(got, wantRow+"\n") {
 		t.Fatalf("comparison:\n%s\nwant the row\n%s", got, wantRow)
 	}
@@ -137,20 +141,20 @@ func TestRateStepsAndComparison(t *testing.T) {
 	var runs []rateRow
 	for i, c := range []float64{0.03, 0.01, 0.02} {
 		runs = append(runs,
-			rateRow{Kind: kindOurs, Size: 1024, Rate: 100, Sent: 100, Delivered: 100 - i, Cores: c, PeakRSSKB: (40 + i) * 1024, PeakAnonKB: (12 - i) * 1024, P50: time.Duration(i+1) * time.Millisecond, P99: 5 * time.Millisecond},
-			rateRow{Kind: kindGoWaku, Size: 1024, Rate: 100, Sent: 100, Delivered: 100, Cores: 2 * c, PeakRSSKB: 50 * 1024, PeakAnonKB: 20 * 1024, P50: 4 * time.Millisecond, P99: 10 * time.Millisecond})
+			rateRow{Kind: kindOurs, Size: 1024, Rate: 100, Sent: 100, Delivered: 100 - i, Cores: c, PeakRSSKB: (40 + i) * 1024, PeakAnonKB: (12 - i) * 1024, P50: time.Duration(i+1) * time.Millisecond, P99: 5 * time.Millisecond, WireIn: float64(1000 + 100*i), WireOut: 1000},
+			rateRow{Kind: kindGoWaku, Size: 1024, Rate: 100, Sent: 100, Delivered: 100, Cores: 2 * c, PeakRSSKB: 50 * 1024, PeakAnonKB: 20 * 1024, P50: 4 * time.Millisecond, P99: 10 * time.Millisecond, WireIn: 1100, WireOut: 1100})
 	}
-	wantRow = "| 1 KB × 100 msg/s | 0.020 (0.010–0.030) / 0.040 (0.020–0.060) | 0.50× | 41.0 / 50.0 MB | 0.82× | 11.0 / 20.0 MB | 0.55× | 2ms / 4ms | 0.50× | 5ms / 10ms | 0.50× | 3 / 0 |"
+	wantRow = "| 1 KB × 100 msg/s | 0.020 (0.010–0.030) / 0.040 (0.020–0.060) | 0.50× | 41.0 / 50.0 MB | 0.82× | 11.0 / 20.0 MB | 0.55× | 2ms / 4ms | 0.50× | 5ms / 10ms | 0.50× | 2100 / 2200 | 0.95× | 3 / 0 |"
 	if got := comparison(runs); !strings.Contains(got, wantRow+"\n") {
 		t.Fatalf("comparison of repeated runs:\n%s\nwant the row\n%s", got, wantRow)
 	}
 	if got := (rateRow{Delivered: 1}).latency(4484123 * time.Microsecond); got != "4.484s" {
 		t.Fatalf("latency of seconds: %s, want 4.484s", got)
 	}
-	if md := rows[1].markdown(); !strings.HasSuffix(md, "| – | – |") {
+	if md := rows[1].markdown(); !strings.HasSuffix(md, "| – | – | 1500 | 1500 |") {
 		t.Fatalf("go-waku row must show – for relay bytes: %s", md)
 	}
-	if md := rows[2].markdown(); !strings.Contains(md, "| 1.0 MB | 0.0 MB | 2.0 MB | – | – |") {
+	if md := rows[2].markdown(); !strings.Contains(md, "| 1.0 MB | 0.0 MB | 2.0 MB | – | – | – | – | 0 | 0 |") {
 		t.Fatalf("a step with no delivery has no latency: %s", md)
 	}
 }
