@@ -165,6 +165,7 @@ func LibraryParams() relay.Params {
 		SeenMessagesTTL:    pubsub.TimeCacheDuration,
 		FloodPublish:       true,
 		IDontWant:          true,
+		IDontWantMinSize:   g.IDontWantMessageThreshold,
 		PeerExchange:       false,
 	}
 }

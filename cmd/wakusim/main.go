@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	heartbeat := fs.Duration("heartbeat", 0, "override gossipsub HeartbeatInterval")
 	var idw, fpub optBool
 	fs.Var(&idw, "idontwant", "IDONTWANT on|off (default: the profile's)")
+	idwMin := fs.Int("idontwant-min-size", 0, "smallest message data (bytes) IDONTWANT is sent for (default: the profile's)")
 	fs.Var(&fpub, "flood-publish", "flood publish on|off (default: the profile's)")
 	fs.IntVar(&c.Shards, "shards", 1, "number of shards; node i relays shard i mod S")
 	fs.BoolVar(&c.AllShards, "all-shards", false, "every node relays every shard")
@@ -151,6 +152,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if idw.set {
 		c.Params.IDontWant = idw.v
+	}
+	if *idwMin > 0 {
+		c.Params.IDontWantMinSize = *idwMin
 	}
 	if fpub.set {
 		c.Params.FloodPublish = fpub.v
