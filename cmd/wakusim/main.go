@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *idwMin > 0 {
 		c.Params.IDontWantMinSize = *idwMin
+		c.ParamsName += fmt.Sprintf("+idontwant%dB", *idwMin)
 	}
 	if fpub.set {
 		c.Params.FloodPublish = fpub.v
