@@ -123,6 +123,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+	keepSchedulerThreads(t)
 	if err := start(context.Background(), o, cfg, rec, log, nil, "v0.0.0-test", &stops); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/wakunode/wakunode/cmd/wakunode/internal/cli"
@@ -33,6 +35,7 @@ func startWithMetrics(t *testing.T, extra ...string) string {
 			t.Error(err)
 		}
 	})
+	keepSchedulerThreads(t)
 	if err := start(context.Background(), o, cfg, newRegistry(), log, nil, "v0.0.0-test", &stops); err != nil {
 		t.Fatal(err)
 	}
@@ -64,4 +67,11 @@ func TestMetricsPprof(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepSchedulerThreads turns off the scheduler governor (internal/procs) for a start() in the
+// test process, as GOMAXPROCS does for an operator: otherwise it would change GOMAXPROCS under
+// every test running alongside.
+func keepSchedulerThreads(t *testing.T) {
+	t.Setenv("GOMAXPROCS", strconv.Itoa(runtime.GOMAXPROCS(0)))
 }
