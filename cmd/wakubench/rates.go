@@ -203,7 +203,7 @@ func comparison(rows []rateRow) string {
 	return b.String()
 }
 
-// medianRow is a row of the medians of rs' CPU, peak RSS and latencies (the upper median of an
+// medianRow is a row of the medians of rs' CPU, peak RSS, latencies and wire bytes in and out (the upper median of an
 // even count); Delivered is set when any run delivered.
 func medianRow(rs []rateRow) rateRow {
 	med := func(get func(rateRow) float64) float64 {
